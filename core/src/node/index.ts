@@ -1,0 +1,5 @@
+// @scnym/core/node: the Node adapter (file system access) over the platform-neutral core.
+export { openAnnDataFile, isZarrPath } from './open.js';
+export { writeAnnotationsToFile, type FileWriteOptions } from './write-file.js';
+export { FileSystemZarrStore, openZarrFile } from './zarr-store.js';
+export { openH5adFile, updateH5adAtomically } from './h5ad-file.js';

@@ -1,0 +1,47 @@
+/** Runs the test fixtures' Python scripts (real anndata) and parses their JSON output. */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, GENERATED, PYTHON } from './paths.js';
+
+export function runPython(
+  script: string,
+  args: string[],
+): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(PYTHON, [join(FIXTURES, script), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What python anndata reads from a file (test/fixtures/readback.py). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function readBack(file: string): any {
+  const r = runPython('readback.py', [file]);
+  if (r.status !== 0) throw new Error(`anndata could not read ${file}:\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * Builds the fixture files once per version of the generator (a stamp holds its hash), so
+ * repeated test runs reuse them.
+ */
+export function ensureFixtures(): string {
+  const source = readFileSync(join(FIXTURES, 'make_fixtures.py'));
+  const hash = createHash('sha256').update(source).digest('hex');
+  const stamp = join(GENERATED, '.stamp');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return GENERATED;
+  const r = runPython('make_fixtures.py', [GENERATED]);
+  if (r.status !== 0) throw new Error(`make_fixtures.py failed:\n${r.stderr}`);
+  writeFileSync(stamp, hash);
+  return GENERATED;
+}
+
+/** The values make_fixtures.py promises a reader returns (expected.json). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function expectedFixtureValues(): any {
+  return JSON.parse(readFileSync(join(ensureFixtures(), 'expected.json'), 'utf8'));
+}
