@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/** The `scnym` command line: one module per command, errors printed without stack traces. */
+import { ScnymError } from '../anndata/errors.js';
+import { runInspect } from './inspect.js';
+import { UsageError } from './args.js';
+
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+  inspect: { summary: 'describe an AnnData file (.h5ad or .zarr)', run: runInspect },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return [
+    'usage: scnym <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    "run 'scnym <command> --help' for a command's options",
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    console.log('0.1.0');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`scnym: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+const debug = process.argv.includes('--debug');
+main(process.argv.slice(2).filter((a) => a !== '--debug')).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`scnym: ${err.message}`);
+      process.exitCode = 2;
+    } else if (err instanceof ScnymError && !debug) {
+      console.error(`error: ${err.message}`);
+      process.exitCode = 1;
+    } else if (err instanceof Error && err.name === 'AbortError') {
+      console.error('cancelled');
+      process.exitCode = 130;
+    } else {
+      console.error(
+        debug || !(err instanceof Error)
+          ? err
+          : `error: ${err.message}\n  (run with --debug for details)`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,12 @@
+// @scnym/core: platform-neutral entry point. File-system access lives in '@scnym/core/node'.
+export * from './anndata/errors.js';
+export type * from './anndata/hierarchy.js';
+export type * from './anndata/types.js';
+export { openAnnData } from './anndata/read.js';
+export { writeAnnotations } from './anndata/write.js';
+export type { Annotations, ObsAnnotation, UnsInput, WriteOptions } from './anndata/write.js';
+export { openZarr, openZarrWritable, fetchZarrStore, fromZarritaStore } from './anndata/zarr.js';
+export type { ZarrStore, WritableZarrStore } from './anndata/zarr.js';
+export { openH5ad, openH5adWritable } from './anndata/h5ad.js';
+export { inspect, matrixStats } from './inspect.js';
+export type { InspectReport, MatrixSummary, ColumnSummary } from './inspect.js';
