@@ -1,0 +1,111 @@
+/**
+ * Forward passes over the network's variables. Training mode = batch statistics in BatchNorm
+ * (PyTorch semantics: biased variance to normalise, unbiased variance into the running average)
+ * and inverted dropout with masks drawn from a seeded Rng; eval mode = running statistics, no
+ * dropout, i.e. what the saved LayersModel computes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../random.js';
+import { BN_EPSILON, BN_MOMENTUM } from './config.js';
+import type { AdversaryParams, BatchNormParams, ScnymNetwork } from './network.js';
+import { linear } from './ops.js';
+
+/** Batch statistics a training pass produced, applied to the running averages afterwards. */
+export interface NormUpdate {
+  norm: BatchNormParams;
+  mean: tf.Tensor1D;
+  /** Unbiased (n − 1) batch variance. */
+  variance: tf.Tensor1D;
+}
+
+export type ForwardMode =
+  { training: false } | { training: true; rng: Rng; dropout: number; normUpdates: NormUpdate[] };
+
+export interface ForwardOutput {
+  logits: tf.Tensor2D;
+  /** Last hidden layer after its ReLU: what the adversary reads. */
+  embedding: tf.Tensor2D;
+  /** Last hidden layer before its ReLU: the X_scnym embedding (in eval mode). */
+  preActivation: tf.Tensor2D;
+}
+
+export function forward(net: ScnymNetwork, x: tf.Tensor2D, mode: ForwardMode): ForwardOutput {
+  let h = x;
+  let preActivation = x;
+  net.params.blocks.forEach((block, i) => {
+    if (block.kind === 'plain') {
+      h = linear(h, block.linear.kernel as tf.Tensor2D, block.linear.bias as tf.Tensor1D, i > 0);
+    } else {
+      let r = linear(h, block.linearA.kernel as tf.Tensor2D, block.linearA.bias as tf.Tensor1D);
+      r = tf.relu(batchNorm(r, block.normA, mode));
+      r = linear(r, block.linearB.kernel as tf.Tensor2D, block.linearB.bias as tf.Tensor1D);
+      h = tf.relu(tf.add(batchNorm(r, block.normB, mode), h)) as tf.Tensor2D;
+    }
+    h = dropout(batchNorm(h, block.norm, mode), mode);
+    preActivation = h;
+    h = tf.relu(h);
+  });
+  const out = net.params.output;
+  const logits = linear(h, out.kernel as tf.Tensor2D, out.bias as tf.Tensor1D);
+  return { logits, embedding: h, preActivation };
+}
+
+/** Domain logits from the embedding (the gradient reversal is applied by the caller). */
+export function adversaryForward(params: AdversaryParams, embedding: tf.Tensor2D): tf.Tensor2D {
+  const h = tf.relu(
+    linear(embedding, params.hidden.kernel as tf.Tensor2D, params.hidden.bias as tf.Tensor1D),
+  );
+  return linear(h, params.output.kernel as tf.Tensor2D, params.output.bias as tf.Tensor1D);
+}
+
+function batchNorm(x: tf.Tensor2D, norm: BatchNormParams, mode: ForwardMode): tf.Tensor2D {
+  if (!mode.training) {
+    return tf.batchNorm(
+      x,
+      norm.movingMean,
+      norm.movingVariance,
+      norm.beta,
+      norm.gamma,
+      BN_EPSILON,
+    ) as tf.Tensor2D;
+  }
+  const n = x.shape[0];
+  const { mean, variance } = tf.moments(x, 0);
+  const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+  mode.normUpdates.push({
+    norm,
+    mean: tf.keep(tf.clone(mean)) as tf.Tensor1D,
+    variance: tf.keep(tf.clone(unbiased)) as tf.Tensor1D,
+  });
+  return tf.batchNorm(x, mean, variance, norm.beta, norm.gamma, BN_EPSILON) as tf.Tensor2D;
+}
+
+function dropout(x: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D {
+  if (!mode.training || mode.dropout <= 0) return x;
+  const keep = 1 - mode.dropout;
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = mode.rng.uniform() < keep ? 1 / keep : 0;
+  return tf.mul(x, tf.tensor2d(mask, x.shape));
+}
+
+/** Folds the recorded batch statistics into the running averages, in recording order. */
+export function applyNormUpdates(updates: NormUpdate[]): void {
+  for (const { norm, mean, variance } of updates) {
+    tf.tidy(() => {
+      norm.movingMean.assign(
+        tf.add(tf.mul(norm.movingMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)),
+      );
+      norm.movingVariance.assign(
+        tf.add(tf.mul(norm.movingVariance, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM)),
+      );
+    });
+    mean.dispose();
+    variance.dispose();
+  }
+  updates.length = 0;
+}
+
+/** Eval-mode outputs for a dense batch, as plain arrays. */
+export function evalBatch(net: ScnymNetwork, x: tf.Tensor2D): ForwardOutput {
+  return forward(net, x, { training: false });
+}

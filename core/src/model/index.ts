@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './network.js';
+export * from './forward.js';
+export * from './ops.js';
+export * from './io.js';

@@ -1,0 +1,10 @@
+export * from './options.js';
+export * from './trainer.js';
+export * from './schedules.js';
+export * from './losses.js';
+export * from './mixmatch.js';
+export * from './augment.js';
+export * from './optimizers.js';
+export * from './sampling.js';
+export * from './metrics.js';
+export { trainStep, type StepContext, type StepLosses, type StepWeights } from './step.js';

@@ -1,0 +1,344 @@
+/** scNym training: splits, epochs of MixMatch + DAN steps, model selection, early stopping. */
+import * as tf from '@tensorflow/tfjs';
+import { gatherDense, type Csr } from '../csr.js';
+import { forward } from '../model/forward.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ScnymModelMetadata } from '../model/io.js';
+import { createNetwork, type ScnymNetwork } from '../model/network.js';
+import { Rng } from '../random.js';
+import { Adadelta, Adam, type Optimizer } from './optimizers.js';
+import { resolveOptions, type TrainOptions } from './options.js';
+import { CyclingBatches, epochBatches, splitLabeled } from './sampling.js';
+import { linearRamp, sigmoidRamp } from './schedules.js';
+import { trainStep, type StepLosses } from './step.js';
+
+export interface TrainingData {
+  /** Labeled (reference) cells, log1p(CPM), columns = `genes`. */
+  labeled: Csr;
+  /** Class code per labeled row (index into classNames); -1 rows are ignored. */
+  labels: Int32Array;
+  classNames: string[];
+  /** Unlabeled (target) cells, log1p(CPM), same columns; null = supervised only. */
+  unlabeled: Csr | null;
+  genes: string[];
+  /** Domain code per row; default 0 for labeled, 1 for unlabeled rows. */
+  labeledDomains?: Int32Array;
+  unlabeledDomains?: Int32Array;
+  domainNames?: string[];
+}
+
+export interface EpochEvent {
+  type: 'epoch';
+  epoch: number;
+  nEpochs: number;
+  /** Optimiser steps so far. */
+  step: number;
+  losses: { sup: number; unsup: number; dan: number; total: number };
+  /** Cross-entropy / accuracy on the model-selection split (NaN if it is empty). */
+  valLoss: number;
+  valAccuracy: number;
+  confidentFraction: number;
+  isBest: boolean;
+}
+
+export type TrainEvent =
+  | {
+      type: 'start';
+      nEpochs: number;
+      stepsPerEpoch: number;
+      nTrain: number;
+      nSelection: number;
+      nHeldOut: number;
+      nUnlabeled: number;
+      nDomains: number;
+    }
+  | {
+      type: 'step';
+      epoch: number;
+      step: number;
+      stepInEpoch: number;
+      stepsInEpoch: number;
+      loss: number;
+    }
+  | EpochEvent;
+
+export interface TrainingSummary {
+  bestEpoch: number;
+  epochsRun: number;
+  steps: number;
+  heldOutAccuracy: number;
+  heldOutLoss: number;
+  seconds: number;
+}
+
+export interface TrainedModel {
+  network: ScnymNetwork;
+  genes: string[];
+  classNames: string[];
+  domainNames: string[];
+  options: TrainOptions;
+  summary: TrainingSummary;
+  history: EpochEvent[];
+}
+
+export interface TrainControl {
+  onEvent?: (event: TrainEvent) => void;
+  signal?: AbortSignal;
+}
+
+export class AbortError extends Error {
+  override readonly name = 'AbortError';
+  constructor(message = 'training aborted') {
+    super(message);
+  }
+}
+
+export async function train(
+  data: TrainingData,
+  options: Partial<TrainOptions> = {},
+  control: TrainControl = {},
+): Promise<TrainedModel> {
+  const o: TrainOptions = { ...resolveOptions('default'), ...options };
+  const started = Date.now();
+  const { onEvent, signal } = control;
+  checkData(data);
+  throwIfAborted(signal);
+
+  const rng = new Rng(o.seed);
+  const initSeed = rng.nextUint32();
+  const labeledRows = Int32Array.from(
+    Array.from(data.labels.keys()).filter((i) => data.labels[i] >= 0),
+  );
+  const split = splitLabeled(labeledRows.length, o.heldOutFraction, o.selectionFraction, rng);
+  const toRows = (positions: Int32Array) => Int32Array.from(positions, (p) => labeledRows[p]);
+  const trainRows = toRows(split.train);
+  const selectionRows = toRows(split.selection);
+  const heldOutRows = toRows(split.heldOut);
+
+  const nUnlabeled = data.unlabeled?.nRows ?? 0;
+  const labeledDomains = data.labeledDomains ?? new Int32Array(data.labeled.nRows);
+  const unlabeledDomains =
+    data.unlabeledDomains ?? (nUnlabeled ? new Int32Array(nUnlabeled).fill(1) : null);
+  const nDomains = Math.max(...labeledDomains, ...(unlabeledDomains ?? [0])) + 1;
+
+  const net = createNetwork(
+    { ...o.network, nGenes: data.genes.length, nClasses: data.classNames.length, nDomains },
+    initSeed,
+  );
+  const optimizer: Optimizer =
+    o.optimizer === 'adam'
+      ? new Adam({
+          learningRate: o.learningRate,
+          beta1: 0.9,
+          beta2: 0.999,
+          epsilon: 1e-8,
+          weightDecay: o.weightDecay,
+          decoupledDecay: false,
+        })
+      : new Adadelta({
+          learningRate: o.learningRate,
+          rho: 0.9,
+          epsilon: 1e-6,
+          weightDecay: o.weightDecay,
+        });
+  const ctx = {
+    net,
+    optimizer,
+    options: o,
+    rng,
+    labeled: data.labeled,
+    labels: data.labels,
+    unlabeled: nUnlabeled ? data.unlabeled : null,
+    labeledDomains,
+    unlabeledDomains,
+  };
+  const unlabeledBatches = nUnlabeled
+    ? new CyclingBatches(
+        Int32Array.from({ length: nUnlabeled }, (_, i) => i),
+        o.batchSize,
+        rng,
+      )
+    : null;
+
+  const history: EpochEvent[] = [];
+  let best: { epoch: number; loss: number; weights: tf.Tensor[] } | null = null;
+  let steps = 0;
+  const minEpochs = Math.min(o.minEpochs, o.nEpochs - 1);
+  const stepsPerEpoch = Math.max(
+    Math.floor(trainRows.length / Math.min(o.batchSize, trainRows.length)),
+    o.minStepsPerEpoch,
+  );
+  onEvent?.({
+    type: 'start',
+    nEpochs: o.nEpochs,
+    stepsPerEpoch,
+    nTrain: trainRows.length,
+    nSelection: selectionRows.length,
+    nHeldOut: heldOutRows.length,
+    nUnlabeled,
+    nDomains,
+  });
+
+  try {
+    let epoch = 0;
+    for (; epoch < o.nEpochs; epoch++) {
+      const weights = {
+        unsup: linearRamp(epoch, o.rampEpochs, o.unsupMaxWeight, o.burnInEpochs),
+        dan: sigmoidRamp(epoch, o.danRampEpochs, o.danMaxWeight, o.danBurnInEpochs),
+      };
+      const batches = epochBatches(trainRows, o.batchSize, rng, {
+        labels: data.labels,
+        balanced: o.balancedClasses,
+        minBatches: o.minStepsPerEpoch,
+      });
+      const sums = { sup: 0, unsup: 0, dan: 0, total: 0, confidentFraction: 0 };
+      for (let b = 0; b < batches.length; b++) {
+        throwIfAborted(signal);
+        const losses: StepLosses = trainStep(
+          ctx,
+          batches[b],
+          unlabeledBatches?.next() ?? null,
+          weights,
+        );
+        steps++;
+        for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += losses[key];
+        onEvent?.({
+          type: 'step',
+          epoch,
+          step: steps,
+          stepInEpoch: b,
+          stepsInEpoch: batches.length,
+          loss: losses.total,
+        });
+        await yieldToEventLoop();
+      }
+      throwIfAborted(signal);
+      const val = evaluate(net, data.labeled, data.labels, selectionRows);
+      const isBest = epoch >= minEpochs && (best === null || val.loss < best.loss);
+      if (isBest) {
+        best?.weights.forEach((t) => t.dispose());
+        best = { epoch, loss: val.loss, weights: net.snapshot() };
+      }
+      const n = batches.length;
+      const event: EpochEvent = {
+        type: 'epoch',
+        epoch,
+        nEpochs: o.nEpochs,
+        step: steps,
+        losses: {
+          sup: sums.sup / n,
+          unsup: sums.unsup / n,
+          dan: sums.dan / n,
+          total: sums.total / n,
+        },
+        valLoss: val.loss,
+        valAccuracy: val.accuracy,
+        confidentFraction: sums.confidentFraction / n,
+        isBest,
+      };
+      history.push(event);
+      onEvent?.(event);
+      const lastImprovement = best?.epoch ?? minEpochs;
+      if (epoch - lastImprovement > o.patience) {
+        epoch++;
+        break;
+      }
+    }
+    if (best) net.restore(best.weights);
+    const heldOut = evaluate(net, data.labeled, data.labels, heldOutRows);
+    return {
+      network: net,
+      genes: [...data.genes],
+      classNames: [...data.classNames],
+      domainNames: data.domainNames ?? (nUnlabeled ? ['labeled', 'unlabeled'] : ['labeled']),
+      options: o,
+      summary: {
+        bestEpoch: best?.epoch ?? epoch - 1,
+        epochsRun: epoch,
+        steps,
+        heldOutAccuracy: heldOut.accuracy,
+        heldOutLoss: heldOut.loss,
+        seconds: (Date.now() - started) / 1000,
+      },
+      history,
+    };
+  } catch (error) {
+    net.dispose();
+    throw error;
+  } finally {
+    best?.weights.forEach((t) => t.dispose());
+    optimizer.dispose();
+  }
+}
+
+/** Metadata to save with a trained model. */
+export function modelMetadata(model: TrainedModel): ScnymModelMetadata {
+  return {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    genes: model.genes,
+    classNames: model.classNames,
+    network: model.network.config,
+    input: 'log1p-cpm',
+    extra: { domainNames: model.domainNames, options: model.options, summary: model.summary },
+  };
+}
+
+/** Eval-mode mean cross-entropy and accuracy on some labeled rows. */
+export function evaluate(
+  net: ScnymNetwork,
+  matrix: Csr,
+  labels: Int32Array,
+  rows: Int32Array,
+  chunk = 512,
+): { loss: number; accuracy: number } {
+  if (rows.length === 0) return { loss: NaN, accuracy: NaN };
+  let lossSum = 0;
+  let hits = 0;
+  for (let start = 0; start < rows.length; start += chunk) {
+    const part = rows.subarray(start, Math.min(rows.length, start + chunk));
+    const codes = Int32Array.from(part, (r) => labels[r]);
+    const [loss, predicted] = tf.tidy(() => {
+      const x = tf.tensor2d(gatherDense(matrix, part), [part.length, matrix.nCols]);
+      const logits = forward(net, x, { training: false }).logits;
+      const y = tf.oneHot(tf.tensor1d(codes, 'int32'), net.config.nClasses);
+      const ce = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits))));
+      return [ce.dataSync()[0], tf.argMax(logits, 1).dataSync()];
+    });
+    lossSum += loss;
+    predicted.forEach((p, i) => (hits += p === codes[i] ? 1 : 0));
+  }
+  return { loss: lossSum / rows.length, accuracy: hits / rows.length };
+}
+
+function checkData(data: TrainingData): void {
+  const nGenes = data.genes.length;
+  if (data.labeled.nCols !== nGenes) {
+    throw new RangeError(`labeled matrix has ${data.labeled.nCols} columns for ${nGenes} genes`);
+  }
+  if (data.unlabeled && data.unlabeled.nCols !== nGenes) {
+    throw new RangeError(
+      `unlabeled matrix has ${data.unlabeled.nCols} columns for ${nGenes} genes`,
+    );
+  }
+  if (data.labels.length !== data.labeled.nRows) {
+    throw new RangeError(`${data.labels.length} labels for ${data.labeled.nRows} labeled rows`);
+  }
+  if (data.labeledDomains && data.labeledDomains.length !== data.labeled.nRows) {
+    throw new RangeError('labeledDomains length differs from the labeled row count');
+  }
+  if (data.unlabeledDomains && data.unlabeledDomains.length !== (data.unlabeled?.nRows ?? 0)) {
+    throw new RangeError('unlabeledDomains length differs from the unlabeled row count');
+  }
+  for (const code of data.labels) {
+    if (code >= data.classNames.length)
+      throw new RangeError(`label code ${code} has no class name`);
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError();
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
