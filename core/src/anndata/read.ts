@@ -425,6 +425,14 @@ class AnnDataHandle implements AnnData {
     });
   }
 
+  async matrixVarNames(name: string): Promise<string[]> {
+    if (name !== 'raw/X') return this.varIndex;
+    await this.rawVarCount(); // validates raw/var
+    const names = await (await Frame.open(this.h, 'raw/var')).index();
+    checkUnique(names, this.source, 'raw/var');
+    return names;
+  }
+
   private async rawVarCount(): Promise<number> {
     if ((await this.h.kind('raw/var')) !== 'group') {
       throw new AnnDataError('raw/X has no raw/var dataframe', {

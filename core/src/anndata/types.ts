@@ -110,6 +110,8 @@ export interface AnnData {
   hasRaw(): Promise<boolean>;
   /** 'X', 'raw/X' or 'layers/<name>'. Throws NotFoundError if absent. */
   matrix(name?: string): Promise<MatrixReader>;
+  /** Gene names of a matrix's columns: raw/var's index for 'raw/X', var's otherwise. */
+  matrixVarNames(name: string): Promise<string[]>;
   unsKeys(): Promise<string[]>;
   uns(key: string): Promise<UnsValue>;
   /** Emitted once per condition worth telling the user (e.g. CSC row reads). */

@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 /** The `scnym` command line: one module per command, errors printed without stack traces. */
 import { ScnymError } from '../anndata/errors.js';
+import { runAnnotate } from './annotate.js';
 import { runInspect } from './inspect.js';
+import { runPredict } from './predict.js';
+import { runTrain } from './train.js';
 import { UsageError } from './args.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   inspect: { summary: 'describe an AnnData file (.h5ad or .zarr)', run: runInspect },
+  annotate: { summary: 'transfer labels: train on a reference, predict a query', run: runAnnotate },
+  train: { summary: 'train a model on a labelled reference and save it', run: runTrain },
+  predict: { summary: 'annotate a query with a saved model', run: runPredict },
 };
 
 function usage(): string {

@@ -1,0 +1,249 @@
+/**
+ * The user-level workflow over AnnData handles, shared by the CLI, the viewer's worker and the
+ * VS Code extension: train a model from a labelled reference (and an unlabelled query), predict
+ * a query, and turn predictions into the AnnData keys the original scNym writes.
+ */
+import type { AnnData } from './anndata/types.js';
+import type { Annotations } from './anndata/write.js';
+import type { ModelCard, LoadedModel } from './model/files.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model/io.js';
+import { predict, UNKNOWN_LABEL, type Prediction, type PredictEvent } from './predict.js';
+import {
+  chooseMatrix,
+  log1pCpmBlocks,
+  prepareTraining,
+  type Control,
+  type PrepareOptions,
+} from './prepare.js';
+import { CPM_TARGET } from './preprocess.js';
+import { train, type TrainEvent, type TrainedModel } from './train/trainer.js';
+import {
+  resolveOptions,
+  type ConfigName,
+  type PresetName,
+  type TrainOptions,
+} from './train/options.js';
+
+export const TOOL_VERSION = '0.1.0';
+
+export interface TrainRequest extends PrepareOptions {
+  preset?: PresetName;
+  config?: ConfigName;
+  /** Changes on top of preset + config (seed, nEpochs, …). */
+  overrides?: Partial<TrainOptions>;
+}
+
+export interface TrainControl extends Control {
+  onTrainEvent?: (event: TrainEvent) => void;
+}
+
+export interface TrainResult {
+  model: TrainedModel;
+  card: ModelCard;
+  referenceMatrix: string;
+  queryMatrix: string | null;
+}
+
+export async function trainOnAnnData(
+  reference: AnnData,
+  query: AnnData | null,
+  request: TrainRequest,
+  control: TrainControl = {},
+): Promise<TrainResult> {
+  const prepared = await prepareTraining(reference, query, request, control);
+  const options = resolveOptions(request.preset, request.config, request.overrides);
+  const model = await train(prepared.data, options, {
+    onEvent: control.onTrainEvent,
+    signal: control.signal,
+  });
+  const card: ModelCard = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    genes: model.genes,
+    classNames: model.classNames,
+    domainNames: model.domainNames,
+    preprocessing: { input: 'log1p-cpm', targetSum: CPM_TARGET, log: 'natural' },
+    network: model.network.config,
+    training: {
+      preset: request.preset ?? 'default',
+      config: request.config ?? 'no_new_identity',
+      options: model.options,
+      summary: model.summary,
+      labelKey: request.labelKey,
+      domainKey: request.domainKey ?? null,
+    },
+    provenance: {
+      tool: 'scnym-js',
+      toolVersion: TOOL_VERSION,
+      created: new Date().toISOString(),
+      reference: {
+        file: reference.source,
+        matrix: prepared.referenceMatrix,
+        nCells: reference.nObs,
+      },
+      query: query
+        ? { file: query.source, matrix: prepared.queryMatrix, nCells: query.nObs }
+        : null,
+    },
+  };
+  return {
+    model,
+    card,
+    referenceMatrix: prepared.referenceMatrix,
+    queryMatrix: prepared.queryMatrix,
+  };
+}
+
+export interface PredictRequest {
+  /** 'auto' (default), 'X', 'raw/X' or 'layers/<name>'. */
+  matrix?: string;
+  /** Cells below this confidence are labelled 'Unknown'. */
+  unknownThreshold?: number;
+  /** Return the X_scnym embedding (default true). */
+  embedding?: boolean;
+}
+
+export interface PredictControl extends Control {
+  onPredictEvent?: (event: PredictEvent) => void;
+}
+
+/** A model as prediction needs it: a freshly trained one or one loaded from files. */
+export type UsableModel = Pick<LoadedModel, 'network' | 'genes' | 'classNames'>;
+
+export async function predictAnnData(
+  model: UsableModel,
+  query: AnnData,
+  request: PredictRequest = {},
+  control: PredictControl = {},
+): Promise<Prediction> {
+  const chosen = await chooseMatrix(query, request.matrix, control);
+  const rows = log1pCpmBlocks(chosen, null, chosen.genes.length, 'predict', control);
+  return predict(
+    model,
+    rows,
+    {
+      genes: chosen.genes,
+      input: 'log1p-cpm',
+      unknownThreshold: request.unknownThreshold,
+      embedding: request.embedding,
+      source: { file: query.source, element: 'var' },
+    },
+    {
+      signal: control.signal,
+      onEvent: (event) => {
+        if (event.type === 'genes' && event.nMissing > 0) {
+          control.onWarning?.(
+            `${event.nMissing} of the model's ${model.genes.length} genes are not in ${query.source} ` +
+              `and are fed as zeros (e.g. ${event.missingExamples.slice(0, 5).join(', ')})`,
+          );
+        }
+        control.onPredictEvent?.(event);
+      },
+    },
+  );
+}
+
+/** A palette for categorical labels (matplotlib's tab20, as scanpy uses for ≤ 20 categories). */
+const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#279e68',
+  '#d62728',
+  '#aa40fc',
+  '#8c564b',
+  '#e377c2',
+  '#b5bd61',
+  '#17becf',
+  '#aec7e8',
+  '#ffbb78',
+  '#98df8a',
+  '#ff9896',
+  '#c5b0d5',
+  '#c49c94',
+  '#f7b6d2',
+  '#dbdb8d',
+  '#9edae5',
+  '#ad494a',
+  '#8c6d31',
+];
+const UNKNOWN_COLOR = '#bdbdbd';
+
+export interface AnnotationKeys {
+  /** Prefix of every key (the original's key_added, default 'scNym'). */
+  keyAdded?: string;
+}
+
+/** The obs / obsm / uns keys predictions are written under, from the prefix. */
+export function annotationKeys(keyAdded = 'scNym') {
+  return {
+    label: keyAdded,
+    confidence: `${keyAdded}_confidence`,
+    embedding: `X_${keyAdded.toLowerCase()}`,
+    probabilities: `${keyAdded}_probabilities`,
+    classes: `${keyAdded}_classes`,
+    colors: `${keyAdded}_colors`,
+    trainResults: `${keyAdded}_train_results`,
+  };
+}
+
+/**
+ * The original's outputs: obs `scNym` (categorical) and `scNym_confidence` (float32), obsm
+ * `X_scnym` and `scNym_probabilities` (with uns `scNym_classes` naming its columns), uns
+ * `scNym_colors` and `scNym_train_results`.
+ */
+export function predictionAnnotations(
+  prediction: Prediction,
+  card: Pick<ModelCard, 'classNames' | 'training' | 'provenance' | 'genes'>,
+  options: AnnotationKeys = {},
+): Annotations {
+  const keys = annotationKeys(options.keyAdded);
+  const categories = [...prediction.classNames];
+  const hasUnknown = prediction.labels.some((l) => l === UNKNOWN_LABEL);
+  if (hasUnknown && !categories.includes(UNKNOWN_LABEL)) categories.push(UNKNOWN_LABEL);
+  const index = new Map(categories.map((c, i) => [c, i]));
+  const codes = Int32Array.from(prediction.labels, (l) => index.get(l)!);
+  const colors = categories.map((c, i) =>
+    c === UNKNOWN_LABEL ? UNKNOWN_COLOR : PALETTE[i % PALETTE.length],
+  );
+  const nClasses = prediction.classNames.length;
+  const summary = (card.training.summary ?? {}) as Record<string, number>;
+  const annotations: Annotations = {
+    obs: {
+      [keys.label]: { kind: 'categorical', codes, categories },
+      [keys.confidence]: { kind: 'float', values: prediction.confidence },
+    },
+    obsm: {
+      [keys.probabilities]: {
+        data: prediction.probabilities,
+        shape: [prediction.nCells, nClasses],
+      },
+    },
+    uns: {
+      [keys.classes]: [...prediction.classNames],
+      [keys.colors]: colors,
+      [keys.trainResults]: {
+        tool: `scnym-js ${TOOL_VERSION}`,
+        class_names: [...card.classNames],
+        n_genes: card.genes.length,
+        n_cell_types: card.classNames.length,
+        n_missing_genes: prediction.nMissingGenes,
+        preset: String(card.training.preset ?? ''),
+        config: String(card.training.config ?? ''),
+        final_acc: finiteOr(summary.heldOutAccuracy, -1),
+        final_loss: finiteOr(summary.heldOutLoss, -1),
+        created: String(card.provenance.created),
+      },
+    },
+  };
+  if (prediction.embeddingDim > 0) {
+    annotations.obsm![keys.embedding] = {
+      data: prediction.embedding,
+      shape: [prediction.nCells, prediction.embeddingDim],
+    };
+  }
+  return annotations;
+}
+
+function finiteOr(v: unknown, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}

@@ -1,0 +1,115 @@
+/** `scnym annotate`: train on a reference with the query as unlabelled data, then predict it. */
+import { parseArgs } from 'node:util';
+import { predictAnnData } from '../annotate.js';
+import { modelToFiles } from '../model/files.js';
+import { saveModelDir } from '../node/model-dir.js';
+import { openAnnDataFile } from '../node/open.js';
+import { parseOrExplain, UsageError } from './args.js';
+import { formatPrediction, summarizePrediction, writePredictions } from './outputs.js';
+import { PREDICT_WRITE_OPTIONS } from './predict.js';
+import { fraction, startSession, TRAIN_HELP, TRAIN_OPTIONS, trainRequest } from './session.js';
+import { formatTraining, trainFiles, trainingSummary } from './train.js';
+
+const HELP = `usage: scnym annotate --reference FILE --label-key KEY --query FILE [--out FILE] [options]
+
+Transfers labels from a labelled reference to a query: trains scNym with the query as
+unlabelled data, then predicts the query. Without --out the predictions are added to the query
+in place (atomically; existing keys are kept unless --overwrite); with --out a copy is written.
+
+${TRAIN_HELP}
+  --query FILE           query to annotate (.h5ad or .zarr)
+  --out FILE             write an annotated copy here instead of changing the query
+  --model-out DIR        also save the model (to annotate more files later with scnym predict)
+  --key-added NAME       prefix of the keys written (default scNym)
+  --overwrite            replace keys, --out or --model-out that already exist
+  --unknown-threshold P  label cells below this confidence 'Unknown'
+                         (default 0.5 with --config new_identity_discovery)
+  --backend NAME         auto (default), wasm or cpu
+  --json                 print a JSON summary on stdout
+  --quiet                no progress output
+
+example:
+  scnym annotate --reference ref.h5ad --label-key cell_type --query query.zarr --out annotated.zarr --seed 0`;
+
+export async function runAnnotate(argv: string[]): Promise<number> {
+  const { values } = parseOrExplain(HELP, () =>
+    parseArgs({
+      args: argv,
+      options: {
+        ...TRAIN_OPTIONS,
+        query: { type: 'string' },
+        'model-out': { type: 'string' },
+        ...PREDICT_WRITE_OPTIONS,
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.reference || !values.query)
+    throw new UsageError(`--reference and --query are required\n\n${HELP}`);
+  const request = trainRequest(values);
+  const threshold =
+    fraction(values['unknown-threshold'], '--unknown-threshold') ??
+    (request.config === 'new_identity_discovery' ? 0.5 : undefined);
+  const session = await startSession({ quiet: values.quiet, backend: values.backend });
+  try {
+    const result = await trainFiles(values.reference, values.query, request, session);
+    const query = await openAnnDataFile(values.query);
+    let prediction;
+    try {
+      prediction = await predictAnnData(
+        result.model,
+        query,
+        { matrix: request.matrix, unknownThreshold: threshold },
+        {
+          signal: session.signal,
+          onWarning: session.warn,
+          onProgress: (_stage, done, total) => session.progress.update('predicting', done, total),
+        },
+      );
+    } finally {
+      await query.close();
+    }
+    session.progress.done();
+    session.signal.throwIfAborted();
+    if (values['model-out']) {
+      await saveModelDir(
+        values['model-out'],
+        await modelToFiles(result.model.network, result.card),
+        {
+          overwrite: values.overwrite,
+        },
+      );
+    }
+    const written = await writePredictions(prediction, result.card, {
+      query: values.query,
+      out: values.out,
+      keyAdded: values['key-added'],
+      overwrite: values.overwrite,
+    });
+    const training = trainingSummary(result, values['model-out'] ?? null);
+    const summary = summarizePrediction(prediction);
+    if (values.json) {
+      console.log(
+        JSON.stringify(
+          { schema: 'scnym.annotate/1', written, training, prediction: summary },
+          null,
+          2,
+        ),
+      );
+    } else {
+      console.log(formatTraining(training));
+      console.log(formatPrediction(summary, written, values['key-added']));
+    }
+    result.model.network.dispose();
+    return 0;
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,69 @@
+/** Writing predictions into the query and summarising a run, for predict and annotate. */
+import { annotationKeys, predictionAnnotations } from '../annotate.js';
+import type { ModelCard } from '../model/files.js';
+import { writeAnnotationsToFile } from '../node/write-file.js';
+import type { Prediction } from '../predict.js';
+
+export interface WriteRequest {
+  query: string;
+  out?: string;
+  keyAdded?: string;
+  overwrite?: boolean;
+}
+
+/** Adds the predictions to the query in place (atomically), or writes a copy to `out`. */
+export async function writePredictions(
+  prediction: Prediction,
+  card: ModelCard,
+  request: WriteRequest,
+): Promise<string> {
+  const annotations = predictionAnnotations(prediction, card, { keyAdded: request.keyAdded });
+  await writeAnnotationsToFile(request.query, annotations, {
+    overwrite: request.overwrite,
+    outPath: request.out,
+  });
+  return request.out ?? request.query;
+}
+
+export interface PredictionSummary {
+  nCells: number;
+  /** Cells per predicted label, largest first. */
+  labelCounts: Record<string, number>;
+  meanConfidence: number;
+  nMissingGenes: number;
+}
+
+export function summarizePrediction(p: Prediction): PredictionSummary {
+  const counts = new Map<string, number>();
+  for (const l of p.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let sum = 0;
+  for (const c of p.confidence) sum += c;
+  return {
+    nCells: p.nCells,
+    labelCounts: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
+    meanConfidence: p.nCells ? sum / p.nCells : 0,
+    nMissingGenes: p.nMissingGenes,
+  };
+}
+
+export function formatPrediction(
+  s: PredictionSummary,
+  written: string | null,
+  keyAdded?: string,
+): string {
+  const width = Math.max(...Object.keys(s.labelCounts).map((k) => k.length), 5);
+  const lines = Object.entries(s.labelCounts).map(
+    ([label, n]) =>
+      `  ${label.padEnd(width)}  ${String(n).padStart(7)}  ${((100 * n) / s.nCells).toFixed(1).padStart(5)}%`,
+  );
+  const keys = annotationKeys(keyAdded);
+  return [
+    `predicted ${s.nCells.toLocaleString('en-US')} cells (mean confidence ${s.meanConfidence.toFixed(3)}):`,
+    ...lines,
+    written
+      ? `wrote obs['${keys.label}'], obs['${keys.confidence}'], obsm['${keys.embedding}'], obsm['${keys.probabilities}'] and uns keys to ${written}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}

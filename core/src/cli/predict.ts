@@ -1,0 +1,92 @@
+/** `scnym predict`: annotate a query with a saved model. */
+import { parseArgs } from 'node:util';
+import { predictAnnData } from '../annotate.js';
+import { loadModelDir } from '../node/model-dir.js';
+import { openAnnDataFile } from '../node/open.js';
+import { parseOrExplain, UsageError } from './args.js';
+import { formatPrediction, summarizePrediction, writePredictions } from './outputs.js';
+import { fraction, startSession } from './session.js';
+
+const HELP = `usage: scnym predict --model DIR --query FILE [--out FILE] [options]
+
+Predicts cell types for a query with a model saved by 'scnym train'. Without --out the
+predictions are added to the query in place (atomically; existing keys are kept unless
+--overwrite); with --out a copy is written.
+
+  --model DIR            model folder (scnym.json, model.json, weights.bin)
+  --query FILE           query to annotate (.h5ad or .zarr)
+  --out FILE             write an annotated copy here instead of changing the query
+  --key-added NAME       prefix of the keys written (default scNym: obs scNym, scNym_confidence, …)
+  --overwrite            replace keys (or --out) that already exist
+  --unknown-threshold P  label cells below this confidence 'Unknown'
+  --matrix NAME          X, raw/X or layers/NAME (default: chosen automatically)
+  --backend NAME         auto (default), wasm or cpu
+  --json                 print a JSON summary on stdout
+  --quiet                no progress output`;
+
+export const PREDICT_WRITE_OPTIONS = {
+  out: { type: 'string' },
+  'key-added': { type: 'string' },
+  overwrite: { type: 'boolean' },
+  'unknown-threshold': { type: 'string' },
+} as const;
+
+export async function runPredict(argv: string[]): Promise<number> {
+  const { values } = parseOrExplain(HELP, () =>
+    parseArgs({
+      args: argv,
+      options: {
+        model: { type: 'string' },
+        query: { type: 'string' },
+        matrix: { type: 'string' },
+        ...PREDICT_WRITE_OPTIONS,
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.model || !values.query)
+    throw new UsageError(`--model and --query are required\n\n${HELP}`);
+  const threshold = fraction(values['unknown-threshold'], '--unknown-threshold');
+  const session = await startSession({ quiet: values.quiet, backend: values.backend });
+  try {
+    const model = await loadModelDir(values.model);
+    const query = await openAnnDataFile(values.query);
+    let prediction;
+    try {
+      prediction = await predictAnnData(
+        model,
+        query,
+        { matrix: values.matrix, unknownThreshold: threshold },
+        {
+          signal: session.signal,
+          onWarning: session.warn,
+          onProgress: (_stage, done, total) => session.progress.update('predicting', done, total),
+        },
+      );
+    } finally {
+      await query.close();
+    }
+    session.progress.done();
+    const written = await writePredictions(prediction, model.card, {
+      query: values.query,
+      out: values.out,
+      keyAdded: values['key-added'],
+      overwrite: values.overwrite,
+    });
+    const summary = summarizePrediction(prediction);
+    if (values.json)
+      console.log(JSON.stringify({ schema: 'scnym.predict/1', written, ...summary }, null, 2));
+    else console.log(formatPrediction(summary, written, values['key-added']));
+    model.network.dispose();
+    return 0;
+  } finally {
+    session.close();
+  }
+}

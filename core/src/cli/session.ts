@@ -1,0 +1,141 @@
+/**
+ * What the model commands share: the backend, Ctrl-C → AbortSignal, progress and warnings on
+ * stderr, and the training / prediction option parsing.
+ */
+import { initBackend, type BackendPreference } from '../backend.js';
+import type { TrainRequest } from '../annotate.js';
+import type { ConfigName, PresetName } from '../train/options.js';
+import type { TrainEvent } from '../train/trainer.js';
+import { UsageError } from './args.js';
+import { createProgress, type Progress } from './progress.js';
+
+export interface Session {
+  signal: AbortSignal;
+  progress: Progress;
+  warn: (message: string) => void;
+  backend: string;
+  close: () => void;
+}
+
+/** Starts the backend and wires Ctrl-C to cancel (a second Ctrl-C exits at once). */
+export async function startSession(options: {
+  quiet?: boolean;
+  backend?: string;
+}): Promise<Session> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const backend = await initBackend(parseBackend(options.backend));
+  const progress = createProgress(process.stderr, options.quiet);
+  return {
+    signal: controller.signal,
+    progress,
+    warn: (message) => {
+      progress.done();
+      process.stderr.write(`warning: ${message}\n`);
+    },
+    backend,
+    close: () => {
+      progress.done();
+      process.off('SIGINT', onSigint);
+    },
+  };
+}
+
+function parseBackend(value: string | undefined): BackendPreference {
+  const v = value ?? 'auto';
+  if (v === 'auto' || v === 'wasm' || v === 'cpu' || v === 'webgl') return v;
+  throw new UsageError(`--backend must be auto, wasm or cpu (got '${v}')`);
+}
+
+/** Renders training events as a progress bar (or plain lines when not on a terminal). */
+export function trainingProgress(progress: Progress): (event: TrainEvent) => void {
+  let total = 1;
+  let stepsPerEpoch = 1;
+  let last = '';
+  return (event) => {
+    if (event.type === 'start') {
+      total = event.nEpochs * event.stepsPerEpoch;
+      stepsPerEpoch = event.stepsPerEpoch;
+    } else if (event.type === 'step') {
+      progress.update(
+        'training',
+        event.epoch * stepsPerEpoch + event.stepInEpoch + 1,
+        total,
+        `${last} loss ${event.loss.toFixed(3)}`,
+      );
+    } else {
+      const acc = Number.isFinite(event.valAccuracy)
+        ? ` val acc ${event.valAccuracy.toFixed(3)}`
+        : '';
+      last = `epoch ${event.epoch + 1}/${event.nEpochs}${acc}`;
+      progress.update('training', (event.epoch + 1) * stepsPerEpoch, total, last);
+    }
+  };
+}
+
+export const TRAIN_OPTIONS = {
+  reference: { type: 'string' },
+  'label-key': { type: 'string' },
+  'domain-key': { type: 'string' },
+  matrix: { type: 'string' },
+  preset: { type: 'string' },
+  config: { type: 'string' },
+  epochs: { type: 'string' },
+  seed: { type: 'string' },
+} as const;
+
+export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .zarr)
+  --label-key KEY      obs column with the reference's cell types
+  --domain-key KEY     obs column naming domains (batches, donors) for the adversary
+  --matrix NAME        X, raw/X or layers/NAME (default: X if it holds counts or log1p
+                       values, else layers/counts, else raw/X)
+  --preset NAME        default (tuned for small data) or original (the original scNym)
+  --config NAME        no_new_identity (default), new_identity_discovery, no_dan, no_ssl
+  --epochs N           training epochs (default: the preset's)
+  --seed N             random seed; the same seed gives the same model on one backend (default 0)`;
+
+const PRESETS = ['default', 'original'];
+const CONFIGS = ['no_new_identity', 'new_identity_discovery', 'no_dan', 'no_ssl'];
+
+export function trainRequest(values: Record<string, string | boolean | undefined>): TrainRequest {
+  const labelKey = values['label-key'];
+  if (typeof labelKey !== 'string') throw new UsageError('--label-key is required');
+  const preset = (values.preset as string | undefined) ?? 'default';
+  const config = (values.config as string | undefined) ?? 'no_new_identity';
+  if (!PRESETS.includes(preset))
+    throw new UsageError(`--preset must be one of ${PRESETS.join(', ')}`);
+  if (!CONFIGS.includes(config))
+    throw new UsageError(`--config must be one of ${CONFIGS.join(', ')}`);
+  const overrides: TrainRequest['overrides'] = { seed: integer(values.seed, '--seed', 0) ?? 0 };
+  const epochs = integer(values.epochs, '--epochs', 1);
+  if (epochs !== undefined) overrides.nEpochs = epochs;
+  return {
+    labelKey,
+    domainKey: values['domain-key'] as string | undefined,
+    matrix: values.matrix as string | undefined,
+    preset: preset as PresetName,
+    config: config as ConfigName,
+    overrides,
+  };
+}
+
+export function integer(value: unknown, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} must be an integer ≥ ${min} (got '${value}')`);
+  return n;
+}
+
+export function fraction(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1))
+    throw new UsageError(`${flag} must be a number in [0, 1] (got '${value}')`);
+  return n;
+}

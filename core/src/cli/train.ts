@@ -1,0 +1,125 @@
+/** `scnym train`: fit a model on a labelled reference (and an unlabelled query) and save it. */
+import { parseArgs } from 'node:util';
+import { trainOnAnnData, type TrainResult } from '../annotate.js';
+import { modelToFiles } from '../model/files.js';
+import { saveModelDir } from '../node/model-dir.js';
+import { openAnnDataFile } from '../node/open.js';
+import { parseOrExplain, UsageError } from './args.js';
+import {
+  startSession,
+  trainingProgress,
+  TRAIN_HELP,
+  TRAIN_OPTIONS,
+  trainRequest,
+  type Session,
+} from './session.js';
+
+const HELP = `usage: scnym train --reference FILE --label-key KEY --model-out DIR [--query FILE] [options]
+
+Trains scNym on a labelled reference. With --query, the query's cells take part as unlabelled
+data (MixMatch and the domain adversary), which is how scNym adapts to a new domain.
+
+${TRAIN_HELP}
+  --query FILE         unlabelled query to adapt to (.h5ad or .zarr)
+  --model-out DIR      folder to write the model to (model.json, weights.bin, scnym.json)
+  --overwrite          replace DIR if it exists
+  --backend NAME       auto (default), wasm or cpu
+  --json               print a JSON summary on stdout
+  --quiet              no progress output`;
+
+export async function runTrain(argv: string[]): Promise<number> {
+  const { values } = parseOrExplain(HELP, () =>
+    parseArgs({
+      args: argv,
+      options: {
+        ...TRAIN_OPTIONS,
+        query: { type: 'string' },
+        'model-out': { type: 'string' },
+        overwrite: { type: 'boolean' },
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.reference) throw new UsageError(`--reference is required\n\n${HELP}`);
+  if (!values['model-out']) throw new UsageError(`--model-out is required\n\n${HELP}`);
+  const request = trainRequest(values);
+  const session = await startSession({ quiet: values.quiet, backend: values.backend });
+  try {
+    const result = await trainFiles(values.reference, values.query, request, session);
+    await saveModelDir(values['model-out'], await modelToFiles(result.model.network, result.card), {
+      overwrite: values.overwrite,
+    });
+    session.progress.done();
+    const summary = trainingSummary(result, values['model-out']);
+    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    else console.log(formatTraining(summary));
+    result.model.network.dispose();
+    return 0;
+  } finally {
+    session.close();
+  }
+}
+
+/** Opens the files, trains with progress, closes the files. Shared with `annotate`. */
+export async function trainFiles(
+  referencePath: string,
+  queryPath: string | undefined,
+  request: ReturnType<typeof trainRequest>,
+  session: Session,
+): Promise<TrainResult> {
+  const reference = await openAnnDataFile(referencePath);
+  const query = queryPath ? await openAnnDataFile(queryPath) : null;
+  try {
+    return await trainOnAnnData(reference, query, request, {
+      signal: session.signal,
+      onWarning: session.warn,
+      onProgress: (stage, done, total) => session.progress.update(`reading ${stage}`, done, total),
+      onTrainEvent: trainingProgress(session.progress),
+    });
+  } finally {
+    session.progress.done();
+    await reference.close();
+    await query?.close();
+  }
+}
+
+export function trainingSummary(result: TrainResult, modelDir: string | null) {
+  const s = result.model.summary;
+  return {
+    schema: 'scnym.train/1',
+    modelDir,
+    classes: result.model.classNames,
+    nGenes: result.model.genes.length,
+    referenceMatrix: result.referenceMatrix,
+    queryMatrix: result.queryMatrix,
+    preset: result.card.training.preset,
+    config: result.card.training.config,
+    seed: result.model.options.seed,
+    epochs: s.epochsRun,
+    bestEpoch: s.bestEpoch,
+    steps: s.steps,
+    seconds: s.seconds,
+    heldOutAccuracy: s.heldOutAccuracy,
+  };
+}
+
+export function formatTraining(s: ReturnType<typeof trainingSummary>): string {
+  const acc = Number.isFinite(s.heldOutAccuracy)
+    ? `${(100 * s.heldOutAccuracy).toFixed(1)}%`
+    : 'n/a';
+  return [
+    `trained on ${s.nGenes} genes, ${s.classes.length} classes (${s.preset} preset, ${s.config}, seed ${s.seed})`,
+    `  ${s.epochs} epochs, ${s.steps} steps in ${s.seconds.toFixed(1)} s; best epoch ${s.bestEpoch + 1}`,
+    `  held-out reference accuracy ${acc}`,
+    s.modelDir ? `  model saved to ${s.modelDir}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}

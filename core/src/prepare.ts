@@ -1,0 +1,323 @@
+/**
+ * From AnnData handles to what training and prediction consume: picks the matrix that holds
+ * counts (or log1p data), streams it in row blocks into log1p(CPM) CSR on a given gene order,
+ * and reads labels and domains. Only CSR is ever held whole; nothing is densified here.
+ */
+import { AnnDataError, NotFoundError, ScnymError } from './anndata/errors.js';
+import type { AnnData, CsrBlock, MatrixReader } from './anndata/types.js';
+import { concatBlocks, remapColumns, type Csr } from './csr.js';
+import {
+  accumulateContentStats,
+  classifyContent,
+  emptyContentStats,
+  intersectGenes,
+  toLog1pCpm,
+  type ContentReport,
+} from './preprocess.js';
+import type { TrainingData } from './train/trainer.js';
+
+export interface Control {
+  signal?: AbortSignal;
+  /** Rows read so far of `total`, per stage (e.g. 'reference', 'query'). */
+  onProgress?: (stage: string, done: number, total: number) => void;
+  /** Things the user should know (missing genes, dropped cells, a fallback matrix). */
+  onWarning?: (message: string) => void;
+}
+
+/** Rows sampled to decide what a matrix holds before committing to it. */
+const SAMPLE_ROWS = 2000;
+
+export interface ChosenMatrix {
+  /** The file it comes from, for messages. */
+  source: string;
+  reader: MatrixReader;
+  genes: string[];
+  content: ContentReport;
+}
+
+/**
+ * The matrix to feed scNym: `preference` if given, else X when it holds counts or log1p data,
+ * else layers/counts, else raw/X. Scaled or unrecognised data is refused with a hint.
+ */
+export async function chooseMatrix(
+  ad: AnnData,
+  preference: string | undefined,
+  control: Control = {},
+): Promise<ChosenMatrix> {
+  const usable = (c: ContentReport) => c.kind === 'counts' || c.kind === 'log1p';
+  if (preference && preference !== 'auto') {
+    const chosen = await describe(ad, preference);
+    if (!usable(chosen.content)) throw unusable(ad, chosen);
+    return chosen;
+  }
+  const candidates = ['X', 'layers/counts', 'raw/X'];
+  let first: ChosenMatrix | undefined;
+  for (const name of candidates) {
+    const exists =
+      name === 'X'
+        ? true
+        : name === 'raw/X'
+          ? await ad.hasRaw()
+          : (await ad.layerNames()).includes('counts');
+    if (!exists) continue;
+    const chosen = await describe(ad, name);
+    first ??= chosen;
+    if (usable(chosen.content)) {
+      if (chosen !== first) {
+        control.onWarning?.(
+          `${ad.source}: X is ${first.content.kind} (${first.content.reason}); using ${name} instead`,
+        );
+      }
+      return chosen;
+    }
+  }
+  if (!first) {
+    throw new NotFoundError('has no expression matrix (X, layers/counts or raw/X)', {
+      file: ad.source,
+    });
+  }
+  throw unusable(ad, first);
+}
+
+function unusable(ad: AnnData, m: ChosenMatrix): ScnymError {
+  const what =
+    m.content.kind === 'scaled'
+      ? `holds negative values (min ${m.content.min.toPrecision(4)}): it looks scaled`
+      : m.content.kind === 'empty'
+        ? 'holds only zeros'
+        : `is not raw counts nor log1p-normalised (${m.content.reason})`;
+  return new AnnDataError(`${what}; scNym needs raw counts or log1p(CPM) values`, {
+    file: ad.source,
+    element: m.reader.name,
+    hint: "store raw counts in X, layers['counts'] or raw (e.g. adata.layers['counts'] = counts)",
+  });
+}
+
+async function describe(ad: AnnData, name: string): Promise<ChosenMatrix> {
+  const reader = await ad.matrix(name);
+  const stats = emptyContentStats();
+  const sampleEnd = Math.min(reader.shape[0], SAMPLE_ROWS);
+  for (let s = 0; s < sampleEnd; s += reader.preferredBlockRows) {
+    accumulateContentStats(
+      stats,
+      await reader.rows(s, Math.min(sampleEnd, s + reader.preferredBlockRows)),
+    );
+  }
+  return {
+    source: ad.source,
+    reader,
+    genes: await ad.matrixVarNames(name),
+    content: classifyContent(stats),
+  };
+}
+
+/**
+ * Streams a matrix into log1p(CPM) CSR. CPM uses all of the file's genes (as the user would
+ * normalise before scNym); then columns are mapped by `columnMap` (-1 drops a gene) into
+ * `nColsOut` columns. Blocks that turn out not to match the sampled content are refused.
+ */
+export async function* log1pCpmBlocks(
+  m: ChosenMatrix,
+  columnMap: Int32Array | null,
+  nColsOut: number,
+  stage: string,
+  control: Control = {},
+): AsyncGenerator<Csr> {
+  const [nRows] = m.reader.shape;
+  const step = m.reader.preferredBlockRows;
+  for (let start = 0; start < nRows; start += step) {
+    control.signal?.throwIfAborted();
+    const end = Math.min(nRows, start + step);
+    const block: CsrBlock = await m.reader.rows(start, end);
+    const content = classifyContent(accumulateContentStats(emptyContentStats(), block));
+    if (content.kind !== 'empty' && content.kind !== m.content.kind) {
+      throw new AnnDataError(
+        `rows ${start}–${end} are ${content.kind} (${content.reason}) but earlier rows were ${m.content.kind}`,
+        {
+          file: m.source,
+          element: m.reader.name,
+          hint: 'the matrix mixes raw and normalised cells; normalise it consistently',
+        },
+      );
+    }
+    const normalised = toLog1pCpm(block, m.content.kind === 'empty' ? content : m.content, {
+      file: m.source,
+      element: m.reader.name,
+    });
+    yield columnMap ? remapColumns(normalised, columnMap, nColsOut) : normalised;
+    control.onProgress?.(stage, end, nRows);
+  }
+}
+
+export async function readLog1pCpm(
+  m: ChosenMatrix,
+  columnMap: Int32Array | null,
+  nColsOut: number,
+  stage: string,
+  control: Control = {},
+): Promise<Csr> {
+  const blocks: Csr[] = [];
+  for await (const b of log1pCpmBlocks(m, columnMap, nColsOut, stage, control)) blocks.push(b);
+  if (blocks.length === 0)
+    return {
+      nRows: 0,
+      nCols: nColsOut,
+      indptr: new Int32Array(1),
+      indices: new Int32Array(0),
+      data: new Float32Array(0),
+    };
+  return concatBlocks(blocks);
+}
+
+/** A categorical (or string) obs column as codes + names; missing values are -1. */
+export async function readLabels(
+  ad: AnnData,
+  key: string,
+): Promise<{ codes: Int32Array; names: string[] }> {
+  const col = await ad.obsColumn(key);
+  if (col.kind === 'categorical') return { codes: col.codes, names: col.categories };
+  if (col.kind === 'string') {
+    const names = [...new Set(col.values.filter((v): v is string => v !== null))].sort();
+    const index = new Map(names.map((n, i) => [n, i]));
+    return { codes: Int32Array.from(col.values, (v) => (v === null ? -1 : index.get(v)!)), names };
+  }
+  throw new AnnDataError(`column '${key}' is ${col.kind}, not a label column`, {
+    file: ad.source,
+    element: `obs/${key}`,
+    hint: 'pass a categorical or string column of cell types (e.g. --label-key cell_type)',
+  });
+}
+
+export interface PrepareOptions {
+  labelKey: string;
+  /** obs column naming each cell's domain (batch, donor, technology) in both files. */
+  domainKey?: string;
+  /** 'auto' (default), 'X', 'raw/X' or 'layers/<name>', for the reference and the query. */
+  matrix?: string;
+  /** Fewest shared genes accepted (default 100, or all of them when there are fewer). */
+  minSharedGenes?: number;
+}
+
+export interface PreparedData {
+  data: TrainingData;
+  /** Which matrix each file contributed ('X', 'layers/counts', …). */
+  referenceMatrix: string;
+  queryMatrix: string | null;
+  /** Reference cells without a label, left out of training. */
+  nUnlabeledReference: number;
+}
+
+/** Reads reference (labelled) and query (unlabelled) into scNym's training input. */
+export async function prepareTraining(
+  reference: AnnData,
+  query: AnnData | null,
+  options: PrepareOptions,
+  control: Control = {},
+): Promise<PreparedData> {
+  const labels = await readLabels(reference, options.labelKey);
+  checkClasses(reference, options.labelKey, labels);
+  const ref = await chooseMatrix(reference, options.matrix, control);
+  const qry = query ? await chooseMatrix(query, options.matrix, control) : null;
+
+  let genes = ref.genes;
+  let refMap: Int32Array | null = null;
+  let qryMap: Int32Array | null = null;
+  if (qry) {
+    const same =
+      qry.genes.length === ref.genes.length && qry.genes.every((g, i) => g === ref.genes[i]);
+    if (!same) {
+      const minGenes = options.minSharedGenes ?? Math.min(100, ref.genes.length, qry.genes.length);
+      const inter = intersectGenes(ref.genes, qry.genes, Math.max(1, minGenes));
+      genes = inter.genes;
+      refMap = inter.referenceMap;
+      qryMap = inter.queryMap;
+      const dropped = ref.genes.length - genes.length;
+      if (dropped > 0 || qry.genes.length > genes.length) {
+        control.onWarning?.(
+          `training on the ${genes.length} genes both files share ` +
+            `(${dropped} reference-only, ${qry.genes.length - genes.length} query-only genes left out)`,
+        );
+      }
+    }
+  }
+
+  // Reference cells without a label are skipped by training (their code is -1).
+  const nUnlabeledReference = labels.codes.filter((c) => c < 0).length;
+  if (nUnlabeledReference > 0) {
+    control.onWarning?.(
+      `${nUnlabeledReference} reference cells have no '${options.labelKey}' and are left out`,
+    );
+  }
+  const labeledAll = await readLog1pCpm(ref, refMap, genes.length, 'reference', control);
+  const unlabeled = qry ? await readLog1pCpm(qry, qryMap, genes.length, 'query', control) : null;
+
+  const domains = options.domainKey
+    ? await readDomains(reference, query, options.domainKey)
+    : undefined;
+
+  return {
+    data: {
+      labeled: labeledAll,
+      labels: labels.codes,
+      classNames: labels.names,
+      unlabeled,
+      genes,
+      labeledDomains: domains?.reference,
+      unlabeledDomains: domains?.query,
+      domainNames: domains?.names ?? (query ? ['reference', 'query'] : ['reference']),
+    },
+    referenceMatrix: ref.reader.name,
+    queryMatrix: qry?.reader.name ?? null,
+    nUnlabeledReference,
+  };
+}
+
+function checkClasses(ad: AnnData, key: string, labels: { codes: Int32Array; names: string[] }) {
+  const counts = new Array<number>(labels.names.length).fill(0);
+  for (const c of labels.codes) if (c >= 0) counts[c]++;
+  const present = labels.names.filter((_, i) => counts[i] > 0);
+  if (present.length < 2) {
+    throw new AnnDataError(
+      present.length === 0
+        ? `column '${key}' has no labels`
+        : `column '${key}' has only one class ('${present[0]}'); scNym needs at least two`,
+      {
+        file: ad.source,
+        element: `obs/${key}`,
+        hint: 'pass the column holding the cell types (e.g. --label-key cell_type)',
+      },
+    );
+  }
+}
+
+/**
+ * Domain codes over both files from one obs column; names sorted as the original does
+ * (pd.Categorical over the concatenation). A query without the column is one domain of its own.
+ */
+async function readDomains(reference: AnnData, query: AnnData | null, key: string) {
+  const ref = await readLabels(reference, key);
+  let qry: { codes: Int32Array; names: string[] } | null = null;
+  if (query) {
+    qry = (await query.obsColumnNames()).includes(key)
+      ? await readLabels(query, key)
+      : { codes: new Int32Array(query.nObs), names: ['query'] };
+  }
+  const names = [...new Set([...ref.names, ...(qry?.names ?? [])])].sort();
+  const index = new Map(names.map((n, i) => [n, i]));
+  const recode = (l: { codes: Int32Array; names: string[] }, file: string) =>
+    Int32Array.from(l.codes, (c, i) => {
+      if (c < 0) {
+        throw new AnnDataError(`cell ${i} has no domain in '${key}'`, {
+          file,
+          element: `obs/${key}`,
+          hint: 'fill in the missing domains or choose another --domain-key',
+        });
+      }
+      return index.get(l.names[c])!;
+    });
+  return {
+    names,
+    reference: recode(ref, reference.source),
+    query: qry && query ? recode(qry, query.source) : undefined,
+  };
+}
