@@ -85,7 +85,7 @@ export async function openMatrix(
     `${h.source}: ${name} is stored column-major (CSC); reading cells scans the whole matrix for every block. ` +
       'For speed, convert in Python: adata.X = adata.X.tocsr(); then save again.',
   );
-  return new CscReader(h, name, expected, dataMeta.dtype, nnz, indptr);
+  return new CscReader(h, name, expected, dataMeta.dtype, nnz, expected[0], indptr);
 }
 
 function legacySparseEncoding(format: unknown): string | undefined {
@@ -189,8 +189,8 @@ abstract class BaseReader implements MatrixReader {
   protected abstract readRows(start: number, end: number): Promise<CsrBlock>;
 }
 
-class CsrReader extends BaseReader {
-  readonly encoding = 'csr' as const;
+/** Shared by CSR and CSC: the major-axis indptr, and checked reads of stored values. */
+abstract class SparseReader extends BaseReader {
   constructor(
     h: Hierarchy,
     name: string,
@@ -198,42 +198,46 @@ class CsrReader extends BaseReader {
     dtype: DType,
     nnz: number,
     blockRows: number,
-    private readonly indptr: Float64Array,
+    protected readonly indptr: Float64Array,
   ) {
     super(h, name, shape, dtype, nnz, blockRows);
   }
 
-  protected async readRows(start: number, end: number): Promise<CsrBlock> {
-    const lo = this.indptr[start];
-    const hi = this.indptr[end];
-    const nRows = end - start;
-    const indptr = new Int32Array(nRows + 1);
-    for (let i = 0; i <= nRows; i++) indptr[i] = this.indptr[start + i] - lo;
-    if (hi === lo) {
-      return {
-        rowStart: start,
-        nRows,
-        nCols: this.shape[1],
-        indptr,
-        indices: new Int32Array(0),
-        data: new Float32Array(0),
-      };
-    }
+  /** Stored entries [lo, hi): their minor-axis indices (checked < bound) and values. */
+  protected async readStored(lo: number, hi: number, bound: number) {
     const range = [{ start: lo, end: hi }];
     const [ind, dat] = await Promise.all([
       this.h.read(`${this.name}/indices`, range),
       this.h.read(`${this.name}/data`, range),
     ]);
     const indices = toInt32(ind.data, this.where('indices'));
-    checkIndices(indices, this.shape[1], this.where('indices'));
-    return {
-      rowStart: start,
-      nRows,
-      nCols: this.shape[1],
-      indptr,
-      indices,
-      data: toFloat32(dat.data, this.where('data')),
-    };
+    checkIndices(indices, bound, this.where('indices'));
+    return { indices, data: toFloat32(dat.data, this.where('data')) };
+  }
+}
+
+class CsrReader extends SparseReader {
+  readonly encoding = 'csr' as const;
+
+  protected async readRows(start: number, end: number): Promise<CsrBlock> {
+    const lo = this.indptr[start];
+    const hi = this.indptr[end];
+    const nRows = end - start;
+    const nCols = this.shape[1];
+    const indptr = new Int32Array(nRows + 1);
+    for (let i = 0; i <= nRows; i++) indptr[i] = this.indptr[start + i] - lo;
+    if (hi === lo) {
+      return {
+        rowStart: start,
+        nRows,
+        nCols,
+        indptr,
+        indices: new Int32Array(0),
+        data: new Float32Array(0),
+      };
+    }
+    const { indices, data } = await this.readStored(lo, hi, nCols);
+    return { rowStart: start, nRows, nCols, indptr, indices, data };
   }
 }
 
@@ -289,18 +293,8 @@ class DenseReader extends BaseReader {
 }
 
 /** Column-major storage: each row block scans all columns in slabs of about TARGET_BLOCK_VALUES. */
-class CscReader extends BaseReader {
+class CscReader extends SparseReader {
   readonly encoding = 'csc' as const;
-  constructor(
-    h: Hierarchy,
-    name: string,
-    shape: [number, number],
-    dtype: DType,
-    nnz: number,
-    private readonly indptr: Float64Array,
-  ) {
-    super(h, name, shape, dtype, nnz, shape[0]);
-  }
 
   protected async readRows(start: number, end: number): Promise<CsrBlock> {
     const nRows = end - start;
@@ -315,14 +309,7 @@ class CscReader extends BaseReader {
       const lo = this.indptr[c0];
       const hi = this.indptr[c1];
       if (hi > lo) {
-        const range = [{ start: lo, end: hi }];
-        const [ind, dat] = await Promise.all([
-          this.h.read(`${this.name}/indices`, range),
-          this.h.read(`${this.name}/data`, range),
-        ]);
-        const rows = toInt32(ind.data, this.where('indices'));
-        checkIndices(rows, this.shape[0], this.where('indices'));
-        const vals = toFloat32(dat.data, this.where('data'));
+        const { indices: rows, data: vals } = await this.readStored(lo, hi, this.shape[0]);
         for (let c = c0; c < c1; c++) {
           for (let k = this.indptr[c] - lo; k < this.indptr[c + 1] - lo; k++) {
             const r = rows[k];

@@ -18,7 +18,8 @@ predictions are added to the query in place (atomically; existing keys are kept 
   --out FILE             write an annotated copy here instead of changing the query
   --key-added NAME       prefix of the keys written (default scNym: obs scNym, scNym_confidence, …)
   --overwrite            replace keys (or --out) that already exist
-  --unknown-threshold P  label cells below this confidence 'Unknown'
+  --unknown-threshold P  label cells below this confidence 'Unknown' (default 0.5 for
+                         models trained with --config new_identity_discovery)
   --matrix NAME          X, raw/X or layers/NAME (default: chosen automatically)
   --backend NAME         auto (default), wasm or cpu
   --json                 print a JSON summary on stdout
@@ -57,13 +58,16 @@ export async function runPredict(argv: string[]): Promise<number> {
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
     const model = await loadModelDir(values.model);
+    // A model trained for new-identity discovery flags low-confidence cells unless told otherwise.
+    const unknownThreshold =
+      threshold ?? (model.card.training.config === 'new_identity_discovery' ? 0.5 : undefined);
     const query = await openAnnDataFile(values.query);
     let prediction;
     try {
       prediction = await predictAnnData(
         model,
         query,
-        { matrix: values.matrix, unknownThreshold: threshold },
+        { matrix: values.matrix, unknownThreshold },
         {
           signal: session.signal,
           onWarning: session.warn,
