@@ -27,7 +27,6 @@ import {
   type TrainOptions,
   type TrainingData,
 } from '../../core/src/train/index.js';
-import { oneHotRows } from '../../core/src/train/step.js';
 
 before(async () => {
   await initBackend('auto');
@@ -119,6 +118,40 @@ test('MixUp: γ = max(γ, 1−γ) and one permutation for inputs and targets', (
   );
   [0.8, 0.2, 0.4, 0.6, 2, 2].forEach((v, i) => close(mixed.x[i], v));
   [0.8, 0.2, 0.4, 0.6, 0.5, 0.5].forEach((v, i) => close(mixed.targets[i], v));
+});
+
+test('presets: original keeps the original scNym values; default changes only measured keys', () => {
+  const original = resolveOptions('original');
+  assert.deepEqual(
+    [original.optimizer, original.learningRate, original.weightDecay, original.batchSize],
+    ['adadelta', 1.0, 1e-4, 256],
+  );
+  assert.deepEqual(
+    [original.nEpochs, original.minEpochs, original.patience, original.minStepsPerEpoch],
+    [100, 20, 40, 1],
+  );
+  assert.deepEqual(
+    [original.unsupMaxWeight, original.rampEpochs, original.danMaxWeight, original.danRampEpochs],
+    [1.0, 100, 0.1, 20],
+  );
+  assert.equal(original.balancedClasses, false);
+  const byDefault = resolveOptions('default');
+  const changed = (Object.keys(original) as (keyof TrainOptions)[])
+    .filter((k) => k !== 'network' && original[k] !== byDefault[k])
+    .sort();
+  assert.deepEqual(changed, [
+    'balancedClasses',
+    'danMaxWeight',
+    'learningRate',
+    'minEpochs',
+    'minStepsPerEpoch',
+    'nEpochs',
+    'optimizer',
+    'patience',
+    'unsupMaxWeight',
+  ]);
+  assert.deepEqual(byDefault.network, original.network);
+  assert.equal(resolveOptions('default', 'no_dan', { seed: 3 }).seed, 3);
 });
 
 test('ramps: w_u(e) = e/100; λ(e) = 0.1·exp(−5(1−e/20)²) then 0.1', () => {
@@ -228,16 +261,6 @@ test('epochBatches: drop_last, capped batch size, minimum batch count, class bal
   }).flatMap((b) => Array.from(b));
   const minority = drawn.filter((r) => r === 9).length / drawn.length;
   assert.ok(Math.abs(minority - 0.5) < 0.05, `minority share ${minority}`);
-});
-
-test('label smoothing: (1 − ε)·one-hot + ε/K, and ε = 0 is the exact one-hot', () => {
-  assert.deepEqual(Array.from(oneHotRows([2, 0], 3)), [0, 0, 1, 1, 0, 0]);
-  const smooth = oneHotRows([2, 0], 4, 0.2);
-  [0.05, 0.05, 0.05, 0.85, 0.85, 0.05, 0.05, 0.05].forEach((v, i) => close(smooth[i], v));
-  close(
-    smooth.slice(0, 4).reduce((a, b) => a + b, 0),
-    1,
-  );
 });
 
 test('same seed ⇒ identical weights; different seed ⇒ different', async () => {

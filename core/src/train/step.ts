@@ -61,10 +61,9 @@ function matrix(values: Float32Array, width: number): tf.Tensor2D {
   return tf.tensor2d(values, [values.length / width, width]);
 }
 
-/** One-hot rows, smoothed to (1 − ε)·one-hot + ε/depth when `smoothing` = ε > 0. */
-export function oneHotRows(codes: ArrayLike<number>, depth: number, smoothing = 0): Float32Array {
-  const out = new Float32Array(codes.length * depth).fill(smoothing / depth);
-  for (let i = 0; i < codes.length; i++) out[i * depth + codes[i]] += 1 - smoothing;
+function oneHotRows(codes: ArrayLike<number>, depth: number): Float32Array {
+  const out = new Float32Array(codes.length * depth);
+  for (let i = 0; i < codes.length; i++) out[i * depth + codes[i]] = 1;
   return out;
 }
 
@@ -89,7 +88,6 @@ export function trainStep(
   const yL = oneHotRows(
     Array.from(labeledRows, (r) => ctx.labels[r]),
     nClasses,
-    o.labelSmoothing,
   );
 
   tf.tidy(() => {
