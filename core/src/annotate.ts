@@ -4,6 +4,7 @@
  * a query, and turn predictions into the AnnData keys the original scNym writes.
  */
 import type { AnnData } from './anndata/types.js';
+import { calibrateTemperature, networkLogits, type TemperatureCalibration } from './calibration.js';
 import type { Annotations } from './anndata/write.js';
 import type { ModelCard, LoadedModel } from './model/files.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model/io.js';
@@ -31,6 +32,11 @@ export interface TrainRequest extends PrepareOptions {
   config?: ConfigName;
   /** Changes on top of preset + config (seed, nEpochs, …). */
   overrides?: Partial<TrainOptions>;
+  /**
+   * Fit a softmax temperature on the model-selection split after training and store it in the
+   * card, applied at prediction where it lowers that split's ECE (default true).
+   */
+  calibrate?: boolean;
 }
 
 export interface TrainControl extends Control {
@@ -42,6 +48,8 @@ export interface TrainResult {
   card: ModelCard;
   referenceMatrix: string;
   queryMatrix: string | null;
+  /** Temperature scaling on the selection split; null when off or the split is empty. */
+  calibration: TemperatureCalibration | null;
 }
 
 export async function trainOnAnnData(
@@ -56,6 +64,14 @@ export async function trainOnAnnData(
     onEvent: control.onTrainEvent,
     signal: control.signal,
   });
+  const calibration =
+    request.calibrate === false || model.split.selection.length === 0
+      ? null
+      : calibrateTemperature(
+          networkLogits(model.network, prepared.data.labeled, model.split.selection),
+          Int32Array.from(model.split.selection, (r) => prepared.data.labels[r]),
+          model.classNames.length,
+        );
   const card: ModelCard = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -64,6 +80,7 @@ export async function trainOnAnnData(
     domainNames: model.domainNames,
     preprocessing: { input: 'log1p-cpm', targetSum: CPM_TARGET, log: 'natural' },
     network: model.network.config,
+    ...(calibration ? { temperature: calibration.temperature } : {}),
     training: {
       preset: request.preset ?? 'default',
       config: request.config ?? 'no_new_identity',
@@ -71,6 +88,7 @@ export async function trainOnAnnData(
       summary: model.summary,
       labelKey: request.labelKey,
       domainKey: request.domainKey ?? null,
+      calibration,
     },
     provenance: {
       tool: 'scnym-js',
@@ -91,6 +109,7 @@ export async function trainOnAnnData(
     card,
     referenceMatrix: prepared.referenceMatrix,
     queryMatrix: prepared.queryMatrix,
+    calibration,
   };
 }
 
@@ -101,6 +120,11 @@ export interface PredictRequest {
   unknownThreshold?: number;
   /** Return the X_scnym embedding (default true). */
   embedding?: boolean;
+  /**
+   * Softmax temperature; default the model card's (fitted at training), else 1. Pass 1 for the
+   * network's raw confidence.
+   */
+  temperature?: number;
 }
 
 export interface PredictControl extends Control {
@@ -108,7 +132,9 @@ export interface PredictControl extends Control {
 }
 
 /** A model as prediction needs it: a freshly trained one or one loaded from files. */
-export type UsableModel = Pick<LoadedModel, 'network' | 'genes' | 'classNames'>;
+export type UsableModel = Pick<LoadedModel, 'network' | 'genes' | 'classNames'> & {
+  card?: Pick<ModelCard, 'temperature'>;
+};
 
 export async function predictAnnData(
   model: UsableModel,
@@ -126,6 +152,7 @@ export async function predictAnnData(
       input: 'log1p-cpm',
       unknownThreshold: request.unknownThreshold,
       embedding: request.embedding,
+      temperature: request.temperature ?? model.card?.temperature ?? 1,
       source: { file: query.source, element: 'var' },
     },
     {
@@ -193,7 +220,7 @@ export function annotationKeys(keyAdded = 'scNym') {
  */
 export function predictionAnnotations(
   prediction: Prediction,
-  card: Pick<ModelCard, 'classNames' | 'training' | 'provenance' | 'genes'>,
+  card: Pick<ModelCard, 'classNames' | 'training' | 'provenance' | 'genes' | 'temperature'>,
   options: AnnotationKeys = {},
 ): Annotations {
   const keys = annotationKeys(options.keyAdded);
@@ -231,6 +258,7 @@ export function predictionAnnotations(
         config: String(card.training.config ?? ''),
         final_acc: finiteOr(summary.heldOutAccuracy, -1),
         final_loss: finiteOr(summary.heldOutLoss, -1),
+        temperature: card.temperature ?? 1,
         created: String(card.provenance.created),
       },
     },

@@ -10,3 +10,6 @@ export type { ZarrStore, WritableZarrStore } from './anndata/zarr.js';
 export { openH5ad, openH5adWritable } from './anndata/h5ad.js';
 export { inspect, matrixStats } from './inspect.js';
 export type { InspectReport, MatrixSummary, ColumnSummary } from './inspect.js';
+export * from './interpret/index.js';
+export * from './calibration.js';
+export * from './evaluate.js';

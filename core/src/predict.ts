@@ -32,6 +32,8 @@ export interface PredictOptions {
   input?: 'auto' | 'counts' | 'log1p-cpm';
   /** Cells below this confidence are labeled 'Unknown' (new_identity_discovery); off if unset. */
   unknownThreshold?: number;
+  /** Softmax temperature: probabilities = softmax(logits / T). Default 1 (none). */
+  temperature?: number;
   /** Rows per forward pass. */
   batchSize?: number;
   /** Return the 256-d embedding (n × nHidden floats). Default true. */
@@ -78,6 +80,10 @@ export async function predict(
   const batchSize = options.batchSize ?? 1024;
   const wantEmbedding = options.embedding ?? true;
   const embeddingDim = model.network.config.nHidden;
+  const temperature = options.temperature ?? 1;
+  if (!(temperature > 0 && Number.isFinite(temperature))) {
+    throw new RangeError(`temperature must be a positive number (got ${temperature})`);
+  }
   const queryGenes = options.genes ?? model.genes;
   const sameGenes =
     queryGenes.length === model.genes.length && queryGenes.every((g, i) => g === model.genes[i]);
@@ -118,7 +124,9 @@ export async function predict(
       const out = tf.tidy((): BatchOutput => {
         const x = tf.tensor2d(gatherDense(m, batchRows), [batchRows.length, m.nCols]);
         const result = forward(model.network, x, { training: false });
-        const probs = tf.softmax(result.logits);
+        const probs = tf.softmax(
+          temperature === 1 ? result.logits : tf.div(result.logits, temperature),
+        );
         return {
           codes: tf.argMax(probs, 1).dataSync() as Int32Array,
           confidence: tf.max(probs, 1).dataSync() as Float32Array,
@@ -163,9 +171,7 @@ interface BatchOutput {
   embedding?: Float32Array;
 }
 
-async function* asBlocks(
-  rows: AsyncIterable<Csr> | Iterable<Csr> | Csr,
-): AsyncGenerator<Csr> {
+async function* asBlocks(rows: AsyncIterable<Csr> | Iterable<Csr> | Csr): AsyncGenerator<Csr> {
   if ('indptr' in rows) {
     yield rows;
     return;

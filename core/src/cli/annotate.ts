@@ -64,7 +64,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
     let prediction;
     try {
       prediction = await predictAnnData(
-        result.model,
+        { ...result.model, card: result.card },
         query,
         { matrix: request.matrix, unknownThreshold: threshold },
         {

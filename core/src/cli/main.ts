@@ -2,8 +2,10 @@
 /** The `scnym` command line: one module per command, errors printed without stack traces. */
 import { ScnymError } from '../anndata/errors.js';
 import { runAnnotate } from './annotate.js';
+import { runEvaluate } from './evaluate.js';
 import { runInspect } from './inspect.js';
 import { runPredict } from './predict.js';
+import { runSaliency } from './saliency.js';
 import { runTrain } from './train.js';
 import { UsageError } from './args.js';
 
@@ -12,6 +14,8 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   annotate: { summary: 'transfer labels: train on a reference, predict a query', run: runAnnotate },
   train: { summary: 'train a model on a labelled reference and save it', run: runTrain },
   predict: { summary: 'annotate a query with a saved model', run: runPredict },
+  evaluate: { summary: 'score predictions against known labels', run: runEvaluate },
+  saliency: { summary: 'marker genes behind a class (gene attributions)', run: runSaliency },
 };
 
 function usage(): string {

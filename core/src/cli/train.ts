@@ -107,7 +107,16 @@ export function trainingSummary(result: TrainResult, modelDir: string | null) {
     steps: s.steps,
     seconds: s.seconds,
     heldOutAccuracy: s.heldOutAccuracy,
+    /** Temperature scaling fitted on the selection split (null when that split is empty). */
+    calibration: result.calibration,
   };
+}
+
+function formatCalibration(c: NonNullable<TrainResult['calibration']>): string {
+  const ece = `ECE ${c.eceBefore.toFixed(3)} → ${c.eceAfter.toFixed(3)} on ${c.nCells} selection cells`;
+  return c.applied
+    ? `  confidence calibrated: temperature ${c.temperature.toFixed(3)} (${ece})`
+    : `  temperature ${c.fitted.toFixed(3)} not applied: it did not lower the ${ece}`;
 }
 
 export function formatTraining(s: ReturnType<typeof trainingSummary>): string {
@@ -118,6 +127,7 @@ export function formatTraining(s: ReturnType<typeof trainingSummary>): string {
     `trained on ${s.nGenes} genes, ${s.classes.length} classes (${s.preset} preset, ${s.config}, seed ${s.seed})`,
     `  ${s.epochs} epochs, ${s.steps} steps in ${s.seconds.toFixed(1)} s; best epoch ${s.bestEpoch + 1}`,
     `  held-out reference accuracy ${acc}`,
+    s.calibration ? formatCalibration(s.calibration) : '',
     s.modelDir ? `  model saved to ${s.modelDir}` : '',
   ]
     .filter(Boolean)

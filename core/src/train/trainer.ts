@@ -78,6 +78,8 @@ export interface TrainedModel {
   options: TrainOptions;
   summary: TrainingSummary;
   history: EpochEvent[];
+  /** Rows of `TrainingData.labeled` in each internal split (e.g. to calibrate on `selection`). */
+  split: { train: Int32Array; selection: Int32Array; heldOut: Int32Array };
 }
 
 export interface TrainControl {
@@ -260,6 +262,7 @@ export async function train(
         seconds: (Date.now() - started) / 1000,
       },
       history,
+      split: { train: trainRows, selection: selectionRows, heldOut: heldOutRows },
     };
   } catch (error) {
     net.dispose();

@@ -1,0 +1,341 @@
+/**
+ * Scoring predictions against known labels: accuracy, balanced accuracy, per-class precision /
+ * recall / F1, the confusion matrix, calibration (ECE and the reliability diagram), accuracy vs
+ * coverage at confidence thresholds, and, when the truth holds classes the model does not know,
+ * how well confidence separates those novel cells from known ones (AUROC).
+ *
+ * Cells labelled 'Unknown' are abstentions: wrong for accuracy, outside the coverage. ECE scores
+ * the model's best class (recovered from the stored probabilities when a cell is 'Unknown').
+ */
+import { NotFoundError, ScnymError } from './anndata/errors.js';
+import type { AnnData } from './anndata/types.js';
+import { annotationKeys } from './annotate.js';
+import { auroc, calibrationReport, type ReliabilityBin } from './calibration.js';
+import { UNKNOWN_LABEL } from './predict.js';
+import { readLabels } from './prepare.js';
+import { accuracy, balancedAccuracy } from './train/metrics.js';
+
+export const COVERAGE_THRESHOLDS = [0, 0.5, 0.7, 0.9, 0.95];
+
+export interface EvaluationInput {
+  /** Known label per cell; null = no label (the cell is left out). */
+  truth: readonly (string | null)[];
+  /** Predicted label per cell ('Unknown' = abstained). */
+  predicted: readonly string[];
+  /** Confidence (max probability) per cell. */
+  confidence: ArrayLike<number>;
+  /** The model's best class per cell, also where `predicted` is 'Unknown' (optional). */
+  bestClass?: readonly string[];
+  /** The model's classes; truth classes outside them are novel (novelty is reported only then). */
+  modelClasses?: readonly string[];
+}
+
+export interface ClassScore {
+  name: string;
+  /** Cells of this class in the truth. */
+  support: number;
+  /** Cells predicted as this class. */
+  predicted: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+export interface CoveragePoint {
+  threshold: number;
+  /** Fraction of cells with a label (not 'Unknown') and confidence ≥ threshold. */
+  coverage: number;
+  nCells: number;
+  /** Accuracy among those cells. */
+  accuracy: number;
+}
+
+export interface NoveltyReport {
+  /** Truth classes the model does not know. */
+  classes: string[];
+  nNovel: number;
+  nKnown: number;
+  /** AUROC of (1 − confidence) for telling novel cells from known ones (0.5 = chance). */
+  auroc: number;
+  /** Fractions labelled 'Unknown'. */
+  unknownRateNovel: number;
+  unknownRateKnown: number;
+  meanConfidenceNovel: number;
+  meanConfidenceKnown: number;
+}
+
+export interface EvaluationReport {
+  nCells: number;
+  /** Cells without a truth label, left out of everything. */
+  nUnlabeled: number;
+  /** 'Unknown' counts as wrong. */
+  accuracy: number;
+  /** Mean recall over the truth classes. */
+  balancedAccuracy: number;
+  macroF1: number;
+  nUnknown: number;
+  /** Fraction of cells with a label other than 'Unknown'. */
+  coverage: number;
+  /** Accuracy among cells with a label other than 'Unknown'. */
+  accuracyCovered: number;
+  classes: ClassScore[];
+  confusion: {
+    /** Truth classes (rows). */
+    rows: string[];
+    /** Predicted labels (columns), 'Unknown' last when present. */
+    columns: string[];
+    counts: number[][];
+  };
+  calibration: {
+    ece: number;
+    bins: ReliabilityBin[];
+    nCells: number;
+    scored: 'best-class' | 'label';
+  };
+  coverageCurve: CoveragePoint[];
+  novelty: NoveltyReport | null;
+}
+
+export function evaluatePredictions(
+  input: EvaluationInput,
+  options: { thresholds?: readonly number[]; nBins?: number } = {},
+): EvaluationReport {
+  const n = input.predicted.length;
+  if (input.truth.length !== n || input.confidence.length !== n) {
+    throw new RangeError(
+      `${input.truth.length} truth labels, ${n} predictions, ${input.confidence.length} confidences`,
+    );
+  }
+  const keep = Array.from({ length: n }, (_, i) => i).filter((i) => input.truth[i] !== null);
+  const truth = keep.map((i) => input.truth[i] as string);
+  const predicted = keep.map((i) => input.predicted[i]);
+  const confidence = Float64Array.from(keep, (i) => input.confidence[i]);
+  const best = input.bestClass ? keep.map((i) => input.bestClass![i]) : null;
+
+  const truthClasses = [...new Set(truth)].sort();
+  const predictedClasses = [...new Set(predicted.filter((p) => p !== UNKNOWN_LABEL))].sort();
+  const names = [
+    ...new Set([...truthClasses, ...predictedClasses, ...(input.modelClasses ?? [])]),
+  ].sort();
+  const code = new Map(names.map((c, i) => [c, i]));
+  const truthCodes = Int32Array.from(truth, (t) => code.get(t)!);
+  // 'Unknown' gets -1, which no truth code equals.
+  const predCodes = Int32Array.from(predicted, (p) => code.get(p) ?? -1);
+
+  const classes: ClassScore[] = names
+    .map((name, c) => {
+      let support = 0;
+      let nPred = 0;
+      let hits = 0;
+      for (let i = 0; i < truthCodes.length; i++) {
+        if (truthCodes[i] === c) support++;
+        if (predCodes[i] === c) nPred++;
+        if (truthCodes[i] === c && predCodes[i] === c) hits++;
+      }
+      const precision = nPred ? hits / nPred : NaN;
+      const recall = support ? hits / support : NaN;
+      const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+      return {
+        name,
+        support,
+        predicted: nPred,
+        precision,
+        recall,
+        f1: support || nPred ? f1 : NaN,
+      };
+    })
+    .filter((s) => s.support > 0 || s.predicted > 0);
+  const withSupport = classes.filter((s) => s.support > 0);
+
+  const columns = [...predictedClasses];
+  const nUnknown = predicted.filter((p) => p === UNKNOWN_LABEL).length;
+  if (nUnknown > 0) columns.push(UNKNOWN_LABEL);
+  const columnIndex = new Map(columns.map((c, i) => [c, i]));
+  const rowIndex = new Map(truthClasses.map((c, i) => [c, i]));
+  const counts = truthClasses.map(() => new Array<number>(columns.length).fill(0));
+  for (let i = 0; i < truth.length; i++)
+    counts[rowIndex.get(truth[i])!][columnIndex.get(predicted[i])!]++;
+
+  // Calibration of the best class (or of the label where the best class is not known).
+  const scored = best ? 'best-class' : 'label';
+  const calRows = keep
+    .map((_, j) => j)
+    .filter((j) => best !== null || predicted[j] !== UNKNOWN_LABEL);
+  const calPred = Int32Array.from(calRows, (j) => code.get(best ? best[j] : predicted[j]) ?? -1);
+  const calibration = calibrationReport(
+    Int32Array.from(calRows, (j) => truthCodes[j]),
+    calPred,
+    Float64Array.from(calRows, (j) => confidence[j]),
+    options.nBins ?? 10,
+  );
+
+  const coverageCurve = (options.thresholds ?? COVERAGE_THRESHOLDS).map((threshold) => {
+    let kept = 0;
+    let hits = 0;
+    for (let i = 0; i < truth.length; i++) {
+      if (predicted[i] === UNKNOWN_LABEL || confidence[i] < threshold) continue;
+      kept++;
+      if (predCodes[i] === truthCodes[i]) hits++;
+    }
+    return {
+      threshold,
+      coverage: truth.length ? kept / truth.length : NaN,
+      nCells: kept,
+      accuracy: kept ? hits / kept : NaN,
+    };
+  });
+
+  const covered = predicted.filter((p) => p !== UNKNOWN_LABEL).length;
+  let coveredHits = 0;
+  for (let i = 0; i < truth.length; i++)
+    if (predCodes[i] >= 0 && predCodes[i] === truthCodes[i]) coveredHits++;
+
+  return {
+    nCells: truth.length,
+    nUnlabeled: n - truth.length,
+    accuracy: accuracy(truthCodes, predCodes),
+    balancedAccuracy: balancedAccuracy(truthCodes, predCodes),
+    macroF1: withSupport.length
+      ? withSupport.reduce((s, c) => s + c.f1, 0) / withSupport.length
+      : NaN,
+    nUnknown,
+    coverage: truth.length ? covered / truth.length : NaN,
+    accuracyCovered: covered ? coveredHits / covered : NaN,
+    classes,
+    confusion: { rows: truthClasses, columns, counts },
+    calibration: { ...calibration, scored },
+    coverageCurve,
+    novelty: input.modelClasses ? novelty(truth, predicted, confidence, input.modelClasses) : null,
+  };
+}
+
+function novelty(
+  truth: string[],
+  predicted: string[],
+  confidence: Float64Array,
+  modelClasses: readonly string[],
+): NoveltyReport | null {
+  const known = new Set(modelClasses);
+  const isNovel = truth.map((t) => !known.has(t));
+  const nNovel = isNovel.filter(Boolean).length;
+  if (nNovel === 0) return null;
+  const stats = (novel: boolean) => {
+    let count = 0;
+    let unknown = 0;
+    let conf = 0;
+    for (let i = 0; i < truth.length; i++) {
+      if (isNovel[i] !== novel) continue;
+      count++;
+      conf += confidence[i];
+      if (predicted[i] === UNKNOWN_LABEL) unknown++;
+    }
+    return {
+      count,
+      unknownRate: count ? unknown / count : NaN,
+      meanConfidence: count ? conf / count : NaN,
+    };
+  };
+  const novelStats = stats(true);
+  const knownStats = stats(false);
+  return {
+    classes: [...new Set(truth.filter((t) => !known.has(t)))].sort(),
+    nNovel,
+    nKnown: knownStats.count,
+    auroc: auroc(
+      Float64Array.from(confidence, (c) => 1 - c),
+      isNovel,
+    ),
+    unknownRateNovel: novelStats.unknownRate,
+    unknownRateKnown: knownStats.unknownRate,
+    meanConfidenceNovel: novelStats.meanConfidence,
+    meanConfidenceKnown: knownStats.meanConfidence,
+  };
+}
+
+export interface EvaluateRequest {
+  /** obs column with the true labels. */
+  truthKey: string;
+  /** Prefix the predictions were written under (default 'scNym'). */
+  predKey?: string;
+}
+
+/** Reads predictions (obs key, key_confidence, obsm key_probabilities) and truth from a file. */
+export async function evaluateAnnData(
+  ad: AnnData,
+  request: EvaluateRequest,
+  options: { thresholds?: readonly number[]; nBins?: number } = {},
+): Promise<EvaluationReport> {
+  const keys = annotationKeys(request.predKey);
+  const columns = await ad.obsColumnNames();
+  for (const [key, what, hint] of [
+    [
+      keys.label,
+      'predictions',
+      'annotate the file first (scnym predict / annotate), or pass the prefix used with --pred-key',
+    ],
+    [
+      request.truthKey,
+      'true labels',
+      'pass the column holding the known cell types with --truth-key',
+    ],
+  ] as const) {
+    if (!columns.includes(key)) {
+      throw new NotFoundError(
+        `obs has no column '${key}' (${what}); available columns: ${columns.join(', ') || 'none'}`,
+        { file: ad.source, element: 'obs', hint },
+      );
+    }
+  }
+  if (!columns.includes(keys.confidence)) {
+    throw new NotFoundError(`obs has no column '${keys.confidence}' (the prediction confidence)`, {
+      file: ad.source,
+      element: 'obs',
+      hint: 'the file must be annotated by scNym (scnym predict / annotate)',
+    });
+  }
+  const truth = await labelStrings(ad, request.truthKey);
+  const predicted = await labelStrings(ad, keys.label);
+  const confColumn = await ad.obsColumn(keys.confidence);
+  if (confColumn.kind !== 'numeric') {
+    throw new ScnymError(`column '${keys.confidence}' is ${confColumn.kind}, not numeric`, {
+      file: ad.source,
+      element: `obs/${keys.confidence}`,
+    });
+  }
+
+  // The model's classes and best class per cell, when the probabilities were stored.
+  let modelClasses: string[] | undefined;
+  let bestClass: string[] | undefined;
+  if ((await ad.unsKeys()).includes(keys.classes)) {
+    const classes = await ad.uns(keys.classes);
+    if (Array.isArray(classes) && classes.every((c) => typeof c === 'string')) {
+      modelClasses = classes as string[];
+      if ((await ad.obsmKeys()).includes(keys.probabilities)) {
+        const probs = await ad.obsm(keys.probabilities);
+        const k = probs.shape[1];
+        if (k === modelClasses.length && probs.shape[0] === ad.nObs) {
+          bestClass = Array.from({ length: ad.nObs }, (_, i) => {
+            let b = 0;
+            for (let j = 1; j < k; j++) if (probs.data[i * k + j] > probs.data[i * k + b]) b = j;
+            return modelClasses![b];
+          });
+        }
+      }
+    }
+  }
+  return evaluatePredictions(
+    {
+      truth,
+      predicted: predicted.map((p) => p ?? UNKNOWN_LABEL),
+      confidence: confColumn.values,
+      bestClass,
+      modelClasses,
+    },
+    options,
+  );
+}
+
+async function labelStrings(ad: AnnData, key: string): Promise<(string | null)[]> {
+  const labels = await readLabels(ad, key);
+  return Array.from(labels.codes, (c) => (c < 0 ? null : labels.names[c]));
+}

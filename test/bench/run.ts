@@ -1,0 +1,21 @@
+/**
+ * `npm run bench`: figures, not pass/fail. Each section compares against a baseline measured in
+ * the same run (the original preset for accuracy).
+ *
+ *   npm run bench                                  every pair, seeds 0 1 2
+ *   npm run bench -- --pairs tiny --seeds 0        a quick look
+ *   npm run bench -- --sections interpret          saliency markers, calibration, novel types
+ */
+import { parseArgs } from 'node:util';
+import { benchAccuracy } from './accuracy.js';
+import { benchInterpret } from './interpret.js';
+
+const { values } = parseArgs({
+  options: { pairs: { type: 'string' }, seeds: { type: 'string' }, sections: { type: 'string' } },
+});
+const pairs = (values.pairs ?? 'tiny,kang_ifnb').split(',');
+const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
+console.log(`# scnym-js benchmarks (${new Date().toISOString()}, node ${process.version})\n`);
+const sections = (values.sections ?? 'accuracy,interpret').split(',');
+if (sections.includes('accuracy')) await benchAccuracy(pairs, seeds);
+if (sections.includes('interpret')) await benchInterpret(seeds[0]);
