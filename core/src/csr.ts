@@ -130,3 +130,85 @@ export function rowRange(start: number, end: number): Int32Array {
   for (let i = 0; i < out.length; i++) out[i] = start + i;
   return out;
 }
+
+/**
+ * Rows [start, end) with 32-bit offsets from 0; indices and data are views of `m`'s arrays (no
+ * copy) unless the offsets have to be rebased.
+ */
+export function sliceRows(m: Csr, start: number, end: number): Csr & { indptr: Int32Array } {
+  const base = m.indptr[start];
+  const nnz = m.indptr[end] - base;
+  const indptr = new Int32Array(end - start + 1);
+  for (let r = 0; r <= end - start; r++) indptr[r] = m.indptr[start + r] - base;
+  return {
+    nRows: end - start,
+    nCols: m.nCols,
+    indptr,
+    indices: m.indices.subarray(base, base + nnz),
+    data: m.data.subarray(base, base + nnz),
+  };
+}
+
+/**
+ * MixUp of CSR rows: row i = γ_i·x_i + (1 − γ_i)·x_perm(i), stored over the union of both rows'
+ * patterns. Each value is computed exactly as the dense mixing does (the absent side is 0), so
+ * the result densifies to the same floats.
+ */
+export function mixCsrRows(
+  m: Csr,
+  permutation: Int32Array,
+  gamma: Float32Array,
+): Csr & { indptr: Int32Array } {
+  const n = permutation.length;
+  let bound = 0;
+  for (let i = 0; i < n; i++) {
+    const j = permutation[i];
+    bound += m.indptr[i + 1] - m.indptr[i] + m.indptr[j + 1] - m.indptr[j];
+  }
+  const indptr = new Int32Array(n + 1);
+  const indices = new Int32Array(bound);
+  const data = new Float32Array(bound);
+  // Position of each column in the row being built (+1; 0 = not stored yet), and the other
+  // row's values by column, in float64 so each entry is g·a + (1−g)·b with one rounding.
+  const slot = new Int32Array(m.nCols);
+  const other = new Float64Array(m.nCols);
+  let offset = 0;
+  for (let i = 0; i < n; i++) {
+    const g = gamma[i];
+    const j = permutation[i];
+    const rowStart = offset;
+    for (let k = m.indptr[i]; k < m.indptr[i + 1]; k++) {
+      const c = m.indices[k];
+      slot[c] = offset + 1;
+      indices[offset] = c;
+      data[offset] = m.data[k];
+      offset++;
+    }
+    const own = offset;
+    for (let k = m.indptr[j]; k < m.indptr[j + 1]; k++) {
+      const c = m.indices[k];
+      if (slot[c] === 0) {
+        slot[c] = offset + 1;
+        indices[offset] = c;
+        data[offset] = 0;
+        offset++;
+      }
+    }
+    for (let k = m.indptr[j]; k < m.indptr[j + 1]; k++) other[m.indices[k]] += m.data[k];
+    for (let p = rowStart; p < offset; p++) {
+      const c = indices[p];
+      const a = p < own ? data[p] : 0;
+      data[p] = g * a + (1 - g) * other[c];
+      slot[c] = 0;
+      other[c] = 0;
+    }
+    indptr[i + 1] = offset;
+  }
+  return {
+    nRows: n,
+    nCols: m.nCols,
+    indptr,
+    indices: indices.subarray(0, offset),
+    data: data.subarray(0, offset),
+  };
+}

@@ -3,8 +3,8 @@
  * returns labels, confidence (max softmax), class probabilities and the X_scnym embedding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { concatBlocks, gatherDense, remapColumns, rowRange, type Csr } from './csr.js';
-import { forward } from './model/forward.js';
+import { concatBlocks, remapColumns, sliceRows, type Csr } from './csr.js';
+import { batchInput, forward } from './model/forward.js';
 import type { ScnymNetwork } from './model/network.js';
 import {
   alignGenes,
@@ -36,6 +36,8 @@ export interface PredictOptions {
   temperature?: number;
   /** Rows per forward pass. */
   batchSize?: number;
+  /** Feed CSR rows to the sparse input layer instead of dense batches (default false). */
+  sparseInput?: boolean;
   /** Return the 256-d embedding (n × nHidden floats). Default true. */
   embedding?: boolean;
   overlap?: OverlapPolicy;
@@ -120,9 +122,9 @@ export async function predict(
     if (inputKind === 'counts') m = toLog1pCpm(m, { kind: 'counts', min: 0, max: 0, reason: '' });
     if (alignment) m = remapColumns(m, alignment.columnMap, model.genes.length);
     for (let start = 0; start < m.nRows; start += batchSize) {
-      const batchRows = rowRange(start, Math.min(m.nRows, start + batchSize));
+      const batch = sliceRows(m, start, Math.min(m.nRows, start + batchSize));
       const out = tf.tidy((): BatchOutput => {
-        const x = tf.tensor2d(gatherDense(m, batchRows), [batchRows.length, m.nCols]);
+        const x = batchInput(batch, options.sparseInput ?? false);
         const result = forward(model.network, x, { training: false });
         const probs = tf.softmax(
           temperature === 1 ? result.logits : tf.div(result.logits, temperature),

@@ -9,6 +9,7 @@ import type { Rng } from '../random.js';
 import { BN_EPSILON, BN_MOMENTUM } from './config.js';
 import type { AdversaryParams, BatchNormParams, ScnymNetwork } from './network.js';
 import { linear } from './ops.js';
+import { sparseKernelsAvailable, sparseLinear, type CsrBatch } from './sparse.js';
 
 /** Batch statistics a training pass produced, applied to the running averages afterwards. */
 export interface NormUpdate {
@@ -29,12 +30,41 @@ export interface ForwardOutput {
   preActivation: tf.Tensor2D;
 }
 
-export function forward(net: ScnymNetwork, x: tf.Tensor2D, mode: ForwardMode): ForwardOutput {
-  let h = x;
-  let preActivation = x;
+/** A network input: a dense batch, or a CSR batch for the sparse input layer (see sparse.ts). */
+export type ForwardInput = tf.Tensor2D | CsrBatch;
+
+function isCsr(x: ForwardInput): x is CsrBatch {
+  return !(x instanceof tf.Tensor);
+}
+
+/**
+ * The input for a CSR batch: the batch itself when `sparse` and the backend has the sparse
+ * kernels, else the densified batch. Both give the same outputs within float rounding.
+ */
+export function batchInput(batch: CsrBatch, sparse = true): ForwardInput {
+  if (sparse && sparseKernelsAvailable()) return batch;
+  return tf.tensor2d(denseRows(batch), [batch.nRows, batch.nCols]);
+}
+
+function denseRows(m: CsrBatch): Float32Array {
+  const out = new Float32Array(m.nRows * m.nCols);
+  for (let r = 0; r < m.nRows; r++) {
+    for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++)
+      out[r * m.nCols + m.indices[k]] += m.data[k];
+  }
+  return out;
+}
+
+export function forward(net: ScnymNetwork, x: ForwardInput, mode: ForwardMode): ForwardOutput {
+  const first = net.params.blocks[0];
+  if (isCsr(x) && first?.kind !== 'plain') x = batchInput(x, false);
+  let h = x as tf.Tensor2D;
+  let preActivation = h;
   net.params.blocks.forEach((block, i) => {
     if (block.kind === 'plain') {
-      h = linear(h, block.linear.kernel as tf.Tensor2D, block.linear.bias as tf.Tensor1D, i > 0);
+      const kernel = block.linear.kernel as tf.Tensor2D;
+      const bias = block.linear.bias as tf.Tensor1D;
+      h = i === 0 && isCsr(x) ? sparseFirstLayer(x, kernel, bias) : linear(h, kernel, bias, i > 0);
     } else {
       let r = linear(h, block.linearA.kernel as tf.Tensor2D, block.linearA.bias as tf.Tensor1D);
       r = tf.relu(batchNorm(r, block.normA, mode));
@@ -48,6 +78,12 @@ export function forward(net: ScnymNetwork, x: tf.Tensor2D, mode: ForwardMode): F
   const out = net.params.output;
   const logits = linear(h, out.kernel as tf.Tensor2D, out.bias as tf.Tensor1D);
   return { logits, embedding: h, preActivation };
+}
+
+function sparseFirstLayer(x: CsrBatch, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  return sparseKernelsAvailable()
+    ? sparseLinear(x, kernel, bias)
+    : linear(tf.tensor2d(denseRows(x), [x.nRows, x.nCols]), kernel, bias, false);
 }
 
 /** Domain logits from the embedding (the gradient reversal is applied by the caller). */

@@ -45,6 +45,12 @@ export interface TrainOptions {
   patience: number;
 
   network: Omit<NetworkConfig, 'nGenes' | 'nClasses' | 'nDomains'>;
+  /**
+   * Feed the first layer CSR batches (the sparse input kernels, WASM and CPU backends) instead of
+   * dense ones. Same results within float rounding; off by default: the JavaScript kernels beat
+   * XNNPACK's dense matMul only below ~3% density (see test/bench/speed.ts).
+   */
+  sparseInput?: boolean;
 }
 
 /** The original scNym's `default` / `no_new_identity` configuration (doc §3–§5). */

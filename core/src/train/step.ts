@@ -1,13 +1,20 @@
 /** One optimiser step of scNym's objective: supervised CE + w_u·MixMatch consistency + DAN. */
 import * as tf from '@tensorflow/tfjs';
-import { gatherDense, rowRange, takeRows, type Csr } from '../csr.js';
-import { adversaryForward, applyNormUpdates, forward, type NormUpdate } from '../model/forward.js';
+import { concatBlocks, mixCsrRows, sliceRows, takeRows, type Csr } from '../csr.js';
+import {
+  adversaryForward,
+  applyNormUpdates,
+  batchInput,
+  forward,
+  type NormUpdate,
+} from '../model/forward.js';
+import type { CsrBatch } from '../model/sparse.js';
 import type { ScnymNetwork } from '../model/network.js';
 import { reverseGradient } from '../model/ops.js';
 import type { Rng } from '../random.js';
 import { log1pDrop } from './augment.js';
 import { domainCrossEntropy, maskedConsistencyMse, softCrossEntropy } from './losses.js';
-import { mixupRows, sampleMixWeights, sharpen } from './mixmatch.js';
+import { sampleMixWeights, sharpen } from './mixmatch.js';
 import type { Optimizer } from './optimizers.js';
 import type { TrainOptions } from './options.js';
 
@@ -21,6 +28,8 @@ export interface StepContext {
   unlabeled: Csr | null;
   labeledDomains: Int32Array;
   unlabeledDomains: Int32Array | null;
+  /** Feed the first layer CSR batches (sparse kernels) rather than dense ones; default false. */
+  sparseInput?: boolean;
 }
 
 /** Per-epoch constants: consistency weight w_u and gradient-reversal scale λ. */
@@ -61,6 +70,32 @@ function matrix(values: Float32Array, width: number): tf.Tensor2D {
   return tf.tensor2d(values, [values.length / width, width]);
 }
 
+/** CSR rows as one batch with 32-bit offsets from 0. */
+function batchOf(m: Csr): CsrBatch {
+  return m.indptr instanceof Int32Array && m.indptr[0] === 0
+    ? (m as CsrBatch)
+    : sliceRows(m, 0, m.nRows);
+}
+
+/** Mixes the rows of a host row-major array like mixupRows (targets only; inputs stay CSR). */
+function mixDense(
+  values: Float32Array,
+  permutation: Int32Array,
+  gamma: Float32Array,
+): Float32Array {
+  const n = permutation.length;
+  const width = n ? values.length / n : 0;
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < n; i++) {
+    const g = gamma[i];
+    const own = i * width;
+    const other = permutation[i] * width;
+    for (let j = 0; j < width; j++)
+      out[own + j] = g * values[own + j] + (1 - g) * values[other + j];
+  }
+  return out;
+}
+
 function oneHotRows(codes: ArrayLike<number>, depth: number): Float32Array {
   const out = new Float32Array(codes.length * depth);
   for (let i = 0; i < codes.length; i++) out[i * depth + codes[i]] = 1;
@@ -75,7 +110,6 @@ export function trainStep(
 ): StepLosses {
   const { net, options: o, rng } = ctx;
   const nClasses = net.config.nClasses;
-  const nGenes = ctx.labeled.nCols;
   const normUpdates: NormUpdate[] = [];
   const train = { training: true as const, rng, dropout: net.config.dropout, normUpdates };
   const variables = net.trainableVariables();
@@ -90,10 +124,13 @@ export function trainStep(
     nClasses,
   );
 
+  const sparse = ctx.sparseInput ?? false;
+  const input = (m: Csr) => batchInput(batchOf(m), sparse);
+
   tf.tidy(() => {
     if (ctx.unlabeled === null || unlabeledRows === null) {
       // Without unlabeled data the original trains plainly: no augmentation, no MixUp.
-      const xL = matrix(gatherDense(ctx.labeled, labeledRows), nGenes);
+      const xL = input(takeRows(ctx.labeled, labeledRows));
       const { grads } = tf.variableGrads(
         () => keep(softCrossEntropy(forward(net, xL, train).logits, matrix(yL, nClasses))),
         variables,
@@ -101,12 +138,12 @@ export function trainStep(
       step(ctx.optimizer, variables, grads);
       return;
     }
-    const augmented = log1pDrop(takeRows(ctx.labeled, labeledRows), o.augmentDropRate, rng);
-    const xLaug = gatherDense(augmented, rowRange(0, augmented.nRows));
-    const xU = gatherDense(ctx.unlabeled, unlabeledRows);
+    // Rows stay CSR on the host: augmentation drops stored entries, MixUp merges two patterns.
+    const xLaug = log1pDrop(takeRows(ctx.labeled, labeledRows), o.augmentDropRate, rng);
+    const xU = takeRows(ctx.unlabeled, unlabeledRows);
 
     // Teacher = current weights in eval mode (the original deep-copies the model every step).
-    const probs = tf.softmax(forward(net, matrix(xU, nGenes), { training: false }).logits);
+    const probs = tf.softmax(forward(net, input(xU), { training: false }).logits);
     const confidence = tf.max(probs, 1).dataSync();
     const pseudo = sharpen(probs as tf.Tensor2D, o.sharpenTemperature).dataSync() as Float32Array;
     const confident: number[] = [];
@@ -119,23 +156,19 @@ export function trainStep(
     // MixUp over [confident unlabeled; labeled] with one permutation; unconfident rows unmixed.
     const nConf = confident.length;
     const nMix = nConf + labeledRows.length;
-    const mixed = mixupRows(
-      concatRows([pickRows(xU, nGenes, confident), xLaug]),
+    const permutation = rng.permutation(nMix);
+    const gamma = sampleMixWeights(nMix, o.mixupAlpha, rng);
+    const mixedX = mixCsrRows(concatBlocks([takeRows(xU, confident), xLaug]), permutation, gamma);
+    const mixedY = mixDense(
       concatRows([pickRows(pseudo, nClasses, confident), yL]),
-      rng.permutation(nMix),
-      sampleMixWeights(nMix, o.mixupAlpha, rng),
+      permutation,
+      gamma,
     );
-    const xLmix = matrix(mixed.x.subarray(nConf * nGenes), nGenes);
-    const yLmix = matrix(mixed.targets.subarray(nConf * nClasses), nClasses);
-    const xUmix = matrix(
-      concatRows([mixed.x.subarray(0, nConf * nGenes), pickRows(xU, nGenes, unconfident)]),
-      nGenes,
-    );
+    const xLmix = input(sliceRows(mixedX, nConf, nMix));
+    const yLmix = matrix(mixedY.subarray(nConf * nClasses), nClasses);
+    const xUmix = input(concatBlocks([sliceRows(mixedX, 0, nConf), takeRows(xU, unconfident)]));
     const yUmix = matrix(
-      concatRows([
-        mixed.targets.subarray(0, nConf * nClasses),
-        pickRows(pseudo, nClasses, unconfident),
-      ]),
+      concatRows([mixedY.subarray(0, nConf * nClasses), pickRows(pseudo, nClasses, unconfident)]),
       nClasses,
     );
     const maskU = tf.tensor1d(
@@ -145,9 +178,7 @@ export function trainStep(
     // The adversary reads [augmented labeled; unlabeled (confident only if so configured)].
     const useDan = net.adversaryParams !== null && o.danMaxWeight > 0;
     const danURows = o.danUseConfidentOnly ? confident : Array.from(unlabeledRows, (_, i) => i);
-    const danX = useDan
-      ? matrix(concatRows([xLaug, pickRows(xU, nGenes, danURows)]), nGenes)
-      : null;
+    const danX = useDan ? input(concatBlocks([xLaug, takeRows(xU, danURows)])) : null;
     const danDomains = Int32Array.from([
       ...Array.from(labeledRows, (r) => ctx.labeledDomains[r]),
       ...danURows.map((i) => ctx.unlabeledDomains![unlabeledRows[i]]),

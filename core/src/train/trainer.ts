@@ -1,7 +1,8 @@
 /** scNym training: splits, epochs of MixMatch + DAN steps, model selection, early stopping. */
 import * as tf from '@tensorflow/tfjs';
-import { gatherDense, type Csr } from '../csr.js';
-import { forward } from '../model/forward.js';
+import { takeRows, type Csr } from '../csr.js';
+import { batchInput, forward } from '../model/forward.js';
+import type { CsrBatch } from '../model/sparse.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ScnymModelMetadata } from '../model/io.js';
 import { createNetwork, type ScnymNetwork } from '../model/network.js';
 import { Rng } from '../random.js';
@@ -152,6 +153,7 @@ export async function train(
     unlabeled: nUnlabeled ? data.unlabeled : null,
     labeledDomains,
     unlabeledDomains,
+    sparseInput: o.sparseInput,
   };
   const unlabeledBatches = nUnlabeled
     ? new CyclingBatches(
@@ -214,7 +216,7 @@ export async function train(
         await yieldToEventLoop();
       }
       throwIfAborted(signal);
-      const val = evaluate(net, data.labeled, data.labels, selectionRows);
+      const val = evaluate(net, data.labeled, data.labels, selectionRows, 512, o.sparseInput);
       const isBest = epoch >= minEpochs && (best === null || val.loss < best.loss);
       if (isBest) {
         best?.weights.forEach((t) => t.dispose());
@@ -246,7 +248,7 @@ export async function train(
       }
     }
     if (best) net.restore(best.weights);
-    const heldOut = evaluate(net, data.labeled, data.labels, heldOutRows);
+    const heldOut = evaluate(net, data.labeled, data.labels, heldOutRows, 512, o.sparseInput);
     return {
       network: net,
       genes: [...data.genes],
@@ -293,6 +295,7 @@ export function evaluate(
   labels: Int32Array,
   rows: Int32Array,
   chunk = 512,
+  sparseInput = false,
 ): { loss: number; accuracy: number } {
   if (rows.length === 0) return { loss: NaN, accuracy: NaN };
   let lossSum = 0;
@@ -301,7 +304,7 @@ export function evaluate(
     const part = rows.subarray(start, Math.min(rows.length, start + chunk));
     const codes = Int32Array.from(part, (r) => labels[r]);
     const [loss, predicted] = tf.tidy(() => {
-      const x = tf.tensor2d(gatherDense(matrix, part), [part.length, matrix.nCols]);
+      const x = batchInput(takeRows(matrix, part) as CsrBatch, sparseInput);
       const logits = forward(net, x, { training: false }).logits;
       const y = tf.oneHot(tf.tensor1d(codes, 'int32'), net.config.nClasses);
       const ce = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits))));

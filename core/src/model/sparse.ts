@@ -1,0 +1,232 @@
+/**
+ * The sparse input layer: y = X·W + b for a CSR batch X, as TF.js kernels for the WASM and CPU
+ * backends, and the matching gradient for W and b (none for X: the input is data).
+ *
+ * Expression rows are ~5% non-zero, so the first layer (which holds nearly all of the network's
+ * FLOPs) costs nnz·H multiply-adds instead of nRows·nGenes·H. The kernels run in JavaScript on the
+ * backend's own memory (the WASM heap, or the CPU backend's typed arrays), with no read-back of W:
+ * the CSR batch travels as kernel attributes (host typed arrays), not as tensors, so a batch costs
+ * no uploads. Backends without the kernels (WebGL) use the dense path (see forward.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Csr } from '../csr.js';
+
+/** A CSR batch with 32-bit offsets starting at 0 (what the kernels read). */
+export interface CsrBatch extends Csr {
+  indptr: Int32Array;
+}
+
+const FORWARD = 'ScnymCsrMatMul';
+const GRAD_W = 'ScnymCsrGradW';
+const BACKENDS = ['wasm', 'cpu'] as const;
+
+interface ForwardAttrs {
+  batch: CsrBatch;
+}
+
+interface GradAttrs {
+  batch: CsrBatch;
+}
+
+/** The subset of the WASM and CPU backends the kernels use (not part of their typings). */
+interface WasmLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
+}
+interface CpuLike {
+  data: { get(dataId: object): { values: tf.TypedArray } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
+}
+
+/** Allocates a float32 output and gives views of it and of the inputs (in that order). */
+function buffers(
+  backendName: string,
+  backend: unknown,
+  inputs: tf.TensorInfo[],
+  shape: number[],
+): { out: tf.TensorInfo; outValues: Float32Array; inputValues: Float32Array[] } {
+  if (backendName === 'wasm') {
+    const b = backend as WasmLike;
+    // Allocate first: growing the heap detaches views taken before.
+    const out = b.makeOutput(shape, 'float32');
+    return {
+      out,
+      outValues: b.typedArrayFromHeap(out) as Float32Array,
+      inputValues: inputs.map((t) => b.typedArrayFromHeap(t) as Float32Array),
+    };
+  }
+  const b = backend as CpuLike;
+  const outValues = new Float32Array(shape.reduce((a, c) => a * c, 1));
+  return {
+    out: b.makeTensorInfo(shape, 'float32', outValues),
+    outValues,
+    inputValues: inputs.map((t) => b.data.get(t.dataId).values as Float32Array),
+  };
+}
+
+let registered = false;
+
+/** Registers the kernels (idempotent); called on first use. */
+export function registerSparseKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const backendName of BACKENDS) {
+    if (!tf.getKernel(FORWARD, backendName)) {
+      tf.registerKernel({
+        kernelName: FORWARD,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const { w, b } = inputs as { w: tf.TensorInfo; b: tf.TensorInfo };
+          const { batch } = attrs as unknown as ForwardAttrs;
+          const h = w.shape[1];
+          const { out, outValues, inputValues } = buffers(
+            backendName,
+            backend,
+            [w, b],
+            [batch.nRows, h],
+          );
+          csrMatMul(batch, inputValues[0], inputValues[1], outValues, h);
+          return out;
+        },
+      });
+    }
+    if (!tf.getKernel(GRAD_W, backendName)) {
+      tf.registerKernel({
+        kernelName: GRAD_W,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const { dy } = inputs as { dy: tf.TensorInfo };
+          const { batch } = attrs as unknown as GradAttrs;
+          const h = dy.shape[1];
+          const { out, outValues, inputValues } = buffers(
+            backendName,
+            backend,
+            [dy],
+            [batch.nCols, h],
+          );
+          csrTransposeMatMul(batch, inputValues[0], outValues, h);
+          return out;
+        },
+      });
+    }
+  }
+}
+
+/** True when the current backend has the sparse kernels. */
+export function sparseKernelsAvailable(): boolean {
+  return (BACKENDS as readonly string[]).includes(tf.getBackend());
+}
+
+/**
+ * X·W + b for a CSR batch X (nRows × nGenes) and W (nGenes × H); differentiable in W and b.
+ */
+export function sparseLinear(batch: CsrBatch, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  registerSparseKernels();
+  if (batch.nCols !== kernel.shape[0]) {
+    throw new RangeError(
+      `sparseLinear: ${batch.nCols} columns for a ${kernel.shape[0]}-row kernel`,
+    );
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [w, b] = args as [tf.Tensor2D, tf.Tensor1D];
+    const attrs = { batch } as unknown as tf.NamedAttrMap;
+    return {
+      value: tf.engine().runKernel(FORWARD, { w, b }, attrs) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D) => [
+        tf.engine().runKernel(GRAD_W, { dy }, attrs) as tf.Tensor2D,
+        tf.sum(dy, 0),
+      ],
+    };
+  });
+  return op(kernel, bias) as tf.Tensor2D;
+}
+
+/**
+ * out[r, :] = b + Σ_k data[k]·W[indices[k], :], four stored entries at a time (one pass over the
+ * output row per four kernel rows: the output row stays in cache and the loop vectorises).
+ */
+export function csrMatMul(
+  m: CsrBatch,
+  w: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  h: number,
+): void {
+  const { indptr, indices, data } = m;
+  for (let r = 0; r < m.nRows; r++) {
+    const o = r * h;
+    for (let j = 0; j < h; j++) out[o + j] = b[j];
+    const end = indptr[r + 1];
+    let k = indptr[r];
+    for (; k + 3 < end; k += 4) {
+      const v0 = data[k];
+      const v1 = data[k + 1];
+      const v2 = data[k + 2];
+      const v3 = data[k + 3];
+      const a0 = indices[k] * h;
+      const a1 = indices[k + 1] * h;
+      const a2 = indices[k + 2] * h;
+      const a3 = indices[k + 3] * h;
+      for (let j = 0; j < h; j++) {
+        out[o + j] += v0 * w[a0 + j] + v1 * w[a1 + j] + v2 * w[a2 + j] + v3 * w[a3 + j];
+      }
+    }
+    for (; k < end; k++) {
+      const v = data[k];
+      const a = indices[k] * h;
+      for (let j = 0; j < h; j++) out[o + j] += v * w[a + j];
+    }
+  }
+}
+
+/**
+ * dW = Xᵀ·dy (nGenes × H): the batch is transposed to CSC on the host (a counting sort of its
+ * entries), then each gene's row of dW is accumulated like csrMatMul's output rows.
+ */
+export function csrTransposeMatMul(
+  m: CsrBatch,
+  dy: Float32Array,
+  out: Float32Array,
+  h: number,
+): void {
+  const { indptr, indices, data } = m;
+  const nnz = indptr[m.nRows];
+  const colptr = new Int32Array(m.nCols + 1);
+  for (let k = 0; k < nnz; k++) colptr[indices[k] + 1]++;
+  for (let c = 0; c < m.nCols; c++) colptr[c + 1] += colptr[c];
+  const fill = colptr.slice(0, m.nCols);
+  const rows = new Int32Array(nnz);
+  const values = new Float32Array(nnz);
+  for (let r = 0; r < m.nRows; r++) {
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const p = fill[indices[k]]++;
+      rows[p] = r;
+      values[p] = data[k];
+    }
+  }
+  out.fill(0);
+  for (let c = 0; c < m.nCols; c++) {
+    const end = colptr[c + 1];
+    let k = colptr[c];
+    if (k === end) continue;
+    const o = c * h;
+    for (; k + 3 < end; k += 4) {
+      const v0 = values[k];
+      const v1 = values[k + 1];
+      const v2 = values[k + 2];
+      const v3 = values[k + 3];
+      const a0 = rows[k] * h;
+      const a1 = rows[k + 1] * h;
+      const a2 = rows[k + 2] * h;
+      const a3 = rows[k + 3] * h;
+      for (let j = 0; j < h; j++) {
+        out[o + j] += v0 * dy[a0 + j] + v1 * dy[a1 + j] + v2 * dy[a2 + j] + v3 * dy[a3 + j];
+      }
+    }
+    for (; k < end; k++) {
+      const v = values[k];
+      const a = rows[k] * h;
+      for (let j = 0; j < h; j++) out[o + j] += v * dy[a + j];
+    }
+  }
+}
