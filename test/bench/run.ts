@@ -5,10 +5,12 @@
  *   npm run bench                                  every pair, seeds 0 1 2
  *   npm run bench -- --pairs tiny --seeds 0        a quick look
  *   npm run bench -- --sections interpret          saliency markers, calibration, novel types
+ *   npm run bench -- --sections speed              steps/s, s/epoch, cells/s: sparse vs dense
  */
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
 import { benchInterpret } from './interpret.js';
+import { benchSpeed } from './speed.js';
 
 const { values } = parseArgs({
   options: { pairs: { type: 'string' }, seeds: { type: 'string' }, sections: { type: 'string' } },
@@ -16,6 +18,7 @@ const { values } = parseArgs({
 const pairs = (values.pairs ?? 'tiny,kang_ifnb').split(',');
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
 console.log(`# scnym-js benchmarks (${new Date().toISOString()}, node ${process.version})\n`);
-const sections = (values.sections ?? 'accuracy,interpret').split(',');
+const sections = (values.sections ?? 'accuracy,interpret,speed').split(',');
 if (sections.includes('accuracy')) await benchAccuracy(pairs, seeds);
 if (sections.includes('interpret')) await benchInterpret(seeds[0]);
+if (sections.includes('speed')) await benchSpeed();
