@@ -1,13 +1,18 @@
 /** `scnym annotate`: train on a reference with the query as unlabelled data, then predict it. */
 import { parseArgs } from 'node:util';
-import { predictAnnData } from '../annotate.js';
 import { modelToFiles } from '../model/files.js';
 import { saveModelDir } from '../node/model-dir.js';
-import { openAnnDataFile } from '../node/open.js';
 import { parseOrExplain, UsageError } from './args.js';
-import { formatPrediction, summarizePrediction, writePredictions } from './outputs.js';
+import { formatPrediction, predictFile, summarizePrediction, writePredictions } from './outputs.js';
 import { PREDICT_WRITE_OPTIONS } from './predict.js';
-import { fraction, startSession, TRAIN_HELP, TRAIN_OPTIONS, trainRequest } from './session.js';
+import {
+  fraction,
+  startSession,
+  TRAIN_HELP,
+  TRAIN_OPTIONS,
+  trainRequest,
+  COMMON_OPTIONS,
+} from './session.js';
 import { formatTraining, trainFiles, trainingSummary } from './train.js';
 
 const HELP = `usage: scnym annotate --reference FILE --label-key KEY --query FILE [--out FILE] [options]
@@ -40,10 +45,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
         query: { type: 'string' },
         'model-out': { type: 'string' },
         ...PREDICT_WRITE_OPTIONS,
-        backend: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        ...COMMON_OPTIONS,
       },
     }),
   );
@@ -60,23 +62,12 @@ export async function runAnnotate(argv: string[]): Promise<number> {
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
     const result = await trainFiles(values.reference, values.query, request, session);
-    const query = await openAnnDataFile(values.query);
-    let prediction;
-    try {
-      prediction = await predictAnnData(
-        { ...result.model, card: result.card },
-        query,
-        { matrix: request.matrix, unknownThreshold: threshold },
-        {
-          signal: session.signal,
-          onWarning: session.warn,
-          onProgress: (_stage, done, total) => session.progress.update('predicting', done, total),
-        },
-      );
-    } finally {
-      await query.close();
-    }
-    session.progress.done();
+    const prediction = await predictFile(
+      { ...result.model, card: result.card },
+      values.query,
+      { matrix: request.matrix, unknownThreshold: threshold },
+      session,
+    );
     session.signal.throwIfAborted();
     if (values['model-out']) {
       await saveModelDir(

@@ -1,8 +1,36 @@
-/** Writing predictions into the query and summarising a run, for predict and annotate. */
-import { annotationKeys, predictionAnnotations } from '../annotate.js';
+/** Predicting a query file, writing the predictions and summarising them: predict and annotate. */
+import {
+  annotationKeys,
+  predictAnnData,
+  predictionAnnotations,
+  type PredictRequest,
+  type UsableModel,
+} from '../annotate.js';
 import type { ModelCard } from '../model/files.js';
 import { writeAnnotationsToFile } from '../node/write-file.js';
+import { openAnnDataFile } from '../node/open.js';
 import type { Prediction } from '../predict.js';
+import type { Session } from './session.js';
+
+/** Opens the query, predicts it with progress and cancellation, closes it. */
+export async function predictFile(
+  model: UsableModel,
+  queryPath: string,
+  request: PredictRequest,
+  session: Session,
+): Promise<Prediction> {
+  const query = await openAnnDataFile(queryPath);
+  try {
+    return await predictAnnData(model, query, request, {
+      signal: session.signal,
+      onWarning: session.warn,
+      onProgress: (_stage, done, total) => session.progress.update('predicting', done, total),
+    });
+  } finally {
+    session.progress.done();
+    await query.close();
+  }
+}
 
 export interface WriteRequest {
   query: string;

@@ -1,11 +1,9 @@
 /** `scnym predict`: annotate a query with a saved model. */
 import { parseArgs } from 'node:util';
-import { predictAnnData } from '../annotate.js';
 import { loadModelDir } from '../node/model-dir.js';
-import { openAnnDataFile } from '../node/open.js';
 import { parseOrExplain, UsageError } from './args.js';
-import { formatPrediction, summarizePrediction, writePredictions } from './outputs.js';
-import { fraction, startSession } from './session.js';
+import { formatPrediction, predictFile, summarizePrediction, writePredictions } from './outputs.js';
+import { fraction, startSession, COMMON_OPTIONS } from './session.js';
 
 const HELP = `usage: scnym predict --model DIR --query FILE [--out FILE] [options]
 
@@ -41,10 +39,7 @@ export async function runPredict(argv: string[]): Promise<number> {
         query: { type: 'string' },
         matrix: { type: 'string' },
         ...PREDICT_WRITE_OPTIONS,
-        backend: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        ...COMMON_OPTIONS,
       },
     }),
   );
@@ -61,23 +56,12 @@ export async function runPredict(argv: string[]): Promise<number> {
     // A model trained for new-identity discovery flags low-confidence cells unless told otherwise.
     const unknownThreshold =
       threshold ?? (model.card.training.config === 'new_identity_discovery' ? 0.5 : undefined);
-    const query = await openAnnDataFile(values.query);
-    let prediction;
-    try {
-      prediction = await predictAnnData(
-        model,
-        query,
-        { matrix: values.matrix, unknownThreshold },
-        {
-          signal: session.signal,
-          onWarning: session.warn,
-          onProgress: (_stage, done, total) => session.progress.update('predicting', done, total),
-        },
-      );
-    } finally {
-      await query.close();
-    }
-    session.progress.done();
+    const prediction = await predictFile(
+      model,
+      values.query,
+      { matrix: values.matrix, unknownThreshold },
+      session,
+    );
     const written = await writePredictions(prediction, model.card, {
       query: values.query,
       out: values.out,

@@ -6,7 +6,7 @@ import { saliencyAnnData, type SaliencyResult } from '../interpret/saliency.js';
 import { loadModelDir } from '../node/model-dir.js';
 import { openAnnDataFile } from '../node/open.js';
 import { parseOrExplain, UsageError } from './args.js';
-import { integer, startSession } from './session.js';
+import { integer, startSession, COMMON_OPTIONS } from './session.js';
 
 const HELP = `usage: scnym saliency --model DIR --data FILE --class NAME [options]
 
@@ -64,11 +64,8 @@ export async function runSaliency(argv: string[]): Promise<number> {
         'max-cells': { type: 'string' },
         seed: { type: 'string' },
         matrix: { type: 'string' },
-        backend: { type: 'string' },
         'per-cell': { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        ...COMMON_OPTIONS,
       },
     }),
   );

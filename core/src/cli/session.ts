@@ -78,6 +78,14 @@ export function trainingProgress(progress: Progress): (event: TrainEvent) => voi
   };
 }
 
+/** Options every model command takes. */
+export const COMMON_OPTIONS = {
+  backend: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export const TRAIN_OPTIONS = {
   reference: { type: 'string' },
   'label-key': { type: 'string' },

@@ -12,6 +12,7 @@ import {
   TRAIN_OPTIONS,
   trainRequest,
   type Session,
+  COMMON_OPTIONS,
 } from './session.js';
 
 const HELP = `usage: scnym train --reference FILE --label-key KEY --model-out DIR [--query FILE] [options]
@@ -36,10 +37,7 @@ export async function runTrain(argv: string[]): Promise<number> {
         query: { type: 'string' },
         'model-out': { type: 'string' },
         overwrite: { type: 'boolean' },
-        backend: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        ...COMMON_OPTIONS,
       },
     }),
   );
