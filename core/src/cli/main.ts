@@ -7,6 +7,7 @@ import { runInspect } from './inspect.js';
 import { runPredict } from './predict.js';
 import { runSaliency } from './saliency.js';
 import { runTrain } from './train.js';
+import { runView } from './view.js';
 import { UsageError } from './args.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   predict: { summary: 'annotate a query with a saved model', run: runPredict },
   evaluate: { summary: 'score predictions against known labels', run: runEvaluate },
   saliency: { summary: 'marker genes behind a class (gene attributions)', run: runSaliency },
+  view: { summary: 'open a dataset in the viewer (Annotate, confidence, Save)', run: runView },
 };
 
 function usage(): string {

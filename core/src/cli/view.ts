@@ -1,0 +1,163 @@
+/**
+ * `scnym view [QUERY] [--reference REF | --model DIR]`: starts the local viewer server (from
+ * @scnym/plugin, loaded dynamically so core never depends on it), prints the URL and opens a
+ * browser. With no QUERY it opens the bundled demo pair.
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ScnymError } from '../anndata/errors.js';
+import { parseOrExplain, UsageError } from './args.js';
+
+const HELP = `usage: scnym view [QUERY] [--reference FILE [--label-key KEY] | --model DIR] [options]
+
+Opens QUERY (.h5ad or .zarr) in the scNym viewer: a scatterplot of its embedding and the
+"Transfer labels" panel (Annotate with the reference or model, confidence, marker genes,
+relabelling, Save). Without QUERY, opens the bundled demo (Kang et al. 2018 PBMCs: control as
+the reference, IFN-β-stimulated as the query; the query is copied to a temporary folder first).
+
+The server listens on 127.0.0.1 only, serves only the app and the given files, and Save writes
+only scNym's keys into QUERY (atomically), authorised by a token embedded in the page.
+
+  --reference FILE   labelled reference offered by the panel
+  --label-key KEY    its label column (default: cell_type when present)
+  --model DIR        a saved model folder (scnym train --model-out) instead of a reference
+  --epochs N         epochs the panel proposes (default: the preset's)
+  --port N           port (default: any free port)
+  --read-only        disable Save (the panel offers a CSV download instead)
+  --no-open          do not open a browser, just print the URL
+
+example:
+  scnym view query.zarr --reference ref.h5ad --label-key cell_type`;
+
+/** What `@scnym/plugin/server` provides (typed here so core does not need its declarations). */
+interface PluginServer {
+  startViewServer(options: {
+    query: string;
+    reference?: string;
+    model?: string;
+    labelKey?: string;
+    epochs?: number;
+    port?: number;
+    writable?: boolean;
+    onSave?: (keys: string[]) => void;
+  }): Promise<{ url: string; close(): Promise<void> }>;
+}
+
+/** The bundled demo folder (core/demo), found from this file (dist/cli/view.js). */
+function demoDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'demo');
+}
+
+export async function runView(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOrExplain(HELP, () =>
+    parseArgs({
+      args: argv,
+      options: {
+        reference: { type: 'string' },
+        'label-key': { type: 'string' },
+        model: { type: 'string' },
+        epochs: { type: 'string' },
+        port: { type: 'string' },
+        'read-only': { type: 'boolean' },
+        'no-open': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    }),
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`view takes at most one QUERY\n\n${HELP}`);
+  if (values.reference && values.model) {
+    throw new UsageError('pass either --reference or --model, not both');
+  }
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535 (got '${values.port}')`);
+  }
+  const epochs = values.epochs === undefined ? undefined : Number(values.epochs);
+  if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) {
+    throw new UsageError(`--epochs must be a positive integer (got '${values.epochs}')`);
+  }
+  let query = positionals[0];
+  let reference = values.reference;
+  let labelKey = values['label-key'];
+  let demoCopy = false;
+  if (!query) {
+    // The demo query is copied first, so Save never changes the files shipped with scNym.
+    const demo = demoDir();
+    query = join(await mkdtemp(join(tmpdir(), 'scnym-demo-')), 'target.zarr');
+    await cp(join(demo, 'target.zarr'), query, { recursive: true });
+    demoCopy = true;
+    if (!values.model) reference ??= join(demo, 'reference.zarr');
+    labelKey ??= 'cell_type';
+  }
+  for (const [what, path] of [
+    ['QUERY', query],
+    ['--reference', reference],
+    ['--model', values.model],
+  ] as const) {
+    if (path && !(await stat(path).catch(() => undefined))) {
+      throw new ScnymError('no such file or folder', {
+        file: path,
+        hint: `check the ${what} path`,
+      });
+    }
+  }
+
+  const specifier = '@scnym/plugin/server';
+  let plugin: PluginServer;
+  try {
+    plugin = (await import(specifier)) as PluginServer;
+  } catch (err) {
+    throw new ScnymError('the viewer is not installed or not built', {
+      hint: `install and build the workspace (npm ci && npm run build); loading ${specifier} failed: ${(err as Error).message}`,
+    });
+  }
+  const server = await plugin.startViewServer({
+    query,
+    reference,
+    model: values.model,
+    labelKey,
+    epochs,
+    port,
+    writable: !values['read-only'],
+    onSave: (keys) => console.log(`saved ${keys.join(', ')} into ${query}`),
+  });
+  console.log(`scNym viewer: ${server.url}`);
+  console.log(`  query      ${query}${demoCopy ? ' (a copy of the demo; Save writes here)' : ''}`);
+  if (reference) console.log(`  reference  ${reference}`);
+  if (values.model) console.log(`  model      ${values.model}`);
+  console.log('press Ctrl-C to stop');
+  if (!values['no-open']) openBrowser(server.url);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
+/** Best effort: the platform's opener, silently skipped when there is none (e.g. a server). */
+function openBrowser(url: string): void {
+  const command =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
+  try {
+    const child = spawn(command, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // no opener: the URL is printed above
+  }
+}

@@ -1,0 +1,43 @@
+// Bundles the browser app (main + the two workers) with esbuild into dist/app/, copies the
+// page, the stylesheet and tfjs-backend-wasm's .wasm files next to them. The server itself is
+// compiled by tsc (tsconfig.json) into dist/server/.
+import { build } from 'esbuild';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, 'dist', 'app');
+await mkdir(join(out, 'wasm'), { recursive: true });
+
+await build({
+  entryPoints: {
+    main: join(here, 'src/app/main.ts'),
+    'data-worker': join(here, 'src/host/data-worker.ts'),
+    'transfer-labels-worker': join(here, 'src/panels/transfer-labels/worker.ts'),
+  },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  sourcemap: true,
+  minify: process.env.SCNYM_DEV ? false : true,
+  legalComments: 'linked',
+  logLevel: 'warning',
+  // Node built-ins some dependencies mention behind runtime checks; never loaded in a browser.
+  external: ['node:*', 'fs', 'path', 'os', 'crypto', 'worker_threads', 'perf_hooks', 'util'],
+  define: { 'process.env.NODE_ENV': '"production"' },
+});
+
+for (const f of ['index.html', 'styles.css'])
+  await copyFile(join(here, 'src/app', f), join(out, f));
+const require = createRequire(import.meta.url);
+const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+for (const f of await readdir(wasmDir)) {
+  if (f.endsWith('.wasm')) await copyFile(join(wasmDir, f), join(out, 'wasm', f));
+}
+console.log(`plugin: built ${out}`);

@@ -1,0 +1,42 @@
+/**
+ * The viewer app: reads the server's config, starts the host on the query dataset and injects
+ * the Transfer-labels panel. The host and the panel only meet through the plugin interface.
+ */
+import { DataClient } from '../host/data-client.js';
+import { Viewer } from '../host/viewer.js';
+import { transferLabelsPanel } from '../panels/transfer-labels/panel.js';
+import type { ViewerConfig } from '../shared/config.js';
+
+async function main(): Promise<void> {
+  const root = document.getElementById('app')!;
+  const config = (await (await fetch('/api/config')).json()) as ViewerConfig;
+  const here = (path: string) => new URL(path, location.href).href;
+  const dataWorkerUrl = here('/app/data-worker.js');
+  const viewer = new Viewer({
+    root,
+    config,
+    dataset: { url: here(config.query.url), format: config.query.format, name: config.query.name },
+    client: new DataClient(new Worker(dataWorkerUrl, { type: 'module' })),
+  });
+  await viewer.start();
+  const token =
+    document.querySelector<HTMLMetaElement>('meta[name="scnym-token"]')?.content ?? null;
+  viewer.registerPanel(
+    transferLabelsPanel({
+      workerUrl: here('/app/transfer-labels-worker.js'),
+      dataWorkerUrl,
+      wasmPaths: here('/app/wasm/'),
+      token,
+    }),
+  );
+  (window as unknown as { scnymViewer: Viewer }).scnymViewer = viewer;
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  const box = document.getElementById('app')!;
+  box.textContent = `The viewer could not start: ${message}`;
+  box.className = 'fatal';
+  document.body.dataset.error = message;
+  console.error(err);
+});

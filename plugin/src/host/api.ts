@@ -1,0 +1,68 @@
+/**
+ * The plugin interface: what a panel may do with the viewer. Host-owned and small; the host
+ * knows nothing about any panel (the Transfer-labels panel is just one user of it).
+ */
+import type { ColumnInfo, ObsColumn } from '../shared/core.js';
+import type { DatasetLocation } from '../shared/worker-messages.js';
+import type { ViewerConfig } from '../shared/config.js';
+
+/** A column a plugin adds: categorical labels (strings) or numbers. */
+export type NewColumn =
+  | {
+      kind: 'categorical';
+      values: readonly string[];
+      categories?: readonly string[];
+      colors?: readonly string[];
+    }
+  | {
+      kind: 'numeric';
+      values: Float32Array | Float64Array | readonly number[];
+      range?: [number, number];
+    };
+
+export interface DataAccess {
+  /** The shown dataset (absolute URL), for workers that read it themselves. */
+  readonly dataset: DatasetLocation;
+  readonly config: ViewerConfig;
+  readonly nObs: number;
+  /** Obs columns: the file's and those added by plugins. */
+  columns(): ColumnInfo[];
+  obsColumn(name: string): Promise<ObsColumn>;
+  obsNames(): Promise<string[]>;
+  embeddings(): string[];
+}
+
+export type ViewerEvent =
+  | { type: 'selection'; cells: number[] }
+  | { type: 'colorBy'; column: string }
+  | { type: 'columns'; columns: string[] }
+  | { type: 'embedding'; key: string };
+
+export interface PanelContext {
+  /** The element the panel renders into. */
+  readonly element: HTMLElement;
+  readonly api: ViewerApi;
+}
+
+export interface PanelDefinition {
+  id: string;
+  title: string;
+  mount(context: PanelContext): void | (() => void);
+}
+
+export interface ViewerApi {
+  registerPanel(panel: PanelDefinition): void;
+  data(): DataAccess;
+  /** Colours the points by an obs column (file or added). */
+  colorBy(column: string): Promise<void>;
+  currentColorBy(): string | null;
+  /** Adds (or replaces) an obs column held by the viewer; it appears in colour-by and tooltips. */
+  addObsColumn(name: string, column: NewColumn): void;
+  selection(): number[];
+  setSelection(cells: number[]): void;
+  onSelect(callback: (cells: number[]) => void): () => void;
+  /** Every viewer event. Returns an unsubscribe function. */
+  on(callback: (event: ViewerEvent) => void): () => void;
+  /** A short status line at the bottom of the window. */
+  status(message: string): void;
+}

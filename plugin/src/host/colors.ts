@@ -1,0 +1,60 @@
+/** Colour tables: categorical palette (scanpy's tab20, as core writes) and a viridis ramp. */
+export const CATEGORY_PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#279e68',
+  '#d62728',
+  '#aa40fc',
+  '#8c564b',
+  '#e377c2',
+  '#b5bd61',
+  '#17becf',
+  '#aec7e8',
+  '#ffbb78',
+  '#98df8a',
+  '#ff9896',
+  '#c5b0d5',
+  '#c49c94',
+  '#f7b6d2',
+  '#dbdb8d',
+  '#9edae5',
+  '#ad494a',
+  '#8c6d31',
+];
+export const MISSING_COLOR = '#bdbdbd';
+
+export function categoryColors(categories: readonly string[]): string[] {
+  return categories.map((c, i) =>
+    c === 'Unknown' ? MISSING_COLOR : CATEGORY_PALETTE[i % CATEGORY_PALETTE.length],
+  );
+}
+
+const VIRIDIS = [
+  [68, 1, 84],
+  [72, 40, 120],
+  [62, 74, 137],
+  [49, 104, 142],
+  [38, 130, 142],
+  [31, 158, 137],
+  [53, 183, 121],
+  [109, 205, 89],
+  [180, 222, 44],
+  [253, 231, 37],
+];
+
+function hex(r: number, g: number, b: number): string {
+  return '#' + [r, g, b].map((v) => Math.round(v).toString(16).padStart(2, '0')).join('');
+}
+
+/** `n` colours along viridis, low → high. */
+export function viridis(n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = (i / Math.max(1, n - 1)) * (VIRIDIS.length - 1);
+    const k = Math.min(VIRIDIS.length - 2, Math.floor(t));
+    const f = t - k;
+    const [a, b] = [VIRIDIS[k], VIRIDIS[k + 1]];
+    out.push(hex(a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f));
+  }
+  return out;
+}

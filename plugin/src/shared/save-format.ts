@@ -1,0 +1,99 @@
+/**
+ * The body of `POST /api/save`: core's `Annotations` as JSON, with typed arrays as base64 so a
+ * million confidences do not become a million JSON numbers. Platform-neutral (browser and Node).
+ */
+
+/** A typed array on the wire. */
+export interface WireArray {
+  dtype: 'float32' | 'int32';
+  /** Little-endian bytes, base64. */
+  base64: string;
+}
+
+export type WireObs =
+  | { kind: 'categorical'; codes: WireArray; categories: string[] }
+  | { kind: 'float'; values: WireArray };
+
+export type WireUns = string | number | boolean | string[] | number[] | { [key: string]: WireUns };
+
+export interface SaveRequest {
+  /** Always 'scnym.save/1'. */
+  schema: 'scnym.save/1';
+  obs?: Record<string, WireObs>;
+  obsm?: Record<string, { data: WireArray; shape: [number, number] }>;
+  uns?: Record<string, WireUns>;
+}
+
+export interface SaveResponse {
+  ok: true;
+  /** The keys written, as 'obs/scNym', 'obsm/X_scnym', … */
+  written: string[];
+}
+
+export interface ErrorResponse {
+  ok: false;
+  error: string;
+  hint?: string;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Base64 of bytes without Buffer or btoa (both platforms, any size). */
+export function toBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  let chunk = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i];
+    const b = i + 1 < bytes.length ? bytes[i + 1] : 0;
+    const c = i + 2 < bytes.length ? bytes[i + 2] : 0;
+    const n = (a << 16) | (b << 8) | c;
+    chunk += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+    chunk += i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=';
+    chunk += i + 2 < bytes.length ? B64[n & 63] : '=';
+    if (chunk.length >= 65536) {
+      parts.push(chunk);
+      chunk = '';
+    }
+  }
+  parts.push(chunk);
+  return parts.join('');
+}
+
+const LOOKUP = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) LOOKUP[B64.charCodeAt(i)] = i;
+
+/** Decodes base64; throws on characters outside the alphabet. */
+export function fromBase64(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let j = 0;
+  for (let i = 0; i < clean.length; i++) {
+    const code = clean.charCodeAt(i);
+    const v = code < 128 ? LOOKUP[code] : -1;
+    if (v < 0) throw new Error(`invalid base64 character at ${i}`);
+    value = (value << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[j++] = (value >> bits) & 0xff;
+    }
+  }
+  return out.subarray(0, j);
+}
+
+export function wireArray(values: Float32Array | Int32Array): WireArray {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  return { dtype: values instanceof Float32Array ? 'float32' : 'int32', base64: toBase64(bytes) };
+}
+
+/** Decodes a wire array; the byte length must be a whole number of elements. */
+export function fromWireArray(w: WireArray): Float32Array | Int32Array {
+  const bytes = fromBase64(w.base64);
+  if (bytes.byteLength % 4 !== 0) throw new Error('array bytes are not a multiple of 4');
+  const copy = new Uint8Array(bytes); // aligned, owned buffer
+  return w.dtype === 'float32'
+    ? new Float32Array(copy.buffer, 0, copy.byteLength / 4)
+    : new Int32Array(copy.buffer, 0, copy.byteLength / 4);
+}

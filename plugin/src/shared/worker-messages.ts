@@ -1,0 +1,116 @@
+/**
+ * Messages between the viewer and its workers: one discriminated union per direction.
+ * Typed arrays travel as transferables.
+ */
+import type { ColumnInfo, ObsColumn } from '../../../core/src/anndata/types.js';
+
+/** Where a worker finds a dataset. `url` is absolute. */
+export interface DatasetLocation {
+  url: string;
+  format: 'zarr' | 'h5ad';
+  name: string;
+}
+
+// --- the data worker: reads the shown dataset (zarr lazily, h5ad through h5wasm) -----------
+
+export type DataRequest =
+  | { type: 'open'; id: number; dataset: DatasetLocation }
+  | { type: 'obsColumn'; id: number; name: string }
+  | { type: 'obsm'; id: number; key: string; columns: number[] }
+  | { type: 'obsNames'; id: number };
+
+export interface DatasetSummary {
+  nObs: number;
+  nVars: number;
+  columns: ColumnInfo[];
+  obsm: { key: string; shape: number[] }[];
+}
+
+export type DataResponse =
+  | { type: 'opened'; id: number; summary: DatasetSummary }
+  | { type: 'obsColumn'; id: number; column: ObsColumn }
+  | { type: 'obsm'; id: number; data: Float32Array; shape: [number, number] }
+  | { type: 'obsNames'; id: number; names: string[] }
+  | { type: 'error'; id: number; message: string; hint?: string };
+
+// --- the Transfer-labels worker: trains and predicts with core --------------------------------
+
+export type ConfigChoice = 'no_new_identity' | 'new_identity_discovery';
+
+export type TrainSource =
+  | { kind: 'reference'; dataset: DatasetLocation; labelKey: string; domainKey?: string }
+  | { kind: 'model'; url: string; name: string };
+
+export interface AnnotateRequest {
+  type: 'annotate';
+  query: DatasetLocation;
+  source: TrainSource;
+  config: ConfigChoice;
+  /** null = the preset's. */
+  epochs: number | null;
+  seed: number;
+  /** Where the tfjs-backend-wasm .wasm files are served (absolute URL ending in '/'). */
+  wasmPaths: string;
+  /** 'auto' = WebGL, then WASM, then CPU. */
+  backend: 'auto' | 'webgl' | 'wasm' | 'cpu';
+}
+
+export interface SaliencyRequest {
+  type: 'saliency';
+  /** Class to explain. */
+  className: string;
+  /** Cells to explain (query row indices); empty = the cells predicted as the class. */
+  cells: number[];
+  method: 'gradient' | 'integrated' | 'expected';
+  top: number;
+}
+
+export type ToWorker = AnnotateRequest | SaliencyRequest | { type: 'cancel' };
+
+export interface Losses {
+  sup: number;
+  unsup: number;
+  dan: number;
+  total: number;
+}
+
+export interface AnnotateResult {
+  type: 'result';
+  backend: string;
+  seconds: number;
+  classNames: string[];
+  /** Predicted class per cell ('Unknown' below the threshold in discovery mode). */
+  labels: string[];
+  confidence: Float32Array;
+  probabilities: Float32Array;
+  embedding: Float32Array;
+  embeddingDim: number;
+  /** What Save writes (core's predictionAnnotations, in wire form). */
+  save: import('./save-format.js').SaveRequest;
+}
+
+export type FromWorker =
+  | { type: 'backend'; name: string }
+  | { type: 'stage'; stage: string; done: number; total: number }
+  | { type: 'start'; nEpochs: number; stepsPerEpoch: number }
+  | { type: 'progress'; epoch: number; nEpochs: number; step: number; loss: number }
+  | {
+      type: 'epoch';
+      epoch: number;
+      nEpochs: number;
+      losses: Losses;
+      valAccuracy: number;
+      valLoss: number;
+    }
+  | { type: 'warning'; message: string }
+  | AnnotateResult
+  | {
+      type: 'saliency';
+      className: string;
+      method: SaliencyRequest['method'];
+      genes: string[];
+      scores: number[];
+      nCells: number;
+    }
+  | { type: 'cancelled' }
+  | { type: 'error'; message: string; hint?: string };
