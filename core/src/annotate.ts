@@ -4,6 +4,7 @@
  * a query, and turn predictions into the AnnData keys the original scNym writes.
  */
 import type { AnnData } from './anndata/types.js';
+import { categoryColors } from './colors.js';
 import { calibrateTemperature, networkLogits, type TemperatureCalibration } from './calibration.js';
 import type { Annotations } from './anndata/write.js';
 import type { ModelCard, LoadedModel } from './model/files.js';
@@ -170,31 +171,6 @@ export async function predictAnnData(
   );
 }
 
-/** A palette for categorical labels (matplotlib's tab20, as scanpy uses for ≤ 20 categories). */
-const PALETTE = [
-  '#1f77b4',
-  '#ff7f0e',
-  '#279e68',
-  '#d62728',
-  '#aa40fc',
-  '#8c564b',
-  '#e377c2',
-  '#b5bd61',
-  '#17becf',
-  '#aec7e8',
-  '#ffbb78',
-  '#98df8a',
-  '#ff9896',
-  '#c5b0d5',
-  '#c49c94',
-  '#f7b6d2',
-  '#dbdb8d',
-  '#9edae5',
-  '#ad494a',
-  '#8c6d31',
-];
-const UNKNOWN_COLOR = '#bdbdbd';
-
 export interface AnnotationKeys {
   /** Prefix of every key (the original's key_added, default 'scNym'). */
   keyAdded?: string;
@@ -229,9 +205,7 @@ export function predictionAnnotations(
   if (hasUnknown && !categories.includes(UNKNOWN_LABEL)) categories.push(UNKNOWN_LABEL);
   const index = new Map(categories.map((c, i) => [c, i]));
   const codes = Int32Array.from(prediction.labels, (l) => index.get(l)!);
-  const colors = categories.map((c, i) =>
-    c === UNKNOWN_LABEL ? UNKNOWN_COLOR : PALETTE[i % PALETTE.length],
-  );
+  const colors = categoryColors(categories);
   const nClasses = prediction.classNames.length;
   const summary = (card.training.summary ?? {}) as Record<string, number>;
   const annotations: Annotations = {

@@ -1,33 +1,9 @@
-/** Colour tables: categorical palette (scanpy's tab20, as core writes) and a viridis ramp. */
-export const CATEGORY_PALETTE = [
-  '#1f77b4',
-  '#ff7f0e',
-  '#279e68',
-  '#d62728',
-  '#aa40fc',
-  '#8c564b',
-  '#e377c2',
-  '#b5bd61',
-  '#17becf',
-  '#aec7e8',
-  '#ffbb78',
-  '#98df8a',
-  '#ff9896',
-  '#c5b0d5',
-  '#c49c94',
-  '#f7b6d2',
-  '#dbdb8d',
-  '#9edae5',
-  '#ad494a',
-  '#8c6d31',
-];
-export const MISSING_COLOR = '#bdbdbd';
-
-export function categoryColors(categories: readonly string[]): string[] {
-  return categories.map((c, i) =>
-    c === 'Unknown' ? MISSING_COLOR : CATEGORY_PALETTE[i % CATEGORY_PALETTE.length],
-  );
-}
+/** Colour tables: core's categorical palette (the one it writes to uns) and a viridis ramp. */
+export {
+  CATEGORY_PALETTE,
+  UNKNOWN_COLOR as MISSING_COLOR,
+  categoryColors,
+} from '../../../core/src/colors.js';
 
 const VIRIDIS = [
   [68, 1, 84],
