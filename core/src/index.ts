@@ -13,3 +13,20 @@ export type { InspectReport, MatrixSummary, ColumnSummary } from './inspect.js';
 export * from './interpret/index.js';
 export * from './calibration.js';
 export * from './evaluate.js';
+// The workflow the CLI, the viewer's worker and the extension share.
+export {
+  trainOnAnnData,
+  predictAnnData,
+  predictionAnnotations,
+  annotationKeys,
+  type TrainRequest,
+  type TrainResult,
+  type PredictRequest,
+  type UsableModel,
+} from './annotate.js';
+export { initBackend, type BackendPreference } from './backend.js';
+export { modelToFiles, modelFromFiles, type ModelCard, type LoadedModel } from './model/files.js';
+export { chooseMatrix, prepareTraining, readLabels, type PrepareOptions } from './prepare.js';
+export { categoryColors } from './colors.js';
+export type { Prediction } from './predict.js';
+export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';
