@@ -38,7 +38,12 @@ export function mixupRows(
   return { x: mixRows(x, permutation, gamma), targets: mixRows(targets, permutation, gamma) };
 }
 
-function mixRows(values: Float32Array, permutation: Int32Array, gamma: Float32Array): Float32Array {
+/** Mixes the rows of a row-major array: row i becomes γ_i·row_i + (1 − γ_i)·row_perm(i). */
+export function mixRows(
+  values: Float32Array,
+  permutation: Int32Array,
+  gamma: Float32Array,
+): Float32Array {
   const n = permutation.length;
   const width = n ? values.length / n : 0;
   const out = new Float32Array(values.length);

@@ -14,7 +14,7 @@ import { reverseGradient } from '../model/ops.js';
 import type { Rng } from '../random.js';
 import { log1pDrop } from './augment.js';
 import { domainCrossEntropy, maskedConsistencyMse, softCrossEntropy } from './losses.js';
-import { sampleMixWeights, sharpen } from './mixmatch.js';
+import { mixRows, sampleMixWeights, sharpen } from './mixmatch.js';
 import type { Optimizer } from './optimizers.js';
 import type { TrainOptions } from './options.js';
 
@@ -75,25 +75,6 @@ function batchOf(m: Csr): CsrBatch {
   return m.indptr instanceof Int32Array && m.indptr[0] === 0
     ? (m as CsrBatch)
     : sliceRows(m, 0, m.nRows);
-}
-
-/** Mixes the rows of a host row-major array like mixupRows (targets only; inputs stay CSR). */
-function mixDense(
-  values: Float32Array,
-  permutation: Int32Array,
-  gamma: Float32Array,
-): Float32Array {
-  const n = permutation.length;
-  const width = n ? values.length / n : 0;
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < n; i++) {
-    const g = gamma[i];
-    const own = i * width;
-    const other = permutation[i] * width;
-    for (let j = 0; j < width; j++)
-      out[own + j] = g * values[own + j] + (1 - g) * values[other + j];
-  }
-  return out;
 }
 
 function oneHotRows(codes: ArrayLike<number>, depth: number): Float32Array {
@@ -159,7 +140,7 @@ export function trainStep(
     const permutation = rng.permutation(nMix);
     const gamma = sampleMixWeights(nMix, o.mixupAlpha, rng);
     const mixedX = mixCsrRows(concatBlocks([takeRows(xU, confident), xLaug]), permutation, gamma);
-    const mixedY = mixDense(
+    const mixedY = mixRows(
       concatRows([pickRows(pseudo, nClasses, confident), yL]),
       permutation,
       gamma,
