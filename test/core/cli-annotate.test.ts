@@ -6,20 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI, PYTHON, REPO, sharedFile } from '../helpers/paths.js';
+import { PYTHON, sharedFile } from '../helpers/paths.js';
 import { readBack } from '../helpers/python.js';
+import { runScnym } from '../helpers/cli.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
 const EPOCHS = '40';
 
-function scnym(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    cwd: REPO,
-    timeout: 300_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const scnym = (...args: string[]) => runScnym(args, 300_000);
 
 function python(code: string): void {
   const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });

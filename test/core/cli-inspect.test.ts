@@ -1,22 +1,15 @@
 // `scnym inspect` end to end through the built CLI: the JSON for the two formats agrees, and
 // every kind of bad input gets one clear message naming the file and element, and exit 1.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI, REPO, sharedFile } from '../helpers/paths.js';
+import { sharedFile } from '../helpers/paths.js';
 import { ensureFixtures } from '../helpers/python.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
+import { runScnym } from '../helpers/cli.js';
 
-function scnym(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    cwd: REPO,
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const scnym = (...args: string[]) => runScnym(args, 60_000);
 
 test('inspect --json: target.zarr and target.h5ad agree on cells, genes, labels and embedding', () => {
   const z = scnym('inspect', sharedFile('kang_ifnb', 'target.zarr'), '--json');

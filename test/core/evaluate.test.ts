@@ -6,16 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { evaluatePredictions } from '../../core/src/evaluate.js';
-import { CLI, PYTHON, REPO, sharedFile } from '../helpers/paths.js';
+import { PYTHON, sharedFile } from '../helpers/paths.js';
+import { runScnym } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const close = (a: number, b: number, tol = 1e-9, what = '') =>
   assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 
-function scnym(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: REPO });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const scnym = (...args: string[]) => runScnym(args);
 
 test('report on hand-made predictions: Unknown, novel classes, missing truth', () => {
   const report = evaluatePredictions({

@@ -4,7 +4,6 @@
 // S100A8/9; NK: NKG7, GNLY). The same run checks the stored temperature, `scnym evaluate` on
 // the annotated target and the saliency command's options and errors.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -14,22 +13,16 @@ import { saliencyAnnData } from '../../core/src/interpret/saliency.js';
 import type { LoadedModel } from '../../core/src/model/files.js';
 import { loadModelDir } from '../../core/src/node/model-dir.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
-import { CLI, REPO, sharedFile } from '../helpers/paths.js';
+import { sharedFile } from '../helpers/paths.js';
 import { readBack } from '../helpers/python.js';
 import { tempDir } from '../helpers/tmp.js';
+import { runScnym } from '../helpers/cli.js';
 
 const EPOCHS = '40';
 const REFERENCE = sharedFile('kang_ifnb', 'reference.h5ad');
 const TARGET = sharedFile('kang_ifnb', 'target.h5ad');
 
-function scnym(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    cwd: REPO,
-    timeout: 600_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const scnym = (...args: string[]) => runScnym(args, 600_000);
 
 const dir = tempDir();
 const modelDir = join(dir, 'model');

@@ -6,21 +6,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI, PYTHON, REPO, sharedFile } from '../helpers/paths.js';
+import { PYTHON, sharedFile } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
+import { runScnym } from '../helpers/cli.js';
 
 const EPOCHS = '20';
 /** Measured 0.871 with 20 epochs and 0.832 with 30 (seed 0); chance is 0.5. */
 const MIN_AUROC = 0.7;
 
-function scnym(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    cwd: REPO,
-    timeout: 600_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const scnym = (...args: string[]) => runScnym(args, 600_000);
 
 test('a reference without B cells: the target B cells get low confidence (AUROC well above chance)', (t) => {
   const dir = tempDir();

@@ -1,17 +1,9 @@
 // `scnym view` argument handling through the built CLI (the browser flow is in test/e2e).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { CLI, REPO } from '../helpers/paths.js';
+import { runScnym } from '../helpers/cli.js';
 
-function scnym(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    cwd: REPO,
-    timeout: 30_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const scnym = (...args: string[]) => runScnym(args, 30_000);
 
 test('scnym view: help, listed among the commands', () => {
   const help = scnym('view', '--help');
