@@ -26,17 +26,19 @@ export function readBack(file: string): any {
 }
 
 /**
- * Builds the fixture files once per version of the generator (a stamp holds its hash), so
+ * Builds the fixture files once per version of the generator (a stamp holds its scripts' hash), so
  * repeated test runs reuse them.
  */
 export function ensureFixtures(): string {
-  const source = readFileSync(join(FIXTURES, 'make_fixtures.py'));
-  const hash = createHash('sha256').update(source).digest('hex');
+  const hash = createHash('sha256');
+  for (const script of ['make_fixtures.py', 'jsonable.py'])
+    hash.update(readFileSync(join(FIXTURES, script)));
+  const digest = hash.digest('hex');
   const stamp = join(GENERATED, '.stamp');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return GENERATED;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return GENERATED;
   const r = runPython('make_fixtures.py', [GENERATED]);
   if (r.status !== 0) throw new Error(`make_fixtures.py failed:\n${r.stderr}`);
-  writeFileSync(stamp, hash);
+  writeFileSync(stamp, digest);
   return GENERATED;
 }
 
