@@ -1,5 +1,6 @@
 /** Temporary copies of data files, so no test ever writes into ../shared or the fixtures. */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after } from 'node:test';
@@ -20,4 +21,20 @@ export function tempCopy(path: string, name = basename(path)): string {
   const dest = join(tempDir(), name);
   cpSync(path, dest, { recursive: true });
   return dest;
+}
+
+/** A digest of every file's relative path, size, mtime and bytes under `root` (a file or folder). */
+export function treeDigest(root: string): string {
+  const hash = createHash('sha256');
+  const visit = (path: string, rel: string) => {
+    const s = statSync(path);
+    if (s.isDirectory()) {
+      for (const name of readdirSync(path).sort()) visit(join(path, name), `${rel}/${name}`);
+      return;
+    }
+    hash.update(`${rel}\0${s.size}\0${s.mtimeMs}\0`);
+    hash.update(readFileSync(path));
+  };
+  visit(root, '.');
+  return hash.digest('hex');
 }

@@ -57,23 +57,25 @@ export function trainingProgress(progress: Progress): (event: TrainEvent) => voi
   let total = 1;
   let stepsPerEpoch = 1;
   let last = '';
+  let loss = '';
   return (event) => {
     if (event.type === 'start') {
       total = event.nEpochs * event.stepsPerEpoch;
       stepsPerEpoch = event.stepsPerEpoch;
     } else if (event.type === 'step') {
+      loss = `loss ${event.loss.toFixed(3)}`;
       progress.update(
         'training',
         event.epoch * stepsPerEpoch + event.stepInEpoch + 1,
         total,
-        `${last} loss ${event.loss.toFixed(3)}`,
+        `${last} ${loss}`,
       );
     } else {
       const acc = Number.isFinite(event.valAccuracy)
         ? ` val acc ${event.valAccuracy.toFixed(3)}`
         : '';
       last = `epoch ${event.epoch + 1}/${event.nEpochs}${acc}`;
-      progress.update('training', (event.epoch + 1) * stepsPerEpoch, total, last);
+      progress.update('training', (event.epoch + 1) * stepsPerEpoch, total, `${last} ${loss}`);
     }
   };
 }

@@ -1,11 +1,27 @@
-/** The host's side of the data worker: promise-returning reads. */
-import type { ObsColumn } from '../shared/core.js';
+/**
+ * The host's side of the data worker: promise-returning reads. The endpoint is a DOM Worker in
+ * the browser, or an adapter over another channel (the VS Code webview's postMessage).
+ */
+import type { ObsColumn } from '../../../core/src/anndata/types.js';
 import type {
   DataRequest,
   DataResponse,
   DatasetLocation,
   DatasetSummary,
 } from '../shared/worker-messages.js';
+
+/**
+ * Method-style, so handlers are checked bivariantly and a DOM `Worker` (whose handlers take full
+ * MessageEvents) is still a MessageEndpoint.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** What DataClient needs of a worker: requests out, responses (and failures) in. */
+export interface MessageEndpoint {
+  postMessage(message: DataRequest): void;
+  onmessage: Handler<{ data: DataResponse }> | null;
+  onerror: Handler<{ message?: string }> | null;
+}
 
 type Pending = { ok: (r: DataResponse) => void; fail: (e: Error) => void };
 
@@ -16,8 +32,8 @@ export class DataClient {
   private next = 1;
   private pending = new Map<number, Pending>();
 
-  constructor(private readonly worker: Worker) {
-    worker.onmessage = (e: MessageEvent<DataResponse>) => {
+  constructor(private readonly worker: MessageEndpoint) {
+    worker.onmessage = (e) => {
       const p = this.pending.get(e.data.id);
       if (!p) return;
       this.pending.delete(e.data.id);

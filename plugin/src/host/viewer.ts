@@ -4,7 +4,7 @@
  * Plain TypeScript and DOM; the data comes from the data worker (core's reader).
  */
 import createScatterplot from 'regl-scatterplot';
-import type { ColumnInfo, ObsColumn } from '../shared/core.js';
+import type { ColumnInfo, ObsColumn } from '../../../core/src/anndata/types.js';
 import type { ViewerConfig } from '../shared/config.js';
 import type { DatasetLocation, DatasetSummary } from '../shared/worker-messages.js';
 import type { DataAccess, NewColumn, PanelDefinition, ViewerApi, ViewerEvent } from './api.js';
@@ -28,6 +28,8 @@ export interface ViewerOptions {
   config: ViewerConfig;
   dataset: DatasetLocation;
   client: DataClient;
+  /** The plot's background colour (default white); the VS Code webview passes its theme's. */
+  background?: string;
 }
 
 export class Viewer implements ViewerApi {
@@ -123,7 +125,7 @@ export class Viewer implements ViewerApi {
       pointOutlineWidth: 1,
       opacity: n > 200_000 ? 0.8 : 0.9,
       opacityInactiveScale: 0.4,
-      backgroundColor: '#ffffff',
+      backgroundColor: this.options.background ?? '#ffffff',
       lassoColor: '#3a6ea5',
       lassoOnLongPress: false,
       deselectOnEscape: true,

@@ -1,0 +1,12 @@
+/** The webviews the commands open, behind one small interface (wired in extension.ts). */
+import type { ResultsModel, SaliencyMethodName, SaliencyModel } from '../messages.js';
+
+export interface Panels {
+  showResults(results: ResultsModel): void;
+  showSaliency(
+    saliency: SaliencyModel,
+    recompute: (method: SaliencyMethodName) => Promise<SaliencyModel>,
+  ): void;
+  openViewer(path: string): void;
+  reloadViewers(path: string): void;
+}

@@ -1,0 +1,207 @@
+/**
+ * Every message that crosses a boundary in the extension, one discriminated union per
+ * direction: the extension host ↔ the worker_thread that runs core (jobs and data reads), and
+ * the extension host ↔ each webview (results, saliency markers, the scatterplot viewer).
+ * Paths are absolute file-system paths; typed arrays travel as they are.
+ */
+import type { DataRequest, DataResponse } from '../../plugin/src/shared/worker-messages.js';
+
+export type PresetName = 'default' | 'original';
+export type ConfigName = 'no_new_identity' | 'new_identity_discovery' | 'no_dan' | 'no_ssl';
+export type SaliencyMethodName = 'gradient' | 'integrated' | 'expected';
+
+/** The user's settings (`scnym.*`) as one job sees them. */
+export interface TrainSettings {
+  preset: PresetName;
+  config: ConfigName;
+  /** null = the preset's. */
+  epochs: number | null;
+  seed: number;
+}
+
+// --- extension host → worker ----------------------------------------------------------------
+
+export type JobRequest =
+  /** The obs columns of a dataset (for the label-column quick pick). */
+  | { type: 'columns'; path: string }
+  /** Train on the reference (query as unlabelled data), predict the query, write, save the model. */
+  | {
+      type: 'annotate';
+      query: string;
+      reference: string;
+      labelKey: string;
+      domainKey?: string;
+      settings: TrainSettings;
+      keyAdded: string;
+      overwrite: boolean;
+      /** Folder the trained model is saved to (for saliency later). */
+      modelOut: string;
+    }
+  | {
+      type: 'train';
+      reference: string;
+      /** Optional unlabelled query used during training. */
+      query?: string;
+      labelKey: string;
+      domainKey?: string;
+      settings: TrainSettings;
+      modelOut: string;
+      overwrite: boolean;
+    }
+  | { type: 'predict'; query: string; model: string; keyAdded: string; overwrite: boolean }
+  | {
+      type: 'saliency';
+      dataset: string;
+      model: string;
+      method: SaliencyMethodName;
+      /** Classes to explain; absent = every class with predicted cells. */
+      classes?: string[];
+      top: number;
+      /** Cells explained per class at most (a seeded subset). */
+      maxCells: number;
+      /** obs column choosing each class's cells (e.g. the written predictions); else predicted. */
+      groupby?: string;
+    }
+  /** Scores the predictions already in a dataset against a truth column. */
+  | { type: 'evaluate'; dataset: string; truthKey: string; keyAdded: string }
+  /** Summarises the predictions already in a dataset (the results webview for a file). */
+  | { type: 'results'; dataset: string; keyAdded: string };
+
+export type ToWorker =
+  | { type: 'job'; job: JobRequest }
+  | { type: 'cancel' }
+  /** The viewer's reads (plugin's data protocol), answered from the file system. */
+  | { type: 'data'; request: DataRequest };
+
+// --- worker → extension host -------------------------------------------------------------------
+
+export interface ColumnChoice {
+  name: string;
+  kind: 'categorical' | 'numeric' | 'bool' | 'string' | 'other';
+  /** Categories (categorical / string columns). */
+  nCategories?: number;
+}
+
+export interface TrainingInfo {
+  backend: string;
+  seconds: number;
+  epochs: number;
+  /** Best validation accuracy on the held-out reference cells (NaN when none). */
+  valAccuracy: number;
+  classNames: string[];
+  nReference: number;
+  nGenes: number;
+}
+
+export type JobResult =
+  | { type: 'columns'; nObs: number; columns: ColumnChoice[] }
+  | { type: 'annotate'; written: string; modelDir: string; results: ResultsModel }
+  | { type: 'train'; modelDir: string; training: TrainingInfo }
+  | { type: 'predict'; written: string; results: ResultsModel }
+  | { type: 'saliency'; saliency: SaliencyModel }
+  | { type: 'evaluate'; results: ResultsModel }
+  | { type: 'results'; results: ResultsModel };
+
+export type FromWorker =
+  | { type: 'progress'; stage: string; done: number; total: number; detail?: string }
+  | { type: 'warning'; message: string }
+  | { type: 'done'; result: JobResult }
+  | { type: 'cancelled' }
+  | { type: 'error'; message: string; hint?: string }
+  | { type: 'data'; response: DataResponse };
+
+// --- what the webviews show ----------------------------------------------------------------
+
+export interface ClassRow {
+  label: string;
+  /** CSS colour (core's palette, or the dataset's own colours). */
+  color: string;
+  /** Cells predicted as this label. */
+  count: number;
+  fraction: number;
+  meanConfidence: number;
+  /** With truth labels (evaluate): scores of this class as a truth class. */
+  precision?: number;
+  recall?: number;
+  f1?: number;
+  /** Truth cells of this class. */
+  support?: number;
+}
+
+export interface LowConfidenceCell {
+  /** Row in the dataset. */
+  index: number;
+  cell: string;
+  label: string;
+  confidence: number;
+  /** Second most probable class, when probabilities are stored. */
+  runnerUp?: string;
+}
+
+export interface ResultsModel {
+  /** Dataset file name, for display. */
+  dataset: string;
+  /** Absolute path, for the "Open in Viewer" button. */
+  path: string;
+  keyAdded: string;
+  nCells: number;
+  meanConfidence: number;
+  /** Per predicted label, largest first. */
+  classes: ClassRow[];
+  /** Confidence histogram: `counts[i]` cells in [edges[i], edges[i+1]). */
+  histogram: { edges: number[]; counts: number[] };
+  /** Cells below this confidence are "low confidence". */
+  threshold: number;
+  nBelow: number;
+  /** The least confident cells, lowest first (at most 50). */
+  lowConfidence: LowConfidenceCell[];
+  training?: TrainingInfo;
+  evaluation?: {
+    truthKey: string;
+    accuracy: number;
+    balancedAccuracy: number;
+    macroF1: number;
+    ece: number;
+    nCells: number;
+  };
+}
+
+export interface SaliencyClass {
+  name: string;
+  color: string;
+  /** Cells predicted as this class / explained. */
+  nCells: number;
+  nExplained: number;
+  /** Top genes, most salient first, and their mean attributions. */
+  genes: string[];
+  scores: number[];
+}
+
+export interface SaliencyModel {
+  dataset: string;
+  path: string;
+  model: string;
+  method: SaliencyMethodName;
+  classes: SaliencyClass[];
+  seconds: number;
+}
+
+// --- extension host ↔ webviews -----------------------------------------------------------------
+
+export type ToResultsView = { type: 'show'; results: ResultsModel };
+export type FromResultsView = { type: 'ready' } | { type: 'openViewer'; path: string };
+
+export type ToSaliencyView =
+  | { type: 'show'; saliency: SaliencyModel }
+  | { type: 'busy'; message: string }
+  | { type: 'error'; message: string };
+export type FromSaliencyView =
+  | { type: 'ready' }
+  /** Recompute with another method (the host answers with busy, then show or error). */
+  | { type: 'method'; method: SaliencyMethodName };
+
+/** The viewer webview: plugin's DataRequest/DataResponse wrapped for the host. */
+export type ToViewerView =
+  | { type: 'init'; name: string; format: 'zarr' | 'h5ad'; nObs?: number }
+  | { type: 'data'; response: DataResponse };
+export type FromViewerView = { type: 'ready' } | { type: 'data'; request: DataRequest };

@@ -1,0 +1,19 @@
+/** The user's `scnym.*` settings, read fresh for each job. */
+import * as vscode from 'vscode';
+import type { ConfigName, PresetName, TrainSettings } from './messages.js';
+
+export function trainSettings(): TrainSettings {
+  const c = vscode.workspace.getConfiguration('scnym');
+  const epochs = c.get<number | null>('epochs', null);
+  return {
+    preset: c.get<PresetName>('preset', 'default'),
+    config: c.get<ConfigName>('config', 'no_new_identity'),
+    epochs: typeof epochs === 'number' && epochs >= 1 ? Math.floor(epochs) : null,
+    seed: Math.max(0, Math.floor(c.get<number>('seed', 0))),
+  };
+}
+
+export function keyAdded(): string {
+  const key = vscode.workspace.getConfiguration('scnym').get<string>('keyAdded', 'scNym').trim();
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : 'scNym';
+}

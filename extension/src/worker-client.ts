@@ -1,0 +1,116 @@
+/**
+ * The extension host's side of the worker_thread that runs core: one worker per job (training,
+ * prediction, saliency…) or per viewer (data reads). Typed messages only (messages.ts).
+ */
+import { Worker } from 'node:worker_threads';
+import type { DataRequest, DataResponse } from '../../plugin/src/shared/worker-messages.js';
+import type { FromWorker, JobRequest, JobResult } from './messages.js';
+
+export type JobEvent = Extract<FromWorker, { type: 'progress' | 'warning' }>;
+
+/** A job that failed: the worker's message and hint (core's typed errors carry both). */
+export class JobError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'JobError';
+  }
+}
+
+export class JobCancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'JobCancelled';
+  }
+}
+
+/** How long a cancelled job may take to stop by itself before the thread is terminated. */
+const CANCEL_GRACE_MS = 5_000;
+
+export class WorkerClient {
+  private readonly worker: Worker;
+  private exited = false;
+  private dataListener: ((r: DataResponse) => void) | null = null;
+  private jobListener: ((m: FromWorker) => void) | null = null;
+
+  /** `script` is dist/worker.mjs. */
+  constructor(script: string) {
+    this.worker = new Worker(script);
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'data') this.dataListener?.(m.response);
+      else this.jobListener?.(m);
+    });
+    this.worker.on('error', (e) => this.jobListener?.({ type: 'error', message: e.message }));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.jobListener?.({
+        type: 'error',
+        message: `the scNym worker stopped (exit code ${code})`,
+      });
+    });
+  }
+
+  /**
+   * Runs one job. `signal` cancels it: the worker is asked to stop (core checks the signal
+   * between steps and before writing, so the user's files are left untouched) and is
+   * terminated if it has not stopped after a grace period.
+   */
+  run(job: JobRequest, onEvent: (e: JobEvent) => void, signal?: AbortSignal): Promise<JobResult> {
+    if (this.jobListener) return Promise.reject(new Error('the worker is already running a job'));
+    return new Promise<JobResult>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        this.jobListener = null;
+        signal?.removeEventListener('abort', onAbort);
+        if (timer) clearTimeout(timer);
+      };
+      const onAbort = () => {
+        this.worker.postMessage({ type: 'cancel' });
+        timer = setTimeout(() => {
+          finish();
+          void this.worker.terminate();
+          reject(new JobCancelled());
+        }, CANCEL_GRACE_MS);
+      };
+      this.jobListener = (m) => {
+        if (m.type === 'progress' || m.type === 'warning') onEvent(m);
+        else if (m.type === 'done') {
+          finish();
+          resolve(m.result);
+        } else if (m.type === 'cancelled') {
+          finish();
+          reject(new JobCancelled());
+        } else if (m.type === 'error') {
+          finish();
+          reject(signal?.aborted ? new JobCancelled() : new JobError(m.message, m.hint));
+        }
+      };
+      if (signal?.aborted) {
+        finish();
+        reject(new JobCancelled());
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.worker.postMessage({ type: 'job', job });
+    });
+  }
+
+  /** Viewer reads: responses arrive through `onData`, matched by the request's id. */
+  postData(request: DataRequest): void {
+    this.worker.postMessage({ type: 'data', request });
+  }
+
+  onData(listener: (r: DataResponse) => void): void {
+    this.dataListener = listener;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  dispose(): void {
+    void this.worker.terminate();
+  }
+}
