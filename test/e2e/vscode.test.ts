@@ -101,7 +101,6 @@ function packageExtension(): string {
   return vsix;
 }
 
-
 function makeWritable(path: string): void {
   const s = statSync(path);
   chmodSync(path, s.mode | 0o200);
