@@ -332,6 +332,32 @@ test(
       assert.deepEqual(await undefinedElements(results), [], 'results: custom elements defined');
       await shot(page, '04-results');
 
+      step('viewer webview');
+      // The plugin's scatterplot in a VS Code webview, its reads served by the extension's worker:
+      // the file's new scNym column is there to colour by.
+      await results.locator('[data-testid="open-viewer"]').click();
+      const viewer = await webviewFrame(page, '#legend .legend-row', 2 * 60_000);
+      await viewer.waitForSelector('body[data-state="ready"]');
+      assert.ok(
+        (await tabTitles(page)).includes('scNym viewer — target.zarr'),
+        JSON.stringify(await tabTitles(page)),
+      );
+      assert.equal((await viewer.locator('canvas').count()) >= 1, true, 'the plot has a canvas');
+      await viewer.locator('#color-by').selectOption('scNym');
+      // The legend shows the predicted labels with the counts the results view gave.
+      const expected = Object.fromEntries(counts.map((c) => [c.label, c.count]));
+      await viewer.waitForFunction((want: Record<string, number>) => {
+        const rows = [...document.querySelectorAll('#legend .legend-row')];
+        return (
+          rows.length === Object.keys(want).length &&
+          rows.every(
+            (r) =>
+              want[r.getAttribute('data-category') ?? ''] === Number(r.getAttribute('data-count')),
+          )
+        );
+      }, expected);
+      await shot(page, '04b-viewer');
+
       step('labels in the file');
       const ad = await openAnnDataFile(query);
       try {
