@@ -26,12 +26,15 @@ only scNym's keys into QUERY (atomically), authorised by a token embedded in the
   --label-key KEY    its label column (default: cell_type when present)
   --model DIR        a saved model folder (scnym train --model-out) instead of a reference
   --epochs N         epochs the panel proposes (default: the preset's)
+  --host NAME        scnym (default): our viewer; vitessce: Vitessce (scatterplot, cell-set
+                     manager) with the panel as a plugin view (.zarr queries only)
   --port N           port (default: any free port)
   --read-only        disable Save (the panel offers a CSV download instead)
   --no-open          do not open a browser, just print the URL
 
-example:
-  scnym view query.zarr --reference ref.h5ad --label-key cell_type`;
+examples:
+  scnym view query.zarr --reference ref.h5ad --label-key cell_type
+  scnym view --host vitessce                 # the demo in Vitessce`;
 
 /** What `@scnym/plugin/server` provides (typed here so core does not need its declarations). */
 interface PluginServer {
@@ -43,6 +46,7 @@ interface PluginServer {
     epochs?: number;
     port?: number;
     writable?: boolean;
+    host?: 'scnym' | 'vitessce';
     onSave?: (keys: string[]) => void;
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
@@ -62,6 +66,7 @@ export async function runView(argv: string[]): Promise<number> {
         model: { type: 'string' },
         epochs: { type: 'string' },
         port: { type: 'string' },
+        host: { type: 'string' },
         'read-only': { type: 'boolean' },
         'no-open': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -84,6 +89,10 @@ export async function runView(argv: string[]): Promise<number> {
   const epochs = values.epochs === undefined ? undefined : Number(values.epochs);
   if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) {
     throw new UsageError(`--epochs must be a positive integer (got '${values.epochs}')`);
+  }
+  const host = values.host ?? 'scnym';
+  if (host !== 'scnym' && host !== 'vitessce') {
+    throw new UsageError(`--host must be scnym or vitessce (got '${values.host}')`);
   }
   let query = positionals[0];
   let reference = values.reference;
@@ -128,9 +137,10 @@ export async function runView(argv: string[]): Promise<number> {
     epochs,
     port,
     writable: !values['read-only'],
+    host,
     onSave: (keys) => console.log(`saved ${keys.join(', ')} into ${query}`),
   });
-  console.log(`scNym viewer: ${server.url}`);
+  console.log(`scNym viewer: ${server.url}${host === 'vitessce' ? ' (in Vitessce)' : ''}`);
   console.log(`  query      ${query}${demoCopy ? ' (a copy of the demo; Save writes here)' : ''}`);
   if (reference) console.log(`  reference  ${reference}`);
   if (values.model) console.log(`  model      ${values.model}`);

@@ -1,5 +1,6 @@
 /**
- * The local server behind `scnym view`: serves the built viewer, the datasets it was given
+ * The local server behind `scnym view`: serves the built viewer (or, with `host: 'vitessce'`, the
+ * Vitessce page of @scnym/vitessce-host, which uses the viewer's workers), the datasets it was given
  * (read-only, with HTTP range requests, so zarr chunks and h5ad bytes load lazily) and one
  * guarded write endpoint, `POST /api/save`, that adds scNym's keys to the opened query through
  * core's atomic writer.
@@ -14,6 +15,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeAnnotationsToFile } from '@scnym/core/node';
@@ -40,6 +42,13 @@ export interface ViewServerOptions {
   appDir?: string;
   /** Allow Save into the query (default true). */
   writable?: boolean;
+  /**
+   * The page: our own viewer (`scnym`, default) or Vitessce with the Transfer-labels plugin view
+   * (`vitessce`, from @scnym/vitessce-host; .zarr queries only). Both use the app's workers.
+   */
+  host?: 'scnym' | 'vitessce';
+  /** The built Vitessce page (index.html, main.js, …); default: @scnym/vitessce-host's dist/. */
+  vitessceDir?: string;
   /** Called for each completed save (for logs). */
   onSave?: (keys: string[]) => void;
 }
@@ -101,19 +110,43 @@ function defaultAppDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', 'app');
 }
 
+/** @scnym/vitessce-host's dist/ (a workspace beside this package), found through node_modules. */
+function defaultVitessceDir(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return join(dirname(require.resolve('@scnym/vitessce-host/package.json')), 'dist');
+  } catch {
+    return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'vitessce', 'dist');
+  }
+}
+
+async function builtDir(dir: string, what: string): Promise<{ dir: string; index: string }> {
+  const notBuilt = (path: string) =>
+    new Error(`${what} is not built (no ${path}); run npm run build`);
+  const real = await realpath(resolve(dir)).catch(() => {
+    throw notBuilt(dir);
+  });
+  const index = await readFile(join(real, 'index.html'), 'utf8').catch(() => {
+    throw notBuilt(join(real, 'index.html'));
+  });
+  return { dir: real, index };
+}
+
 /** Starts the server on 127.0.0.1; resolves once it listens. */
 export async function startViewServer(options: ViewServerOptions): Promise<ViewServer> {
-  const appDir = await realpath(resolve(options.appDir ?? defaultAppDir())).catch(() => {
-    throw new Error(
-      `the viewer is not built (no ${options.appDir ?? defaultAppDir()}); run npm run build`,
-    );
-  });
-  const indexHtml = await readFile(join(appDir, 'index.html'), 'utf8').catch(() => {
-    throw new Error(
-      `the viewer is not built (no ${join(appDir, 'index.html')}); run npm run build`,
-    );
-  });
+  const app = await builtDir(options.appDir ?? defaultAppDir(), 'the viewer');
+  const appDir = app.dir;
   const query = await dataset('query', options.query);
+  const vitessce =
+    options.host === 'vitessce'
+      ? await builtDir(options.vitessceDir ?? defaultVitessceDir(), 'the Vitessce host')
+      : null;
+  if (vitessce && query.format !== 'zarr') {
+    throw new Error(
+      `${options.query}: the Vitessce host opens AnnData .zarr folders only (Vitessce reads .h5ad only through a separate reference spec); use the scNym host for .h5ad files`,
+    );
+  }
+  const indexHtml = vitessce ? vitessce.index : app.index;
   const reference = options.reference ? await dataset('reference', options.reference) : undefined;
   const modelDir = options.model ? await realpath(resolve(options.model)) : undefined;
   if (modelDir && !(await stat(join(modelDir, 'scnym.json')).catch(() => undefined))) {
@@ -192,6 +225,9 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     }
     if (pathname.startsWith('/app/')) {
       return serveFile(req, res, appDir, pathname.slice('/app/'.length));
+    }
+    if (vitessce && pathname.startsWith('/vitessce/')) {
+      return serveFile(req, res, vitessce.dir, pathname.slice('/vitessce/'.length));
     }
     if (pathname.startsWith('/model/') && modelDir) {
       const name = pathname.slice('/model/'.length);

@@ -1,0 +1,2 @@
+// Empty stand-in for @vitessce/all: nothing imports it at run time (see package.json).
+export {};
