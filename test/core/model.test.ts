@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../core/src/backend.js';
 import { DEFAULT_NETWORK, type NetworkConfig } from '../../core/src/model/config.js';
-import { applyNormUpdates, forward, type NormUpdate } from '../../core/src/model/forward.js';
+import {
+  applyNormUpdates,
+  forward,
+  trainingBatchNorm,
+  type NormUpdate,
+} from '../../core/src/model/forward.js';
 import { fromArtifacts, toArtifacts, type ScnymModelMetadata } from '../../core/src/model/io.js';
 import { createNetwork } from '../../core/src/model/network.js';
 import { linear, reverseGradient } from '../../core/src/model/ops.js';
@@ -151,6 +156,41 @@ test('BatchNorm running statistics follow PyTorch (momentum 0.1, unbiased varian
   close(block.norm.movingMean.dataSync()[0], 0.1 * mean0);
   close(block.norm.movingVariance.dataSync()[0], 0.9 + 0.1 * var0);
   preBn.dispose();
+  net.dispose();
+});
+
+test('training-mode BatchNorm: the closed-form gradient equals autodiff of moments + batchNorm', () => {
+  const net = createNetwork(config(), 2);
+  const block = net.params.blocks[1];
+  assert.equal(block.kind, 'plain');
+  if (block.kind !== 'plain') return;
+  const norm = block.norm;
+  tf.tidy(() => {
+    // Non-trivial γ and β so every term of the gradient matters.
+    norm.gamma.assign(tf.randomUniform(norm.gamma.shape, 0.5, 1.5, 'float32', 3));
+    norm.beta.assign(tf.randomNormal(norm.beta.shape, 0, 1, 'float32', 4));
+    const x = randomInput(9, norm.gamma.shape[0], 5);
+    const weights = randomInput(9, norm.gamma.shape[0], 6);
+    const reference = (xv: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(xv, 0);
+      return tf.sum(tf.mul(tf.batchNorm(xv as tf.Tensor2D, mean, variance, b, g, 1e-5), weights));
+    };
+    const ours = (xv: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { y, mean, variance } = trainingBatchNorm(xv as tf.Tensor2D, g, b);
+      tf.dispose([mean, variance]);
+      return tf.sum(tf.mul(y, weights));
+    };
+    const expected = tf.grads(reference)([x, norm.gamma, norm.beta]);
+    const got = tf.grads(ours)([x, norm.gamma, norm.beta]);
+    got.forEach((g, i) => {
+      const diff = tf.max(tf.abs(tf.sub(g, expected[i]))).dataSync()[0];
+      assert.ok(diff < 1e-4, `input ${i}: max difference ${diff}`);
+    });
+    close(
+      reference(x, norm.gamma, norm.beta).dataSync()[0],
+      ours(x, norm.gamma, norm.beta).dataSync()[0],
+    );
+  });
   net.dispose();
 });
 

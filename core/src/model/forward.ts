@@ -9,7 +9,7 @@ import type { Rng } from '../random.js';
 import { BN_EPSILON, BN_MOMENTUM } from './config.js';
 import type { AdversaryParams, BatchNormParams, ScnymNetwork } from './network.js';
 import { linear } from './ops.js';
-import { sparseKernelsAvailable, sparseLinear, type CsrBatch } from './sparse.js';
+import { sparseByDefault, sparseKernelsAvailable, sparseLinear, type CsrBatch } from './sparse.js';
 
 /** Batch statistics a training pass produced, applied to the running averages afterwards. */
 export interface NormUpdate {
@@ -38,10 +38,11 @@ function isCsr(x: ForwardInput): x is CsrBatch {
 }
 
 /**
- * The input for a CSR batch: the batch itself when `sparse` and the backend has the sparse
- * kernels, else the densified batch. Both give the same outputs within float rounding.
+ * The input for a CSR batch: the batch itself when `sparse` (default: sparseByDefault()) and the
+ * backend has the sparse kernels, else the densified batch. Both give the same outputs within
+ * float rounding.
  */
-export function batchInput(batch: CsrBatch, sparse = true): ForwardInput {
+export function batchInput(batch: CsrBatch, sparse = sparseByDefault()): ForwardInput {
   if (sparse && sparseKernelsAvailable()) return batch;
   return tf.tensor2d(denseRows(batch), [batch.nRows, batch.nCols]);
 }
@@ -106,14 +107,55 @@ function batchNorm(x: tf.Tensor2D, norm: BatchNormParams, mode: ForwardMode): tf
     ) as tf.Tensor2D;
   }
   const n = x.shape[0];
-  const { mean, variance } = tf.moments(x, 0);
-  const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-  mode.normUpdates.push({
-    norm,
-    mean: tf.keep(tf.clone(mean)) as tf.Tensor1D,
-    variance: tf.keep(tf.clone(unbiased)) as tf.Tensor1D,
+  const { y, mean, variance } = trainingBatchNorm(x, norm.gamma, norm.beta);
+  // mean and variance are kept tensors: mean goes to the update (applyNormUpdates disposes it).
+  const unbiased = tf.keep(n > 1 ? tf.mul(variance, n / (n - 1)) : tf.clone(variance));
+  variance.dispose();
+  mode.normUpdates.push({ norm, mean, variance: unbiased as tf.Tensor1D });
+  return y;
+}
+
+/**
+ * Training-mode BatchNorm with its gradient written out (the standard closed form), instead of
+ * tf.moments + tf.batchNorm: TF.js differentiates those through 4-D Tile/Sum/Mean ops that cost
+ * more than the layer's matrix product on the WASM backend. Also returns the batch mean and
+ * (biased) variance for the running averages, as kept tensors the caller disposes.
+ */
+export function trainingBatchNorm(
+  x: tf.Tensor2D,
+  gamma: tf.Variable | tf.Tensor,
+  beta: tf.Variable | tf.Tensor,
+): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  let mean!: tf.Tensor1D;
+  let variance!: tf.Tensor1D;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xv, g, b] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+    const save = args[3] as tf.GradSaveFunc;
+    // Kept: customGrad disposes what its forward function creates, except value and saved.
+    mean = tf.keep(tf.mean(xv, 0));
+    const centred = tf.sub(xv, mean);
+    variance = tf.keep(tf.mean(tf.square(centred), 0));
+    const invStd = tf.rsqrt(tf.add(variance, BN_EPSILON));
+    const xhat = tf.mul(centred, invStd);
+    save([xhat, invStd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [xh, inv, gv] = saved;
+        const n = dy.shape[0];
+        const dBeta = tf.sum(dy, 0);
+        const dGamma = tf.sum(tf.mul(dy, xh), 0);
+        // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂))
+        const dx = tf.mul(
+          tf.mul(gv, inv),
+          tf.sub(tf.sub(dy, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n))),
+        );
+        return [dx, dGamma, dBeta];
+      },
+    };
   });
-  return tf.batchNorm(x, mean, variance, norm.beta, norm.gamma, BN_EPSILON) as tf.Tensor2D;
+  const y = op(x, gamma as tf.Tensor, beta as tf.Tensor) as tf.Tensor2D;
+  return { y, mean, variance };
 }
 
 function dropout(x: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D {

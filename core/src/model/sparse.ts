@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Csr } from '../csr.js';
+import { csrMatMulOnHeap, simdAvailable, type WasmHeap } from './kernels/csr-matmul.js';
 
 /** A CSR batch with 32-bit offsets starting at 0 (what the kernels read). */
 export interface CsrBatch extends Csr {
@@ -32,6 +33,9 @@ interface GradAttrs {
 interface WasmLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  disposeData?(dataId: object): boolean;
+  wasm: WasmHeap;
 }
 interface CpuLike {
   data: { get(dataId: object): { values: tf.TypedArray } };
@@ -64,6 +68,33 @@ function buffers(
   };
 }
 
+/**
+ * rows · m (+ bias) with the WebAssembly SIMD kernel, reading and writing tfjs's WASM heap in
+ * place; null when that kernel is unavailable (then the JavaScript loop runs).
+ */
+function simdOnHeap(
+  backend: WasmLike,
+  rows: CsrBatch,
+  m: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  shape: [number, number],
+): tf.TensorInfo | null {
+  if (!useSimd) return null;
+  const out = backend.makeOutput(shape, 'float32');
+  const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const ok = csrMatMulOnHeap(backend.wasm, rows, at(m), bias ? at(bias) : 0, at(out), shape[1]);
+  if (ok) return out;
+  backend.disposeData?.(out.dataId);
+  return null;
+}
+
+let useSimd = true;
+
+/** Turns the WASM SIMD kernel off (benchmarks and tests compare it with the JavaScript loop). */
+export function setSparseSimd(enabled: boolean): void {
+  useSimd = enabled;
+}
+
 let registered = false;
 
 /** Registers the kernels (idempotent); called on first use. */
@@ -79,6 +110,10 @@ export function registerSparseKernels(): void {
           const { w, b } = inputs as { w: tf.TensorInfo; b: tf.TensorInfo };
           const { batch } = attrs as unknown as ForwardAttrs;
           const h = w.shape[1];
+          if (backendName === 'wasm') {
+            const out = simdOnHeap(backend as WasmLike, batch, w, b, [batch.nRows, h]);
+            if (out) return out;
+          }
           const { out, outValues, inputValues } = buffers(
             backendName,
             backend,
@@ -98,6 +133,10 @@ export function registerSparseKernels(): void {
           const { dy } = inputs as { dy: tf.TensorInfo };
           const { batch } = attrs as unknown as GradAttrs;
           const h = dy.shape[1];
+          if (backendName === 'wasm') {
+            const out = simdOnHeap(backend as WasmLike, cscOf(batch), dy, null, [batch.nCols, h]);
+            if (out) return out;
+          }
           const { out, outValues, inputValues } = buffers(
             backendName,
             backend,
@@ -110,6 +149,17 @@ export function registerSparseKernels(): void {
       });
     }
   }
+}
+
+/**
+ * Whether the input layer reads CSR batches when the caller does not say: on the WASM backend
+ * with the SIMD kernel, where it beats XNNPACK's dense matMul at single-cell densities (see
+ * test/bench/speed.ts); elsewhere (WebGL, CPU, no SIMD) the dense path.
+ */
+export function sparseByDefault(): boolean {
+  if (!useSimd || tf.getBackend() !== 'wasm') return false;
+  const heap = (tf.backend() as unknown as Partial<WasmLike>).wasm;
+  return heap !== undefined && simdAvailable(heap);
 }
 
 /** True when the current backend has the sparse kernels. */
@@ -189,21 +239,7 @@ export function csrTransposeMatMul(
   out: Float32Array,
   h: number,
 ): void {
-  const { indptr, indices, data } = m;
-  const nnz = indptr[m.nRows];
-  const colptr = new Int32Array(m.nCols + 1);
-  for (let k = 0; k < nnz; k++) colptr[indices[k] + 1]++;
-  for (let c = 0; c < m.nCols; c++) colptr[c + 1] += colptr[c];
-  const fill = colptr.slice(0, m.nCols);
-  const rows = new Int32Array(nnz);
-  const values = new Float32Array(nnz);
-  for (let r = 0; r < m.nRows; r++) {
-    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
-      const p = fill[indices[k]]++;
-      rows[p] = r;
-      values[p] = data[k];
-    }
-  }
+  const { indptr: colptr, indices: rows, data: values } = cscOf(m);
   out.fill(0);
   for (let c = 0; c < m.nCols; c++) {
     const end = colptr[c + 1];
@@ -229,4 +265,24 @@ export function csrTransposeMatMul(
       for (let j = 0; j < h; j++) out[o + j] += v * dy[a + j];
     }
   }
+}
+
+/** Xᵀ as CSR (X's CSC), by a counting sort of the stored entries: nCols rows of nRows columns. */
+export function cscOf(m: CsrBatch): CsrBatch {
+  const { indptr, indices, data } = m;
+  const nnz = indptr[m.nRows];
+  const colptr = new Int32Array(m.nCols + 1);
+  for (let k = 0; k < nnz; k++) colptr[indices[k] + 1]++;
+  for (let c = 0; c < m.nCols; c++) colptr[c + 1] += colptr[c];
+  const fill = colptr.slice(0, m.nCols);
+  const rows = new Int32Array(nnz);
+  const values = new Float32Array(nnz);
+  for (let r = 0; r < m.nRows; r++) {
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const p = fill[indices[k]]++;
+      rows[p] = r;
+      values[p] = data[k];
+    }
+  }
+  return { nRows: m.nCols, nCols: m.nRows, indptr: colptr, indices: rows, data: values };
 }

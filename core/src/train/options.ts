@@ -46,9 +46,9 @@ export interface TrainOptions {
 
   network: Omit<NetworkConfig, 'nGenes' | 'nClasses' | 'nDomains'>;
   /**
-   * Feed the first layer CSR batches (the sparse input kernels, WASM and CPU backends) instead of
-   * dense ones. Same results within float rounding; off by default: the JavaScript kernels beat
-   * XNNPACK's dense matMul only below ~3% density (see test/bench/speed.ts).
+   * Feed the first layer CSR batches (the sparse input kernels) instead of dense ones. Same
+   * results within float rounding. Default: on with the WASM backend's SIMD kernel (about 3×
+   * faster per training step on kang_ifnb's 4.7% non-zeros), off elsewhere (see sparseByDefault).
    */
   sparseInput?: boolean;
 }

@@ -28,7 +28,7 @@ export interface StepContext {
   unlabeled: Csr | null;
   labeledDomains: Int32Array;
   unlabeledDomains: Int32Array | null;
-  /** Feed the first layer CSR batches (sparse kernels) rather than dense ones; default false. */
+  /** Feed the first layer CSR batches (sparse kernels) or dense ones; default sparseByDefault(). */
   sparseInput?: boolean;
 }
 
@@ -105,7 +105,7 @@ export function trainStep(
     nClasses,
   );
 
-  const sparse = ctx.sparseInput ?? false;
+  const sparse = ctx.sparseInput;
   const input = (m: Csr) => batchInput(batchOf(m), sparse);
 
   tf.tidy(() => {

@@ -295,7 +295,7 @@ export function evaluate(
   labels: Int32Array,
   rows: Int32Array,
   chunk = 512,
-  sparseInput = false,
+  sparseInput?: boolean,
 ): { loss: number; accuracy: number } {
   if (rows.length === 0) return { loss: NaN, accuracy: NaN };
   let lossSum = 0;

@@ -1,0 +1,90 @@
+/**
+ * The WebAssembly SIMD version of the sparse input layer's loop (csr-matmul.wat), instantiated on
+ * TensorFlow.js's own WASM memory so it reads W / dy and writes outputs where tfjs keeps them: no
+ * copies of the 256-wide matrices, only the CSR batch is copied in. Null where WASM SIMD is
+ * missing (the JavaScript loop in ../sparse.ts is used then).
+ */
+import { WASM_BASE64 } from './csr-matmul-wasm.js';
+
+/** What the kernel needs of tfjs-backend-wasm's emscripten module (not in its typings). */
+export interface WasmHeap {
+  asm: { memory?: WebAssembly.Memory };
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+}
+
+type CsrMatMulExport = (
+  nRows: number,
+  indptr: number,
+  indices: number,
+  data: number,
+  m: number,
+  bias: number,
+  out: number,
+  h: number,
+) => void;
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, CsrMatMulExport>();
+
+function compile(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    const bytes = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
+    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+function kernelFor(heap: WasmHeap): CsrMatMulExport | null {
+  const memory = heap.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  let fn = instances.get(memory);
+  if (!fn) {
+    const module = compile();
+    if (!module) return null;
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    fn = instance.exports.csr_matmul as CsrMatMulExport;
+    instances.set(memory, fn);
+  }
+  return fn;
+}
+
+/** True when the SIMD kernel can run on this heap (WASM SIMD supported, memory reachable). */
+export function simdAvailable(heap: WasmHeap): boolean {
+  return kernelFor(heap) !== null;
+}
+
+/**
+ * out[r, :] = bias + Σ data[k]·m[indices[k], :] on the heap (byte offsets; bias 0 = none).
+ * Returns false when the SIMD kernel is unavailable (the caller falls back).
+ */
+export function csrMatMulOnHeap(
+  heap: WasmHeap,
+  rows: { nRows: number; indptr: Int32Array; indices: Int32Array; data: Float32Array },
+  m: number,
+  bias: number,
+  out: number,
+  h: number,
+): boolean {
+  const fn = kernelFor(heap);
+  if (!fn || h % 4 !== 0) return false;
+  const nnz = rows.indptr[rows.nRows];
+  const ptrBytes = 4 * (rows.nRows + 1);
+  const entryBytes = 4 * nnz;
+  const p = heap._malloc(ptrBytes + 2 * entryBytes);
+  try {
+    // Views after malloc: growing the heap replaces its buffer.
+    const buffer = heap.HEAPU8.buffer;
+    new Int32Array(buffer, p, rows.nRows + 1).set(rows.indptr.subarray(0, rows.nRows + 1));
+    new Int32Array(buffer, p + ptrBytes, nnz).set(rows.indices.subarray(0, nnz));
+    new Float32Array(buffer, p + ptrBytes + entryBytes, nnz).set(rows.data.subarray(0, nnz));
+    fn(rows.nRows, p, p + ptrBytes, p + ptrBytes + entryBytes, m, bias, out, h);
+  } finally {
+    heap._free(p);
+  }
+  return true;
+}

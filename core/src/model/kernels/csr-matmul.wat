@@ -1,0 +1,106 @@
+;; The sparse input layer's inner loop in WebAssembly SIMD (f32x4), sharing TensorFlow.js's WASM
+;; memory: it reads W, dy and the bias where tfjs keeps them and writes into a tfjs output.
+;;
+;;   out[r, :] = bias + Σ_{k in row r} data[k] · m[indices[k], :]      (bias = 0 when $bias is 0)
+;;
+;; Forward: rows of X (CSR) times W. Gradient of W: rows of Xᵀ (X's CSC, built on the host) times
+;; dy. Four stored entries are taken at a time, so each output row is loaded and stored once per
+;; four rows of m. Every pointer is a byte offset into the memory; h (the row width) must be a
+;; multiple of 4. Assembled by core/scripts/build-wasm.mjs (wabt's wat2wasm) into
+;; csr-matmul-wasm.ts.
+(module
+  (import "env" "memory" (memory 1))
+  (func (export "csr_matmul")
+    (param $nRows i32) (param $indptr i32) (param $indices i32) (param $data i32)
+    (param $m i32) (param $bias i32) (param $out i32) (param $h i32)
+    (local $r i32) (local $k i32) (local $end i32) (local $j i32) (local $rowBytes i32)
+    (local $o i32) (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $acc v128)
+    (local.set $rowBytes (i32.shl (local.get $h) (i32.const 2)))
+    (local.set $r (i32.const 0))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $nRows)))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $rowBytes))))
+        ;; Start from the bias (or zeros).
+        (local.set $j (i32.const 0))
+        (block $initDone
+          (loop $init
+            (br_if $initDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+            (v128.store
+              (i32.add (local.get $o) (local.get $j))
+              (if (result v128) (local.get $bias)
+                (then (v128.load (i32.add (local.get $bias) (local.get $j))))
+                (else (v128.const i32x4 0 0 0 0))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $init)))
+        (local.set $k
+          (i32.load (i32.add (local.get $indptr) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $end
+          (i32.load
+            (i32.add (local.get $indptr)
+              (i32.shl (i32.add (local.get $r) (i32.const 1)) (i32.const 2)))))
+        ;; Four stored entries at a time.
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone
+              (i32.gt_s (i32.add (local.get $k) (i32.const 4)) (local.get $end)))
+            (local.set $v0 (v128.load32_splat
+              (i32.add (local.get $data) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $v1 (v128.load32_splat offset=4
+              (i32.add (local.get $data) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $v2 (v128.load32_splat offset=8
+              (i32.add (local.get $data) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $v3 (v128.load32_splat offset=12
+              (i32.add (local.get $data) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $a0 (i32.add (local.get $m) (i32.mul (local.get $rowBytes)
+              (i32.load (i32.add (local.get $indices) (i32.shl (local.get $k) (i32.const 2)))))))
+            (local.set $a1 (i32.add (local.get $m) (i32.mul (local.get $rowBytes)
+              (i32.load offset=4
+                (i32.add (local.get $indices) (i32.shl (local.get $k) (i32.const 2)))))))
+            (local.set $a2 (i32.add (local.get $m) (i32.mul (local.get $rowBytes)
+              (i32.load offset=8
+                (i32.add (local.get $indices) (i32.shl (local.get $k) (i32.const 2)))))))
+            (local.set $a3 (i32.add (local.get $m) (i32.mul (local.get $rowBytes)
+              (i32.load offset=12
+                (i32.add (local.get $indices) (i32.shl (local.get $k) (i32.const 2)))))))
+            (local.set $j (i32.const 0))
+            (block $colsDone
+              (loop $cols
+                (br_if $colsDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+                (local.set $acc (v128.load (i32.add (local.get $o) (local.get $j))))
+                (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v0)
+                  (v128.load (i32.add (local.get $a0) (local.get $j))))))
+                (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v1)
+                  (v128.load (i32.add (local.get $a1) (local.get $j))))))
+                (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v2)
+                  (v128.load (i32.add (local.get $a2) (local.get $j))))))
+                (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v3)
+                  (v128.load (i32.add (local.get $a3) (local.get $j))))))
+                (v128.store (i32.add (local.get $o) (local.get $j)) (local.get $acc))
+                (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                (br $cols)))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $quads)))
+        ;; The remaining one to three entries.
+        (block $restDone
+          (loop $rest
+            (br_if $restDone (i32.ge_s (local.get $k) (local.get $end)))
+            (local.set $v0 (v128.load32_splat
+              (i32.add (local.get $data) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $a0 (i32.add (local.get $m) (i32.mul (local.get $rowBytes)
+              (i32.load (i32.add (local.get $indices) (i32.shl (local.get $k) (i32.const 2)))))))
+            (local.set $j (i32.const 0))
+            (block $colDone
+              (loop $col
+                (br_if $colDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+                (v128.store (i32.add (local.get $o) (local.get $j))
+                  (f32x4.add (v128.load (i32.add (local.get $o) (local.get $j)))
+                    (f32x4.mul (local.get $v0)
+                      (v128.load (i32.add (local.get $a0) (local.get $j))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                (br $col)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $rest)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))))
