@@ -6,9 +6,19 @@
  */
 import { WASM_BASE64 } from './csr-matmul-wasm.js';
 
+/** The WebAssembly API used here (core compiles without the DOM library's typings). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+type Memory = object;
+
 /** What the kernel needs of tfjs-backend-wasm's emscripten module (not in its typings). */
 export interface WasmHeap {
-  asm: { memory?: WebAssembly.Memory };
+  asm: { memory?: Memory };
   HEAPU8: Uint8Array;
   _malloc(bytes: number): number;
   _free(pointer: number): void;
@@ -25,14 +35,14 @@ type CsrMatMulExport = (
   h: number,
 ) => void;
 
-let compiled: WebAssembly.Module | null | undefined;
-const instances = new WeakMap<WebAssembly.Memory, CsrMatMulExport>();
+let compiled: object | null | undefined;
+const instances = new WeakMap<Memory, CsrMatMulExport>();
 
-function compile(): WebAssembly.Module | null {
+function compile(): object | null {
   if (compiled !== undefined) return compiled;
   try {
     const bytes = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
   } catch {
     compiled = null;
   }
@@ -41,12 +51,12 @@ function compile(): WebAssembly.Module | null {
 
 function kernelFor(heap: WasmHeap): CsrMatMulExport | null {
   const memory = heap.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
+  if (!wasmApi || !(memory instanceof wasmApi.Memory)) return null;
   let fn = instances.get(memory);
   if (!fn) {
     const module = compile();
     if (!module) return null;
-    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const instance = new wasmApi.Instance(module, { env: { memory } });
     fn = instance.exports.csr_matmul as CsrMatMulExport;
     instances.set(memory, fn);
   }
