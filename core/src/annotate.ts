@@ -119,13 +119,17 @@ export interface PredictRequest {
   matrix?: string;
   /** Cells below this confidence are labelled 'Unknown'. */
   unknownThreshold?: number;
-  /** Return the X_scnym embedding (default true). */
+  /** Return the X_scnym embedding (default true); false saves nCells × 256 floats (1 GB/1M). */
   embedding?: boolean;
   /**
    * Softmax temperature; default the model card's (fitted at training), else 1. Pass 1 for the
    * network's raw confidence.
    */
   temperature?: number;
+  /** Feed CSR rows to the sparse input layer, or dense batches (default: see predict.ts). */
+  sparseInput?: boolean;
+  /** Rows per forward pass (default: see predict's defaultBatchSize). */
+  batchSize?: number;
 }
 
 export interface PredictControl extends Control {
@@ -144,6 +148,7 @@ export async function predictAnnData(
   control: PredictControl = {},
 ): Promise<Prediction> {
   const chosen = await chooseMatrix(query, request.matrix, control);
+  // One row block at a time (log1p(CPM) of the reader's block); outputs allocated once.
   const rows = log1pCpmBlocks(chosen, null, chosen.genes.length, 'predict', control);
   return predict(
     model,
@@ -151,8 +156,11 @@ export async function predictAnnData(
     {
       genes: chosen.genes,
       input: 'log1p-cpm',
+      nCells: chosen.reader.shape[0],
       unknownThreshold: request.unknownThreshold,
       embedding: request.embedding,
+      sparseInput: request.sparseInput,
+      batchSize: request.batchSize,
       temperature: request.temperature ?? model.card?.temperature ?? 1,
       source: { file: query.source, element: 'var' },
     },
@@ -203,8 +211,11 @@ export function predictionAnnotations(
   const categories = [...prediction.classNames];
   const hasUnknown = prediction.labels.some((l) => l === UNKNOWN_LABEL);
   if (hasUnknown && !categories.includes(UNKNOWN_LABEL)) categories.push(UNKNOWN_LABEL);
-  const index = new Map(categories.map((c, i) => [c, i]));
-  const codes = Int32Array.from(prediction.labels, (l) => index.get(l)!);
+  // Labels are class names (code = the class index) or Unknown.
+  const unknownCode = categories.indexOf(UNKNOWN_LABEL);
+  const codes = Int32Array.from(prediction.labels, (l, i) =>
+    l === UNKNOWN_LABEL ? unknownCode : prediction.codes[i],
+  );
   const colors = categoryColors(categories);
   const nClasses = prediction.classNames.length;
   const summary = (card.training.summary ?? {}) as Record<string, number>;

@@ -1,6 +1,9 @@
 /**
  * Prediction: streams CSR blocks of a query through the trained classifier in eval mode and
  * returns labels, confidence (max softmax), class probabilities and the X_scnym embedding.
+ * Memory: one input block and one batch at a time, plus the outputs, allocated once when the
+ * cell count is known (`nCells`); `embedding: false` drops the largest of them (nCells × 256) and
+ * `onBatch` with `retain: false` keeps none.
  */
 import * as tf from '@tensorflow/tfjs';
 import { concatBlocks, remapColumns, sliceRows, type Csr } from './csr.js';
@@ -34,12 +37,36 @@ export interface PredictOptions {
   unknownThreshold?: number;
   /** Softmax temperature: probabilities = softmax(logits / T). Default 1 (none). */
   temperature?: number;
-  /** Rows per forward pass. */
+  /**
+   * Rows per forward pass. Default 1024, fewer on wide data so that a densified batch stays
+   * within 2^23 values (32 MB; 419 rows at 20,000 genes).
+   */
   batchSize?: number;
-  /** Feed CSR rows to the sparse input layer instead of dense batches (default false). */
+  /**
+   * Feed CSR rows to the sparse input layer (true) or dense batches (false); default: what
+   * forward.ts's batchInput picks for the backend.
+   */
   sparseInput?: boolean;
   /** Return the 256-d embedding (n × nHidden floats). Default true. */
   embedding?: boolean;
+  /**
+   * How many cells the rows hold, when known (e.g. the AnnData's nObs): every output is then
+   * allocated once at its final size. Unknown, the outputs are kept per block and joined at the
+   * end (briefly twice their size). More rows than `nCells` are an error; fewer give views of
+   * the first cells.
+   */
+  nCells?: number;
+  /**
+   * Receives every batch's outputs in row order, as they are computed: a sink for callers that
+   * write or aggregate the outputs as they come. With `retain` (the default) the arrays are views
+   * of the returned outputs; without, they are fresh and the caller's to keep.
+   */
+  onBatch?: (batch: PredictionBatch) => void;
+  /**
+   * Keep the outputs for the returned Prediction (default true). false keeps nothing (use
+   * `onBatch`): the Prediction then has nCells and classNames but empty arrays.
+   */
+  retain?: boolean;
   overlap?: OverlapPolicy;
   /** Where the rows come from, for error messages. */
   source?: MatrixSource;
@@ -58,7 +85,7 @@ export interface PredictControl {
 export interface Prediction {
   nCells: number;
   classNames: string[];
-  /** Class name per cell, or 'Unknown' below the threshold. */
+  /** Class name per cell, or 'Unknown' below the threshold (shared strings: one pointer each). */
   labels: string[];
   /** Class index per cell (argmax), regardless of the threshold. */
   codes: Int32Array;
@@ -67,9 +94,33 @@ export interface Prediction {
   probabilities: Float32Array;
   /** nCells × embeddingDim, row-major (empty when not requested). */
   embedding: Float32Array;
+  /** 0 when the embedding was not requested. */
   embeddingDim: number;
   /** Model genes the query lacks (fed as zeros). */
   nMissingGenes: number;
+}
+
+/** One forward pass's outputs: cells [start, start + nCells). */
+export interface PredictionBatch {
+  start: number;
+  nCells: number;
+  codes: Int32Array;
+  confidence: Float32Array;
+  /** nCells × nClasses. */
+  probabilities: Float32Array;
+  /** nCells × embeddingDim; empty when the embedding is off. */
+  embedding: Float32Array;
+}
+
+const EMPTY = new Float32Array(0);
+
+/** Largest densified batch (values) the default batch size allows: 32 MB of float32. */
+const DENSE_BATCH_VALUES = 1 << 23;
+const DEFAULT_BATCH_ROWS = 1024;
+
+/** The default rows per forward pass for `nGenes` model genes. */
+export function defaultBatchSize(nGenes: number): number {
+  return Math.max(64, Math.min(DEFAULT_BATCH_ROWS, Math.floor(DENSE_BATCH_VALUES / nGenes)));
 }
 
 export async function predict(
@@ -79,12 +130,21 @@ export async function predict(
   control: PredictControl = {},
 ): Promise<Prediction> {
   const { onEvent, signal } = control;
-  const batchSize = options.batchSize ?? 1024;
+  const sparseInput = options.sparseInput;
+  const batchSize = options.batchSize ?? defaultBatchSize(model.genes.length);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) {
+    throw new RangeError(`batchSize must be a positive integer (got ${batchSize})`);
+  }
   const wantEmbedding = options.embedding ?? true;
-  const embeddingDim = model.network.config.nHidden;
+  const embeddingDim = wantEmbedding ? model.network.config.nHidden : 0;
+  const nClasses = model.classNames.length;
   const temperature = options.temperature ?? 1;
   if (!(temperature > 0 && Number.isFinite(temperature))) {
     throw new RangeError(`temperature must be a positive number (got ${temperature})`);
+  }
+  const expected = options.nCells;
+  if (expected !== undefined && !(Number.isInteger(expected) && expected >= 0)) {
+    throw new RangeError(`nCells must be a non-negative integer (got ${expected})`);
   }
   const queryGenes = options.genes ?? model.genes;
   const sameGenes =
@@ -100,16 +160,17 @@ export async function predict(
   });
 
   let inputKind = options.input ?? 'auto';
-  const codes: Int32Array[] = [];
-  const confidences: Float32Array[] = [];
-  const probabilities: Float32Array[] = [];
-  const embeddings: Float32Array[] = [];
+  const retain = options.retain ?? true;
+  const outputs = retain ? new Outputs(nClasses, embeddingDim, expected) : null;
   let cellsDone = 0;
 
   for await (const block of asBlocks(rows)) {
     if (signal?.aborted) throw abortError();
     if (block.nCols !== queryGenes.length) {
       throw new RangeError(`rows have ${block.nCols} columns for ${queryGenes.length} query genes`);
+    }
+    if (expected !== undefined && cellsDone + block.nRows > expected) {
+      throw new RangeError(`the rows hold more than the ${expected} cells given as nCells`);
     }
     let m: Csr = block;
     if (inputKind === 'auto') {
@@ -121,56 +182,170 @@ export async function predict(
     // Normalise over all query genes first (as the user would before scNym), then align.
     if (inputKind === 'counts') m = toLog1pCpm(m, { kind: 'counts', min: 0, max: 0, reason: '' });
     if (alignment) m = remapColumns(m, alignment.columnMap, model.genes.length);
+    outputs?.reserve(m.nRows);
     for (let start = 0; start < m.nRows; start += batchSize) {
-      const batch = sliceRows(m, start, Math.min(m.nRows, start + batchSize));
-      const out = tf.tidy((): BatchOutput => {
-        const x = batchInput(batch, options.sparseInput ?? false);
+      const n = Math.min(m.nRows - start, batchSize);
+      const batch = sliceRows(m, start, start + n);
+      let probabilities: Float32Array = EMPTY;
+      let embedding: Float32Array = EMPTY;
+      // The outputs leave tidy through these variables: a returned object holding typed arrays
+      // would be walked element by element by tidy's tensor search (most of the time at 2k genes).
+      tf.tidy(() => {
+        const x = batchInput(batch, sparseInput);
         const result = forward(model.network, x, { training: false });
         const probs = tf.softmax(
           temperature === 1 ? result.logits : tf.div(result.logits, temperature),
         );
-        return {
-          codes: tf.argMax(probs, 1).dataSync() as Int32Array,
-          confidence: tf.max(probs, 1).dataSync() as Float32Array,
-          probabilities: probs.dataSync() as Float32Array,
-          embedding: wantEmbedding ? (result.preActivation.dataSync() as Float32Array) : undefined,
-        };
+        probabilities = probs.dataSync() as Float32Array;
+        if (wantEmbedding) embedding = result.preActivation.dataSync() as Float32Array;
       });
-      codes.push(Int32Array.from(out.codes));
-      confidences.push(Float32Array.from(out.confidence));
-      probabilities.push(Float32Array.from(out.probabilities));
-      if (out.embedding) embeddings.push(Float32Array.from(out.embedding));
+      const out: Arrays = outputs
+        ? outputs.write(n, probabilities, embedding)
+        : { codes: new Int32Array(n), confidence: new Float32Array(n), probabilities, embedding };
+      argMax(out.probabilities, nClasses, out.codes, out.confidence);
+      options.onBatch?.({ start: cellsDone + start, nCells: n, ...out });
     }
     cellsDone += m.nRows;
     onEvent?.({ type: 'progress', cellsDone });
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
 
-  const allCodes = concatTyped(codes, Int32Array);
-  const confidence = concatTyped(confidences, Float32Array);
+  const kept = outputs?.finish() ?? fresh(0, nClasses);
+  const { codes, confidence } = kept;
   const threshold = options.unknownThreshold;
-  const labels = Array.from(allCodes, (c, i) =>
-    threshold !== undefined && confidence[i] < threshold ? UNKNOWN_LABEL : model.classNames[c],
-  );
+  const classNames = [...model.classNames];
+  const labels = new Array<string>(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    labels[i] =
+      threshold !== undefined && confidence[i] < threshold ? UNKNOWN_LABEL : classNames[codes[i]];
+  }
   return {
     nCells: cellsDone,
-    classNames: [...model.classNames],
+    classNames,
     labels,
-    codes: allCodes,
+    codes,
     confidence,
-    probabilities: concatTyped(probabilities, Float32Array),
-    embedding: concatTyped(embeddings, Float32Array),
-    embeddingDim: wantEmbedding ? embeddingDim : 0,
+    probabilities: kept.probabilities,
+    embedding: kept.embedding,
+    embeddingDim,
     nMissingGenes: alignment?.nMissing ?? 0,
   };
 }
 
-interface BatchOutput {
-  [key: string]: Int32Array | Float32Array | undefined;
-  codes: Int32Array;
-  confidence: Float32Array;
-  probabilities: Float32Array;
-  embedding?: Float32Array;
+type Arrays = Omit<PredictionBatch, 'start' | 'nCells'>;
+
+function fresh(n: number, nClasses: number): Arrays {
+  return {
+    codes: new Int32Array(n),
+    confidence: new Float32Array(n),
+    probabilities: new Float32Array(n * nClasses),
+    embedding: new Float32Array(0),
+  };
+}
+
+/** codes[i] = the first index of row i's largest probability, confidence[i] = that value. */
+function argMax(probs: Float32Array, nClasses: number, codes: Int32Array, conf: Float32Array) {
+  for (let i = 0; i < codes.length; i++) {
+    const base = i * nClasses;
+    let best = 0;
+    let value = probs[base];
+    for (let c = 1; c < nClasses; c++) {
+      if (probs[base + c] > value) {
+        value = probs[base + c];
+        best = c;
+      }
+    }
+    codes[i] = best;
+    conf[i] = value;
+  }
+}
+
+/**
+ * The retained outputs. With the cell count known they are allocated once at full size; without
+ * it, one chunk per input block (so a chunk is never larger than a block), joined by finish().
+ */
+class Outputs {
+  private readonly chunks: Arrays[] = [];
+  /** Rows in the chunks before the current one, and rows written into the current one. */
+  private before = 0;
+  private filled = 0;
+  private capacity = 0;
+
+  constructor(
+    private readonly nClasses: number,
+    private readonly embeddingDim: number,
+    private readonly nCells: number | undefined,
+  ) {
+    if (nCells !== undefined) this.allocate(nCells);
+  }
+
+  private allocate(rows: number) {
+    this.before += this.filled;
+    this.filled = 0;
+    this.capacity = rows;
+    this.chunks.push({
+      codes: new Int32Array(rows),
+      confidence: new Float32Array(rows),
+      probabilities: new Float32Array(rows * this.nClasses),
+      embedding: new Float32Array(rows * this.embeddingDim),
+    });
+  }
+
+  /** Makes room for the next `rows` rows (a new chunk when the cell count is unknown). */
+  reserve(rows: number) {
+    if (this.nCells === undefined && this.filled + rows > this.capacity) this.allocate(rows);
+  }
+
+  /** Copies one batch in; returns views of where its rows went (codes/confidence to fill). */
+  write(rows: number, probabilities: Float32Array, embedding: Float32Array): Arrays {
+    const chunk = this.chunks[this.chunks.length - 1];
+    const at = this.filled;
+    this.filled += rows;
+    const view = viewRows(chunk, at, this.filled, this.nClasses, this.embeddingDim);
+    view.probabilities.set(probabilities);
+    view.embedding.set(embedding);
+    return view;
+  }
+
+  finish(): Arrays {
+    const n = this.before + this.filled;
+    if (this.chunks.length === 0) return fresh(0, this.nClasses);
+    if (this.chunks.length === 1) {
+      return viewRows(this.chunks[0], 0, this.filled, this.nClasses, this.embeddingDim);
+    }
+    const out: Arrays = {
+      codes: new Int32Array(n),
+      confidence: new Float32Array(n),
+      probabilities: new Float32Array(n * this.nClasses),
+      embedding: new Float32Array(n * this.embeddingDim),
+    };
+    let row = 0;
+    for (const [i, chunk] of this.chunks.entries()) {
+      const rows = i === this.chunks.length - 1 ? this.filled : chunk.codes.length;
+      out.codes.set(chunk.codes.subarray(0, rows), row);
+      out.confidence.set(chunk.confidence.subarray(0, rows), row);
+      out.probabilities.set(
+        chunk.probabilities.subarray(0, rows * this.nClasses),
+        row * this.nClasses,
+      );
+      out.embedding.set(
+        chunk.embedding.subarray(0, rows * this.embeddingDim),
+        row * this.embeddingDim,
+      );
+      row += rows;
+      this.chunks[i] = fresh(0, 0); // let the chunk go while the rest is copied
+    }
+    return out;
+  }
+}
+
+function viewRows(a: Arrays, from: number, to: number, nClasses: number, dim: number): Arrays {
+  return {
+    codes: a.codes.subarray(from, to),
+    confidence: a.confidence.subarray(from, to),
+    probabilities: a.probabilities.subarray(from * nClasses, to * nClasses),
+    embedding: a.embedding.subarray(from * dim, to * dim),
+  };
 }
 
 async function* asBlocks(rows: AsyncIterable<Csr> | Iterable<Csr> | Csr): AsyncGenerator<Csr> {
@@ -179,19 +354,6 @@ async function* asBlocks(rows: AsyncIterable<Csr> | Iterable<Csr> | Csr): AsyncG
     return;
   }
   for await (const block of rows) yield block.indptr[0] === 0 ? block : concatBlocks([block]);
-}
-
-function concatTyped<T extends Int32Array | Float32Array>(
-  parts: T[],
-  Ctor: { new (n: number): T },
-): T {
-  const out = new Ctor(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 function abortError(): Error {

@@ -1,13 +1,29 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { predictionAnnotations } from '../../core/src/annotate.js';
 import type { CsrBlock } from '../../core/src/anndata/types.js';
 import { initBackend } from '../../core/src/backend.js';
-import { fromDense, takeRows } from '../../core/src/csr.js';
+import { fromDense, rowRange, takeRows, toDense, type Csr } from '../../core/src/csr.js';
 import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
+import { forward } from '../../core/src/model/forward.js';
+import { modelToFiles, type ModelCard } from '../../core/src/model/files.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
 import { createNetwork } from '../../core/src/model/network.js';
-import { predict, UNKNOWN_LABEL } from '../../core/src/predict.js';
+import { saveModelDir } from '../../core/src/node/model-dir.js';
+import { openAnnDataFile } from '../../core/src/node/open.js';
+import {
+  predict,
+  UNKNOWN_LABEL,
+  type Prediction,
+  type PredictionBatch,
+} from '../../core/src/predict.js';
+import { log1pCpm } from '../../core/src/preprocess.js';
 import { Rng } from '../../core/src/random.js';
+import { runScnym } from '../helpers/cli.js';
+import { sharedFile } from '../helpers/paths.js';
+import { tempCopy, tempDir } from '../helpers/tmp.js';
 
 before(async () => {
   await initBackend('auto');
@@ -125,3 +141,206 @@ function takeColumns(x: ReturnType<typeof counts>, n: number) {
   }
   return fromDense(dense, x.nRows, n);
 }
+
+/** Rows split into blocks of the given sizes, each a CsrBlock over the original arrays. */
+function* blocksOf(x: Csr, sizes: number[]): Generator<CsrBlock> {
+  let start = 0;
+  for (const size of sizes) {
+    yield { rowStart: start, ...takeRows(x, rowRange(start, start + size)) } as CsrBlock;
+    start += size;
+  }
+  assert.equal(start, x.nRows);
+}
+
+function sameOutputs(actual: Prediction, expected: Prediction, what: string) {
+  assert.equal(actual.nCells, expected.nCells, what);
+  assert.deepEqual(actual.labels, expected.labels, what);
+  assert.deepEqual(Array.from(actual.codes), Array.from(expected.codes), what);
+  assert.deepEqual(Array.from(actual.confidence), Array.from(expected.confidence), what);
+  assert.deepEqual(Array.from(actual.probabilities), Array.from(expected.probabilities), what);
+  assert.deepEqual(Array.from(actual.embedding), Array.from(expected.embedding), what);
+  assert.equal(actual.embeddingDim, expected.embeddingDim, what);
+}
+
+test('outputs do not depend on blocks, batch size or whether nCells is known', async () => {
+  const m = model();
+  const x = counts(37, 12, 5);
+  const options = { input: 'counts', unknownThreshold: 0.4, sparseInput: false } as const;
+  const whole = await predict(m, x, { ...options, batchSize: 64 });
+
+  // What the old path computed: one forward pass, TF.js's argMax and max of the softmax.
+  const dense = tf.tensor2d(toDense(log1pCpm(x)), [37, 12]);
+  const out = forward(m.network, dense, { training: false });
+  const probs = tf.softmax(out.logits);
+  assert.deepEqual(Array.from(whole.codes), Array.from(tf.argMax(probs, 1).dataSync()));
+  assert.deepEqual(Array.from(whole.confidence), Array.from(tf.max(probs, 1).dataSync()));
+  assert.deepEqual(Array.from(whole.probabilities), Array.from(probs.dataSync()));
+  assert.deepEqual(Array.from(whole.embedding), Array.from(out.preActivation.dataSync()));
+  tf.dispose([dense, out.logits, out.embedding, out.preActivation, probs]);
+  assert.ok(whole.labels.includes(UNKNOWN_LABEL) || whole.confidence.every((c) => c >= 0.4));
+
+  const splits = [[37], [1, 7, 13, 16], [5, 5, 5, 5, 5, 5, 7], [36, 1]];
+  for (const sizes of splits) {
+    for (const batchSize of [1, 3, 64]) {
+      for (const nCells of [undefined, 37, 40]) {
+        const p = await predict(m, blocksOf(x, sizes), { ...options, batchSize, nCells });
+        sameOutputs(p, whole, `blocks ${sizes}, batch ${batchSize}, nCells ${nCells}`);
+      }
+    }
+  }
+  // An async stream of blocks whose indptr does not start at 0 (views into a bigger matrix).
+  async function* views(): AsyncGenerator<Csr> {
+    for (const start of [0, 11, 29]) {
+      const end = start === 29 ? 37 : start === 0 ? 11 : 29;
+      yield { ...x, nRows: end - start, indptr: x.indptr.subarray(start, end + 1) };
+    }
+  }
+  sameOutputs(await predict(m, views(), { ...options, nCells: 37 }), whole, 'views');
+  m.network.dispose();
+});
+
+test('more rows than nCells are refused; no rows give empty outputs', async () => {
+  const m = model();
+  const x = counts(9, 12, 6);
+  await assert.rejects(predict(m, blocksOf(x, [4, 5]), { nCells: 8 }), /more than the 8 cells/);
+  for (const nCells of [undefined, 0]) {
+    const p = await predict(m, [], { nCells });
+    assert.equal(p.nCells, 0);
+    assert.equal(p.labels.length, 0);
+    assert.equal(p.probabilities.length, 0);
+    assert.equal(p.embedding.length, 0);
+  }
+  m.network.dispose();
+});
+
+test('embedding: false gives embeddingDim 0, an empty embedding and no X_scnym annotation', async () => {
+  const m = model();
+  const x = counts(11, 12, 7);
+  const full = await predict(m, x, { nCells: 11 });
+  for (const nCells of [undefined, 11]) {
+    const p = await predict(m, blocksOf(x, [4, 7]), { embedding: false, nCells, batchSize: 3 });
+    assert.equal(p.embeddingDim, 0);
+    assert.equal(p.embedding.length, 0);
+    sameOutputs(p, { ...full, embedding: new Float32Array(0), embeddingDim: 0 }, `${nCells}`);
+  }
+  const card = {
+    classNames,
+    genes,
+    training: { preset: 'default', config: 'no_new_identity' },
+    provenance: { tool: 'scnym-js', toolVersion: '0', created: 'now' },
+  };
+  const without = predictionAnnotations(await predict(m, x, { embedding: false }), card);
+  assert.deepEqual(Object.keys(without.obsm!), ['scNym_probabilities']);
+  const withEmbedding = predictionAnnotations(full, card);
+  assert.deepEqual(Object.keys(withEmbedding.obsm!).sort(), ['X_scnym', 'scNym_probabilities']);
+  assert.deepEqual(withEmbedding.obsm!.X_scnym.shape, [11, 8]);
+  m.network.dispose();
+});
+
+test('onBatch streams every batch in order; retain: false keeps nothing', async () => {
+  const m = model();
+  const x = counts(23, 12, 8);
+  const whole = await predict(m, x);
+  for (const retain of [true, false]) {
+    const batches: PredictionBatch[] = [];
+    const p = await predict(m, blocksOf(x, [10, 13]), {
+      batchSize: 4,
+      retain,
+      onBatch: (b) => batches.push({ ...b, probabilities: b.probabilities.slice() }),
+    });
+    assert.equal(p.nCells, 23);
+    assert.deepEqual(
+      batches.map((b) => [b.start, b.nCells]),
+      [
+        [0, 4],
+        [4, 4],
+        [8, 2],
+        [10, 4],
+        [14, 4],
+        [18, 4],
+        [22, 1],
+      ],
+    );
+    const joined = (key: 'codes' | 'confidence' | 'probabilities' | 'embedding') =>
+      batches.flatMap((b) => Array.from(b[key]));
+    assert.deepEqual(joined('codes'), Array.from(whole.codes));
+    assert.deepEqual(joined('confidence'), Array.from(whole.confidence));
+    assert.deepEqual(joined('probabilities'), Array.from(whole.probabilities));
+    assert.deepEqual(joined('embedding'), Array.from(whole.embedding));
+    if (retain) sameOutputs(p, whole, 'retained');
+    else {
+      assert.equal(p.labels.length, 0);
+      assert.equal(p.probabilities.length, 0);
+      assert.equal(p.embedding.length, 0);
+    }
+  }
+  m.network.dispose();
+});
+
+test('CLI: predict/annotate --no-embedding write no X_scnym; the default does; --help says so', async () => {
+  const query = sharedFile('tiny', 'target.zarr');
+  const ad = await openAnnDataFile(query);
+  const queryGenes = await ad.varNames();
+  await ad.close();
+  const config = { ...DEFAULT_NETWORK, nGenes: queryGenes.length, nClasses: 3, nDomains: 0 };
+  const network = createNetwork(config, 1);
+  const card: ModelCard = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    genes: queryGenes,
+    classNames,
+    domainNames: ['reference'],
+    preprocessing: { input: 'log1p-cpm', targetSum: 1e6, log: 'natural' },
+    network: config,
+    training: { preset: 'default', config: 'no_new_identity' },
+    provenance: { tool: 'scnym-js', toolVersion: '0.1.0', created: new Date().toISOString() },
+  };
+  const modelDir = join(tempDir(), 'model');
+  await saveModelDir(modelDir, await modelToFiles(network, card));
+  network.dispose();
+
+  const obsmKeys = async (file: string) => {
+    const written = await openAnnDataFile(file);
+    try {
+      return (await written.obsmKeys()).sort();
+    } finally {
+      await written.close();
+    }
+  };
+  const without = tempCopy(query);
+  const r = runScnym(['predict', '--model', modelDir, '--query', without, '--no-embedding']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /X_scnym/);
+  assert.match(r.stdout, /obsm\['scNym_probabilities'\]/);
+  assert.ok(!(await obsmKeys(without)).includes('X_scnym'));
+  assert.ok((await obsmKeys(without)).includes('scNym_probabilities'));
+
+  const withEmbedding = tempCopy(query);
+  const d = runScnym(['predict', '--model', modelDir, '--query', withEmbedding, '--json']);
+  assert.equal(d.status, 0, d.stderr);
+  assert.equal(JSON.parse(d.stdout).nCells, 200);
+  assert.ok((await obsmKeys(withEmbedding)).includes('X_scnym'));
+
+  const annotated = tempCopy(query);
+  const a = runScnym([
+    'annotate',
+    '--reference',
+    sharedFile('tiny', 'reference.h5ad'),
+    '--label-key',
+    'cell_type',
+    '--query',
+    annotated,
+    '--epochs',
+    '1',
+    '--no-embedding',
+    '--quiet',
+  ]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.doesNotMatch(a.stdout, /X_scnym/);
+  const keys = await obsmKeys(annotated);
+  assert.ok(!keys.includes('X_scnym') && keys.includes('scNym_probabilities'), String(keys));
+
+  for (const command of ['predict', 'annotate']) {
+    assert.match(runScnym([command, '--help']).stdout, /--no-embedding/);
+  }
+});

@@ -29,6 +29,9 @@ ${TRAIN_HELP}
   --overwrite            replace keys, --out or --model-out that already exist
   --unknown-threshold P  label cells below this confidence 'Unknown'
                          (default 0.5 with --config new_identity_discovery)
+  --no-embedding         do not keep or write obsm X_scnym, the 256-d embedding (1 GB per
+                         million cells in memory and on disk); an X_scnym already in the
+                         file is left as it is
   --backend NAME         auto (default), wasm or cpu
   --json                 print a JSON summary on stdout
   --quiet                no progress output
@@ -65,7 +68,11 @@ export async function runAnnotate(argv: string[]): Promise<number> {
     const prediction = await predictFile(
       { ...result.model, card: result.card },
       values.query,
-      { matrix: request.matrix, unknownThreshold: threshold },
+      {
+        matrix: request.matrix,
+        unknownThreshold: threshold,
+        embedding: !values['no-embedding'],
+      },
       session,
     );
     session.signal.throwIfAborted();
@@ -96,7 +103,9 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       );
     } else {
       console.log(formatTraining(training));
-      console.log(formatPrediction(summary, written, values['key-added']));
+      console.log(
+        formatPrediction(summary, written, values['key-added'], prediction.embeddingDim > 0),
+      );
     }
     result.model.network.dispose();
     return 0;

@@ -78,6 +78,7 @@ export function formatPrediction(
   s: PredictionSummary,
   written: string | null,
   keyAdded?: string,
+  embedding = true,
 ): string {
   const width = Math.max(...Object.keys(s.labelCounts).map((k) => k.length), 5);
   const lines = Object.entries(s.labelCounts).map(
@@ -89,7 +90,8 @@ export function formatPrediction(
     `predicted ${s.nCells.toLocaleString('en-US')} cells (mean confidence ${s.meanConfidence.toFixed(3)}):`,
     ...lines,
     written
-      ? `wrote obs['${keys.label}'], obs['${keys.confidence}'], obsm['${keys.embedding}'], obsm['${keys.probabilities}'] and uns keys to ${written}`
+      ? `wrote obs['${keys.label}'], obs['${keys.confidence}'], ` +
+        `${embedding ? `obsm['${keys.embedding}'], ` : ''}obsm['${keys.probabilities}'] and uns keys to ${written}`
       : '',
   ]
     .filter(Boolean)

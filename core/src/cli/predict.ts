@@ -19,6 +19,9 @@ predictions are added to the query in place (atomically; existing keys are kept 
   --unknown-threshold P  label cells below this confidence 'Unknown' (default 0.5 for
                          models trained with --config new_identity_discovery)
   --matrix NAME          X, raw/X or layers/NAME (default: chosen automatically)
+  --no-embedding         do not keep or write obsm X_scnym, the 256-d embedding (1 GB per
+                         million cells in memory and on disk); an X_scnym already in the
+                         file is left as it is
   --backend NAME         auto (default), wasm or cpu
   --json                 print a JSON summary on stdout
   --quiet                no progress output`;
@@ -28,6 +31,7 @@ export const PREDICT_WRITE_OPTIONS = {
   'key-added': { type: 'string' },
   overwrite: { type: 'boolean' },
   'unknown-threshold': { type: 'string' },
+  'no-embedding': { type: 'boolean' },
 } as const;
 
 export async function runPredict(argv: string[]): Promise<number> {
@@ -59,7 +63,7 @@ export async function runPredict(argv: string[]): Promise<number> {
     const prediction = await predictFile(
       model,
       values.query,
-      { matrix: values.matrix, unknownThreshold },
+      { matrix: values.matrix, unknownThreshold, embedding: !values['no-embedding'] },
       session,
     );
     const written = await writePredictions(prediction, model.card, {
@@ -71,7 +75,10 @@ export async function runPredict(argv: string[]): Promise<number> {
     const summary = summarizePrediction(prediction);
     if (values.json)
       console.log(JSON.stringify({ schema: 'scnym.predict/1', written, ...summary }, null, 2));
-    else console.log(formatPrediction(summary, written, values['key-added']));
+    else
+      console.log(
+        formatPrediction(summary, written, values['key-added'], prediction.embeddingDim > 0),
+      );
     model.network.dispose();
     return 0;
   } finally {
