@@ -6,9 +6,11 @@
  *   npm run bench -- --pairs tiny --seeds 0        a quick look
  *   npm run bench -- --sections interpret          saliency markers, calibration, novel types
  *   npm run bench -- --sections speed              steps/s, s/epoch, cells/s: sparse vs dense
+ *   npm run bench -- --sections baseline           the same steps and run in PyTorch (python3-torch)
  */
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
+import { benchBaseline } from './baseline.js';
 import { benchInterpret } from './interpret.js';
 import { benchSpeed } from './speed.js';
 
@@ -18,7 +20,8 @@ const { values } = parseArgs({
 const pairs = (values.pairs ?? 'tiny,kang_ifnb').split(',');
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
 console.log(`# scnym-js benchmarks (${new Date().toISOString()}, node ${process.version})\n`);
-const sections = (values.sections ?? 'accuracy,interpret,speed').split(',');
+const sections = (values.sections ?? 'accuracy,interpret,speed,baseline').split(',');
 if (sections.includes('accuracy')) await benchAccuracy(pairs, seeds);
 if (sections.includes('interpret')) await benchInterpret(seeds[0]);
 if (sections.includes('speed')) await benchSpeed();
+if (sections.includes('baseline')) await benchBaseline(seeds[0]);
