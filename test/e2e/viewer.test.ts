@@ -5,16 +5,16 @@
 // against the demo's true labels. Screenshots go to $SCNYM_E2E_SCREENSHOTS (default: a temp
 // folder, printed).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium, startView } from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
-import { CLI, REPO } from '../helpers/paths.js';
+import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
-const CHROMIUM = process.env.SCNYM_CHROMIUM ?? '/usr/bin/chromium';
 const DEMO = join(REPO, 'core', 'demo');
 const ANNOTATE_TIMEOUT = 12 * 60_000;
 const MANUAL = 'NK (checked by hand)';
@@ -30,26 +30,6 @@ after(async () => {
   await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
 });
 
-/** Starts `scnym view` and resolves with the URL it prints. */
-function startView(args: string[]): Promise<string> {
-  return new Promise((ok, fail) => {
-    server = spawn(process.execPath, [CLI, 'view', ...args, '--no-open'], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    server.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /scNym viewer: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    server.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    server.on('exit', (code) => fail(new Error(`scnym view exited (${code}): ${err}`)));
-    setTimeout(() => fail(new Error(`scnym view printed no URL: ${out}${err}`)), 30_000);
-  });
-}
-
 function step(name: string): void {
   console.log(`# step: ${name}`);
 }
@@ -63,10 +43,7 @@ test(
   {
     timeout: 20 * 60_000,
     // Outside CI a machine without Debian's Chromium skips this; in CI (CI=true) it must run.
-    skip:
-      existsSync(CHROMIUM) || process.env.CI
-        ? false
-        : `no Chromium at ${CHROMIUM} (.ci/run installs it)`,
+    skip: chromiumSkip,
   },
   async () => {
     const dir = tempDir();
@@ -74,29 +51,18 @@ test(
     const reference = join(DEMO, 'reference.zarr');
     // The preset's epochs (as a user gets them); SCNYM_E2E_EPOCHS shortens runs while debugging.
     const epochs = process.env.SCNYM_E2E_EPOCHS;
-    const url = await startView([
+    const view = await startView([
       query,
       '--reference',
       reference,
       ...(epochs ? ['--epochs', epochs] : []),
     ]);
+    server = view.server;
+    const url = view.url;
 
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 860 },
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
+    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
+    context = launched.context;
+    const page = launched.page;
     page.setDefaultTimeout(60_000);
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));

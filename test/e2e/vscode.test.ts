@@ -27,7 +27,7 @@ import { after, test } from 'node:test';
 import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { openAnnDataFile } from '@scnym/core/node';
 import {
-  CHROMIUM,
+  chromiumSkip,
   answerDialog,
   clickNotificationButton,
   ensureCodeServer,
@@ -213,10 +213,7 @@ test(
     timeout: 40 * 60_000,
     // Outside CI a machine without Debian's Chromium skips this; in CI (CI=true) it must run.
     // code-server is installed by the test itself when missing.
-    skip:
-      existsSync(CHROMIUM) || process.env.CI
-        ? false
-        : `no Chromium at ${CHROMIUM} (.ci/run installs it)`,
+    skip: chromiumSkip,
   },
   async () => {
     step('package and install');
@@ -251,10 +248,12 @@ test(
     });
     console.log(`# code-server answered in ${seconds(started)} s`);
 
-    const browser = await launchChromium(join(dir, 'profile')).catch(async (e) => {
-      await closeAll();
-      throw e;
-    });
+    const browser = await launchChromium(join(dir, 'profile'), { width: 1600, height: 1000 }).catch(
+      async (e) => {
+        await closeAll();
+        throw e;
+      },
+    );
     context = browser.context;
     const page = browser.page;
     page.setDefaultTimeout(60_000);

@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { after, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/browser.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
 import { DataService } from '../../plugin/src/shared/data-service.js';
 import type { DataRequest, DatasetLocation } from '../../plugin/src/shared/worker-messages.js';
@@ -27,7 +28,6 @@ import {
 import { REPO } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const CHROMIUM = process.env.SCNYM_CHROMIUM ?? '/usr/bin/chromium';
 const DIST = join(REPO, 'extension', 'dist', 'webview');
 const DATASET: DatasetLocation = {
   url: join(REPO, 'core', 'demo', 'target.zarr'),
@@ -160,10 +160,7 @@ test(
   'viewer webview: draws the demo, legend, colour-by, lasso and tooltip under the real CSP',
   {
     timeout: 5 * 60_000,
-    skip:
-      existsSync(CHROMIUM) || process.env.CI
-        ? false
-        : `no Chromium at ${CHROMIUM} (.ci/run installs it)`,
+    skip: chromiumSkip,
   },
   async () => {
     assert.ok(
@@ -171,22 +168,9 @@ test(
       `no ${join(DIST, VIEWER_SCRIPT)}: run \`npm run build -w extension\` first`,
     );
     const url = await serve();
-    context = await chromium.launchPersistentContext(join(tempDir(), 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1200, height: 760 },
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
+    const launched = await launchChromium(join(tempDir(), 'profile'), { width: 1200, height: 760 });
+    context = launched.context;
+    const page = launched.page;
     page.setDefaultTimeout(60_000);
     // CSP violations are reported as console errors: none may occur.
     const problems: string[] = [];

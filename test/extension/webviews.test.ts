@@ -12,19 +12,16 @@ import { extname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, chromiumSkip } from '../helpers/browser.js';
 import type { ResultsModel, SaliencyModel } from '../../extension/src/messages.js';
 import { nonce, webviewDocument } from '../../extension/src/panels/webview-html.js';
 import { summarizeResults } from '../../extension/src/results.js';
 import { REPO } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const CHROMIUM = process.env.SCNYM_CHROMIUM ?? '/usr/bin/chromium';
 const ORIGIN = 'https://webview.test';
 const EXTENSION = join(REPO, 'extension');
-const skip =
-  existsSync(CHROMIUM) || process.env.CI
-    ? false
-    : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+const skip = chromiumSkip;
 const shots = process.env.SCNYM_WEBVIEW_SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
 

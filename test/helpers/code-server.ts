@@ -20,10 +20,10 @@ import {
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-export const CHROMIUM = process.env.SCNYM_CHROMIUM ?? '/usr/bin/chromium';
+export { CHROMIUM, chromiumSkip, launchChromium } from './browser.js';
 
 /** code-server 4.100.3 bundles @vscode/ripgrep 1.15.11, whose postinstall wants this asset. */
 const RIPGREP_PACKAGE = '1.15.11';
@@ -314,29 +314,6 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     output: () => output,
     stop,
   };
-}
-
-/** Debian's Chromium, headless, with the project's usual flags. */
-export async function launchChromium(
-  profileDir: string,
-): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1600, height: 1000 },
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  return { context, page };
 }
 
 /** Opens the workbench and waits until the explorer shows the folder's files. */

@@ -1,0 +1,61 @@
+/**
+ * What the browser tests share: Debian's Chromium driven by playwright-core (never a downloaded
+ * browser), the flags that keep it off this machine's closed network, the skip rule, and
+ * `scnym view` started on a free port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CLI, REPO } from './paths.js';
+
+export const CHROMIUM = process.env.SCNYM_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Skipped only outside CI when Chromium is missing; in CI (CI=true) the test always runs. */
+export const chromiumSkip: string | false =
+  existsSync(CHROMIUM) || process.env.CI
+    ? false
+    : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+
+/** A headless Chromium with a fresh profile; without the network flags it dials out at start. */
+export async function launchChromium(
+  profileDir: string,
+  viewport: { width: number; height: number },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return { context, page };
+}
+
+/** Starts `scnym view ARGS --no-open`; resolves with the process and the URL it prints. */
+export function startView(args: string[]): Promise<{ server: ChildProcess; url: string }> {
+  return new Promise((ok, fail) => {
+    const server = spawn(process.execPath, [CLI, 'view', ...args, '--no-open'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    server.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /scNym viewer: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) ok({ server, url: m[1] });
+    });
+    server.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    server.on('exit', (code) => fail(new Error(`scnym view exited (${code}): ${err}`)));
+    setTimeout(() => fail(new Error(`scnym view printed no URL: ${out}${err}`)), 30_000).unref();
+  });
+}
