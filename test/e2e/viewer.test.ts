@@ -6,11 +6,10 @@
 // folder, printed).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, launchChromium, startView } from '../helpers/browser.js';
+import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -19,8 +18,7 @@ const DEMO = join(REPO, 'core', 'demo');
 const ANNOTATE_TIMEOUT = 12 * 60_000;
 const MANUAL = 'NK (checked by hand)';
 
-const shots = process.env.SCNYM_E2E_SCREENSHOTS ?? tempDir();
-mkdirSync(shots, { recursive: true });
+const { shots, step, shot } = e2eLog(tempDir);
 
 let server: ChildProcess | undefined;
 let context: BrowserContext | undefined;
@@ -29,14 +27,6 @@ after(async () => {
   const closing = context?.close().catch(() => undefined);
   await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
 });
-
-function step(name: string): void {
-  console.log(`# step: ${name}`);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`) });
-}
 
 test(
   'demo: open, Annotate (and Cancel), legend, lasso, relabel, saliency, Save, re-read ≥ 0.8 accurate',

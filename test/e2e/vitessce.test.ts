@@ -9,11 +9,10 @@
 // $SCNYM_E2E_SCREENSHOTS (default: a temp folder, printed).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, launchChromium, startView } from '../helpers/browser.js';
+import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -25,8 +24,7 @@ const CONFIDENCE = 'scNym confidence';
 /** Zarr readers probe for metadata that a v2 store does not have (Vitessce says so itself). */
 const ZARR_PROBE = /\/(zarr\.json|\.zarray|\.zattrs|\.zgroup)$/;
 
-const shots = process.env.SCNYM_E2E_SCREENSHOTS ?? tempDir();
-mkdirSync(shots, { recursive: true });
+const { shots, step, shot } = e2eLog(tempDir, 'vitessce-');
 
 let server: ChildProcess | undefined;
 let context: BrowserContext | undefined;
@@ -35,14 +33,6 @@ after(async () => {
   const closing = context?.close().catch(() => undefined);
   await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
 });
-
-function step(name: string): void {
-  console.log(`# step: ${name}`);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `vitessce-${name}.png`) });
-}
 
 /** A level-zero node of Vitessce's cell-set manager (an rc-tree) and its sets. */
 function treeNode(page: Page, name: string) {

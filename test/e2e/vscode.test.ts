@@ -12,15 +12,7 @@
 // training, $SCNYM_CODE_SERVER_DIR says where code-server is (or gets) installed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  statSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -45,6 +37,7 @@ import {
   webviewFrame,
   type CodeServer,
 } from '../helpers/code-server.js';
+import { e2eLog } from '../helpers/browser.js';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
 
@@ -60,8 +53,7 @@ const COMMANDS = [
 const N_CELLS = 1039;
 const ANNOTATE_TIMEOUT = 12 * 60_000;
 
-const shots = process.env.SCNYM_E2E_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'scnym-vscode-e2e-'));
-mkdirSync(shots, { recursive: true });
+const { shots, step, shot } = e2eLog(() => mkdtempSync(join(tmpdir(), 'scnym-vscode-e2e-')));
 
 let server: CodeServer | undefined;
 let context: BrowserContext | undefined;
@@ -73,14 +65,6 @@ async function closeAll(): Promise<void> {
   await server?.stop();
 }
 after(closeAll);
-
-function step(name: string): void {
-  console.log(`# step: ${name}`);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`) });
-}
 
 function seconds(since: number): string {
   return ((Date.now() - since) / 1000).toFixed(1);

@@ -4,7 +4,8 @@
  * `scnym view` started on a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CLI, REPO } from './paths.js';
 
@@ -58,4 +59,22 @@ export function startView(args: string[]): Promise<{ server: ChildProcess; url: 
     server.on('exit', (code) => fail(new Error(`scnym view exited (${code}): ${err}`)));
     setTimeout(() => fail(new Error(`scnym view printed no URL: ${out}${err}`)), 30_000).unref();
   });
+}
+
+/**
+ * An end-to-end test's step log and screenshots: in $SCNYM_E2E_SCREENSHOTS when set, else in the
+ * folder `fallback()` makes; each file named `${prefix}${name}.png`.
+ */
+export function e2eLog(fallback: () => string, prefix = '') {
+  const shots = process.env.SCNYM_E2E_SCREENSHOTS ?? fallback();
+  mkdirSync(shots, { recursive: true });
+  return {
+    shots,
+    step(name: string): void {
+      console.log(`# step: ${name}`);
+    },
+    async shot(page: Page, name: string): Promise<void> {
+      await page.screenshot({ path: join(shots, `${prefix}${name}.png`) });
+    },
+  };
 }
