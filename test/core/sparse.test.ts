@@ -8,7 +8,12 @@ import { fromDense, mixCsrRows, sliceRows, toDense, type Csr } from '../../core/
 import { batchInput, forward } from '../../core/src/model/forward.js';
 import { createNetwork } from '../../core/src/model/network.js';
 import { linear } from '../../core/src/model/ops.js';
-import { setSparseSimd, sparseLinear, type CsrBatch } from '../../core/src/model/sparse.js';
+import {
+  csrLinear,
+  setSparseSimd,
+  sparseLinear,
+  type CsrBatch,
+} from '../../core/src/model/sparse.js';
 import { simdAvailable, type WasmHeap } from '../../core/src/model/kernels/csr-matmul.js';
 import { predict } from '../../core/src/predict.js';
 import { Rng } from '../../core/src/random.js';
@@ -76,50 +81,57 @@ for (const backend of ['wasm', 'cpu']) {
   });
 }
 
-test('sparse linear (wasm SIMD kernel): equals the JavaScript loop and the dense layer', async () => {
-  const previous = tf.getBackend();
-  await initBackend('wasm');
-  try {
-    const heap = (tf.backend() as unknown as { wasm: WasmHeap }).wasm;
-    assert.ok(simdAvailable(heap), 'WASM SIMD is available in Node 20');
-    // Width 256 (the kernel needs a multiple of 4), rows with 0 to many entries (remainders of
-    // the four-at-a-time loop), and a row slice whose offsets do not start at 0.
-    const x = sliceRows(randomCsr(80, 301, 0.06, 7), 9, 74);
-    const rng = new Rng(8);
-    const w = tf.tensor2d(
-      Float32Array.from({ length: 301 * 256 }, () => rng.normal()),
-      [301, 256],
-    );
-    const b = tf.tensor1d(Float32Array.from({ length: 256 }, () => rng.normal()));
-    const dy = tf.tensor2d(
-      Float32Array.from({ length: 65 * 256 }, () => rng.normal()),
-      [65, 256],
-    );
-    const run = () => {
-      const out = sparseLinear(x, w, b);
-      const [gw, gb] = tf.grads((wv: tf.Tensor, bv: tf.Tensor) =>
-        tf.sum(tf.mul(sparseLinear(x, wv as tf.Tensor2D, bv as tf.Tensor1D), dy)),
-      )([w, b]);
-      const values = [out.dataSync().slice(), gw.dataSync().slice(), gb.dataSync().slice()];
-      tf.dispose([out, gw, gb]);
-      return values;
-    };
-    const before = tf.memory().numTensors;
-    const simd = run();
-    setSparseSimd(false);
-    const js = run();
-    setSparseSimd(true);
-    assert.equal(tf.memory().numTensors, before, 'no tensors leak');
-    const dense = tf.tensor2d(toDense(x), [65, 301]);
-    const denseOut = linear(dense, w, b, false);
-    for (let i = 0; i < 3; i++) assertClose(simd[i], js[i], 1e-5);
-    assertClose(simd[0], denseOut.dataSync());
-    tf.dispose([w, b, dy, dense, denseOut]);
-  } finally {
-    setSparseSimd(true);
-    await initBackend(previous as 'wasm' | 'cpu');
-  }
-});
+for (const width of [256, 20]) {
+  test(`sparse linear (wasm SIMD kernel, width ${width}): equals the JavaScript loop and the dense layer`, async () => {
+    const previous = tf.getBackend();
+    await initBackend('wasm');
+    try {
+      const heap = (tf.backend() as unknown as { wasm: WasmHeap }).wasm;
+      assert.ok(simdAvailable(heap), 'WASM SIMD is available in Node 20');
+      // Widths a multiple of 4 (the kernel's need): 256 runs the sixteen-column loop only, 20
+      // its four-column tail too; rows with 0 to many entries (remainders of the four-at-a-time
+      // loop), and a row slice whose offsets do not start at 0.
+      const x = sliceRows(randomCsr(80, 301, 0.06, 7), 9, 74);
+      const rng = new Rng(8);
+      const w = tf.tensor2d(
+        Float32Array.from({ length: 301 * width }, () => rng.normal()),
+        [301, width],
+      );
+      const b = tf.tensor1d(Float32Array.from({ length: width }, () => rng.normal()));
+      const dy = tf.tensor2d(
+        Float32Array.from({ length: 65 * width }, () => rng.normal()),
+        [65, width],
+      );
+      const run = () => {
+        const out = sparseLinear(x, w, b);
+        const relu = csrLinear(x, w, b, true)!;
+        const [gw, gb] = tf.grads((wv: tf.Tensor, bv: tf.Tensor) =>
+          tf.sum(tf.mul(sparseLinear(x, wv as tf.Tensor2D, bv as tf.Tensor1D), dy)),
+        )([w, b]);
+        const values = [out, gw, gb, relu].map((t) => t.dataSync().slice());
+        tf.dispose([out, gw, gb, relu]);
+        return values;
+      };
+      const before = tf.memory().numTensors;
+      const simd = run();
+      setSparseSimd(false);
+      const js = run();
+      setSparseSimd(true);
+      assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+      const dense = tf.tensor2d(toDense(x), [65, 301]);
+      const denseOut = linear(dense, w, b, false);
+      const denseRelu = tf.relu(denseOut);
+      for (let i = 0; i < 4; i++) assertClose(simd[i], js[i], 1e-5);
+      assertClose(simd[0], denseOut.dataSync());
+      assertClose(simd[3], denseRelu.dataSync());
+      assert.ok(simd[3].every((v) => v >= 0) && simd[3].some((v) => v === 0));
+      tf.dispose([w, b, dy, dense, denseOut, denseRelu]);
+    } finally {
+      setSparseSimd(true);
+      await initBackend(previous as 'wasm' | 'cpu');
+    }
+  });
+}
 
 test('sparse linear: empty rows give the bias, row slices with offsets work', () => {
   const x = randomCsr(20, 30, 0.1, 3);

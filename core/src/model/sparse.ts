@@ -23,6 +23,8 @@ const BACKENDS = ['wasm', 'cpu'] as const;
 
 interface ForwardAttrs {
   batch: CsrBatch;
+  /** max(·, 0) on the output (inference only: the gradient assumes no ReLU). */
+  relu?: boolean;
 }
 
 interface GradAttrs {
@@ -78,11 +80,20 @@ function simdOnHeap(
   m: tf.TensorInfo,
   bias: tf.TensorInfo | null,
   shape: [number, number],
+  relu = false,
 ): tf.TensorInfo | null {
   if (!useSimd) return null;
   const out = backend.makeOutput(shape, 'float32');
   const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  const ok = csrMatMulOnHeap(backend.wasm, rows, at(m), bias ? at(bias) : 0, at(out), shape[1]);
+  const ok = csrMatMulOnHeap(
+    backend.wasm,
+    rows,
+    at(m),
+    bias ? at(bias) : 0,
+    at(out),
+    shape[1],
+    relu,
+  );
   if (ok) return out;
   backend.disposeData?.(out.dataId);
   return null;
@@ -108,10 +119,10 @@ export function registerSparseKernels(): void {
         backendName,
         kernelFunc: ({ inputs, backend, attrs }) => {
           const { w, b } = inputs as { w: tf.TensorInfo; b: tf.TensorInfo };
-          const { batch } = attrs as unknown as ForwardAttrs;
+          const { batch, relu = false } = attrs as unknown as ForwardAttrs;
           const h = w.shape[1];
           if (backendName === 'wasm') {
-            const out = simdOnHeap(backend as WasmLike, batch, w, b, [batch.nRows, h]);
+            const out = simdOnHeap(backend as WasmLike, batch, w, b, [batch.nRows, h], relu);
             if (out) return out;
           }
           const { out, outValues, inputValues } = buffers(
@@ -121,6 +132,8 @@ export function registerSparseKernels(): void {
             [batch.nRows, h],
           );
           csrMatMul(batch, inputValues[0], inputValues[1], outValues, h);
+          if (relu)
+            for (let i = 0; i < outValues.length; i++) outValues[i] = Math.max(outValues[i], 0);
           return out;
         },
       });
@@ -172,11 +185,7 @@ export function sparseKernelsAvailable(): boolean {
  */
 export function sparseLinear(batch: CsrBatch, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
   registerSparseKernels();
-  if (batch.nCols !== kernel.shape[0]) {
-    throw new RangeError(
-      `sparseLinear: ${batch.nCols} columns for a ${kernel.shape[0]}-row kernel`,
-    );
-  }
+  checkShapes(batch, kernel);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [w, b] = args as [tf.Tensor2D, tf.Tensor1D];
     const attrs = { batch } as unknown as tf.NamedAttrMap;
@@ -189,6 +198,31 @@ export function sparseLinear(batch: CsrBatch, kernel: tf.Tensor2D, bias: tf.Tens
     };
   });
   return op(kernel, bias) as tf.Tensor2D;
+}
+
+function checkShapes(batch: CsrBatch, kernel: tf.Tensor2D): void {
+  if (batch.nCols !== kernel.shape[0]) {
+    throw new RangeError(
+      `sparse input layer: ${batch.nCols} columns for a ${kernel.shape[0]}-row kernel`,
+    );
+  }
+}
+
+/**
+ * X·W + b (ReLU'd with `relu`) for a CSR batch, without a gradient: the inference path's input
+ * layer. Null on backends without the sparse kernels.
+ */
+export function csrLinear(
+  batch: CsrBatch,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  relu: boolean,
+): tf.Tensor2D | null {
+  if (!sparseKernelsAvailable()) return null;
+  registerSparseKernels();
+  checkShapes(batch, kernel);
+  const attrs = { batch, relu } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(FORWARD, { w: kernel, b: bias }, attrs) as tf.Tensor2D;
 }
 
 /**

@@ -33,6 +33,7 @@ type CsrMatMulExport = (
   bias: number,
   out: number,
   h: number,
+  relu: number,
 ) => void;
 
 let compiled: object | null | undefined;
@@ -69,8 +70,9 @@ export function simdAvailable(heap: WasmHeap): boolean {
 }
 
 /**
- * out[r, :] = bias + Σ data[k]·m[indices[k], :] on the heap (byte offsets; bias 0 = none).
- * Returns false when the SIMD kernel is unavailable (the caller falls back).
+ * out[r, :] = bias + Σ data[k]·m[indices[k], :] on the heap (byte offsets; bias 0 = none), then
+ * max(out, 0) with `relu`. Returns false when the SIMD kernel is unavailable (the caller falls
+ * back).
  */
 export function csrMatMulOnHeap(
   heap: WasmHeap,
@@ -79,6 +81,7 @@ export function csrMatMulOnHeap(
   bias: number,
   out: number,
   h: number,
+  relu = false,
 ): boolean {
   const fn = kernelFor(heap);
   if (!fn || h % 4 !== 0) return false;
@@ -92,7 +95,7 @@ export function csrMatMulOnHeap(
     new Int32Array(buffer, p, rows.nRows + 1).set(rows.indptr.subarray(0, rows.nRows + 1));
     new Int32Array(buffer, p + ptrBytes, nnz).set(rows.indices.subarray(0, nnz));
     new Float32Array(buffer, p + ptrBytes + entryBytes, nnz).set(rows.data.subarray(0, nnz));
-    fn(rows.nRows, p, p + ptrBytes, p + ptrBytes + entryBytes, m, bias, out, h);
+    fn(rows.nRows, p, p + ptrBytes, p + ptrBytes + entryBytes, m, bias, out, h, relu ? 1 : 0);
   } finally {
     heap._free(p);
   }
