@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { concatBlocks, remapColumns, sliceRows, type Csr } from './csr.js';
-import { batchInput, forward } from './model/forward.js';
+import { batchInput, forward, type ForwardInput } from './model/forward.js';
+import { foldClassifier, inferenceForward } from './model/inference.js';
 import type { ScnymNetwork } from './model/network.js';
 import {
   alignGenes,
@@ -164,50 +165,60 @@ export async function predict(
   const outputs = retain ? new Outputs(nClasses, embeddingDim, expected) : null;
   let cellsDone = 0;
 
-  for await (const block of asBlocks(rows)) {
-    if (signal?.aborted) throw abortError();
-    if (block.nCols !== queryGenes.length) {
-      throw new RangeError(`rows have ${block.nCols} columns for ${queryGenes.length} query genes`);
-    }
-    if (expected !== undefined && cellsDone + block.nRows > expected) {
-      throw new RangeError(`the rows hold more than the ${expected} cells given as nCells`);
-    }
-    let m: Csr = block;
-    if (inputKind === 'auto') {
-      const report = detectContent(block);
-      onEvent?.({ type: 'input', report });
-      toLog1pCpm(block, report, options.source); // throws on scaled or unrecognised data
-      inputKind = report.kind === 'counts' ? 'counts' : 'log1p-cpm';
-    }
-    // Normalise over all query genes first (as the user would before scNym), then align.
-    if (inputKind === 'counts') m = toLog1pCpm(m, { kind: 'counts', min: 0, max: 0, reason: '' });
-    if (alignment) m = remapColumns(m, alignment.columnMap, model.genes.length);
-    outputs?.reserve(m.nRows);
-    for (let start = 0; start < m.nRows; start += batchSize) {
-      const n = Math.min(m.nRows - start, batchSize);
-      const batch = sliceRows(m, start, start + n);
-      let probabilities: Float32Array = EMPTY;
-      let embedding: Float32Array = EMPTY;
-      // The outputs leave tidy through these variables: a returned object holding typed arrays
-      // would be walked element by element by tidy's tensor search (most of the time at 2k genes).
-      tf.tidy(() => {
-        const x = batchInput(batch, sparseInput);
-        const result = forward(model.network, x, { training: false });
-        const probs = tf.softmax(
-          temperature === 1 ? result.logits : tf.div(result.logits, temperature),
+  // BatchNorm folded into the Linear layers once for the run (null: residual blocks, unfolded).
+  const folded = foldClassifier(model.network);
+  const run = (x: ForwardInput) =>
+    folded ? inferenceForward(folded, x) : forward(model.network, x, { training: false });
+  try {
+    for await (const block of asBlocks(rows)) {
+      if (signal?.aborted) throw abortError();
+      if (block.nCols !== queryGenes.length) {
+        throw new RangeError(
+          `rows have ${block.nCols} columns for ${queryGenes.length} query genes`,
         );
-        probabilities = probs.dataSync() as Float32Array;
-        if (wantEmbedding) embedding = result.preActivation.dataSync() as Float32Array;
-      });
-      const out: Arrays = outputs
-        ? outputs.write(n, probabilities, embedding)
-        : { codes: new Int32Array(n), confidence: new Float32Array(n), probabilities, embedding };
-      argMax(out.probabilities, nClasses, out.codes, out.confidence);
-      options.onBatch?.({ start: cellsDone + start, nCells: n, ...out });
+      }
+      if (expected !== undefined && cellsDone + block.nRows > expected) {
+        throw new RangeError(`the rows hold more than the ${expected} cells given as nCells`);
+      }
+      let m: Csr = block;
+      if (inputKind === 'auto') {
+        const report = detectContent(block);
+        onEvent?.({ type: 'input', report });
+        toLog1pCpm(block, report, options.source); // throws on scaled or unrecognised data
+        inputKind = report.kind === 'counts' ? 'counts' : 'log1p-cpm';
+      }
+      // Normalise over all query genes first (as the user would before scNym), then align.
+      if (inputKind === 'counts') m = toLog1pCpm(m, { kind: 'counts', min: 0, max: 0, reason: '' });
+      if (alignment) m = remapColumns(m, alignment.columnMap, model.genes.length);
+      outputs?.reserve(m.nRows);
+      for (let start = 0; start < m.nRows; start += batchSize) {
+        const n = Math.min(m.nRows - start, batchSize);
+        const batch = sliceRows(m, start, start + n);
+        let probabilities: Float32Array = EMPTY;
+        let embedding: Float32Array = EMPTY;
+        // The outputs leave tidy through these variables: a returned object holding typed arrays
+        // would be walked element by element by tidy's tensor search (most of the time at 2k genes).
+        tf.tidy(() => {
+          const x = batchInput(batch, sparseInput);
+          const result = run(x);
+          const probs = tf.softmax(
+            temperature === 1 ? result.logits : tf.div(result.logits, temperature),
+          );
+          probabilities = probs.dataSync() as Float32Array;
+          if (wantEmbedding) embedding = result.preActivation.dataSync() as Float32Array;
+        });
+        const out: Arrays = outputs
+          ? outputs.write(n, probabilities, embedding)
+          : { codes: new Int32Array(n), confidence: new Float32Array(n), probabilities, embedding };
+        argMax(out.probabilities, nClasses, out.codes, out.confidence);
+        options.onBatch?.({ start: cellsDone + start, nCells: n, ...out });
+      }
+      cellsDone += m.nRows;
+      onEvent?.({ type: 'progress', cellsDone });
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    cellsDone += m.nRows;
-    onEvent?.({ type: 'progress', cellsDone });
-    await new Promise((resolve) => setTimeout(resolve, 0));
+  } finally {
+    folded?.dispose();
   }
 
   const kept = outputs?.finish() ?? fresh(0, nClasses);

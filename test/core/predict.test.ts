@@ -8,6 +8,7 @@ import { initBackend } from '../../core/src/backend.js';
 import { fromDense, rowRange, takeRows, toDense, type Csr } from '../../core/src/csr.js';
 import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
 import { forward } from '../../core/src/model/forward.js';
+import { foldClassifier, inferenceForward } from '../../core/src/model/inference.js';
 import { modelToFiles, type ModelCard } from '../../core/src/model/files.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
 import { createNetwork } from '../../core/src/model/network.js';
@@ -162,21 +163,39 @@ function sameOutputs(actual: Prediction, expected: Prediction, what: string) {
   assert.equal(actual.embeddingDim, expected.embeddingDim, what);
 }
 
+function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(
+      Math.abs(a[i] - b[i]) <= tol * Math.max(1, Math.abs(b[i])),
+      `[${i}] ${a[i]} ≉ ${b[i]}`,
+    );
+  }
+}
+
 test('outputs do not depend on blocks, batch size or whether nCells is known', async () => {
   const m = model();
   const x = counts(37, 12, 5);
   const options = { input: 'counts', unknownThreshold: 0.4, sparseInput: false } as const;
   const whole = await predict(m, x, { ...options, batchSize: 64 });
 
-  // What the old path computed: one forward pass, TF.js's argMax and max of the softmax.
+  // One pass of the folded network over all cells, TF.js's argMax and max of the softmax...
   const dense = tf.tensor2d(toDense(log1pCpm(x)), [37, 12]);
-  const out = forward(m.network, dense, { training: false });
+  const folded = foldClassifier(m.network)!;
+  const out = inferenceForward(folded, dense);
   const probs = tf.softmax(out.logits);
   assert.deepEqual(Array.from(whole.codes), Array.from(tf.argMax(probs, 1).dataSync()));
   assert.deepEqual(Array.from(whole.confidence), Array.from(tf.max(probs, 1).dataSync()));
   assert.deepEqual(Array.from(whole.probabilities), Array.from(probs.dataSync()));
   assert.deepEqual(Array.from(whole.embedding), Array.from(out.preActivation.dataSync()));
-  tf.dispose([dense, out.logits, out.embedding, out.preActivation, probs]);
+  // ...which is the unfolded eval-mode forward() up to float rounding.
+  const plain = forward(m.network, dense, { training: false });
+  const plainProbs = tf.softmax(plain.logits);
+  closeArrays(whole.probabilities, plainProbs.dataSync());
+  closeArrays(whole.embedding, plain.preActivation.dataSync());
+  folded.dispose();
+  tf.dispose([dense, out.logits, out.preActivation, probs]);
+  tf.dispose([plain.logits, plain.embedding, plain.preActivation, plainProbs]);
   assert.ok(whole.labels.includes(UNKNOWN_LABEL) || whole.confidence.every((c) => c >= 0.4));
 
   const splits = [[37], [1, 7, 13, 16], [5, 5, 5, 5, 5, 5, 7], [36, 1]];

@@ -1,0 +1,83 @@
+/**
+ * The classifier for prediction: eval mode with each BatchNorm folded into the Linear layer before
+ * it (W' = W·s, b' = (b − μ)·s + β with s = γ/√(σ² + ε)), so a hidden layer is one fused
+ * matMul + bias + ReLU (on the sparse input layer, the SIMD kernel's bias and ReLU), not four ops.
+ * It computes what forward() does in eval mode, up to float rounding (tests compare the two).
+ * Residual blocks (BatchNorm after the residual sum) are not folded: foldClassifier returns null.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BN_EPSILON } from './config.js';
+import { batchInput, type ForwardInput } from './forward.js';
+import type { BatchNormParams, LinearParams, ScnymNetwork } from './network.js';
+import { csrLinear } from './sparse.js';
+
+interface Layer {
+  kernel: tf.Tensor2D;
+  bias: tf.Tensor1D;
+}
+
+export interface FoldedClassifier {
+  hidden: Layer[];
+  output: Layer;
+  dispose(): void;
+}
+
+/** The folded weights of `net`'s classifier (new tensors: dispose() them), or null. */
+export function foldClassifier(net: ScnymNetwork): FoldedClassifier | null {
+  const { blocks, output } = net.params;
+  const hidden: Layer[] = [];
+  for (const block of blocks) {
+    if (block.kind !== 'plain') {
+      tf.dispose(hidden.flatMap((l) => [l.kernel, l.bias]));
+      return null;
+    }
+    hidden.push(fold(block.linear, block.norm));
+  }
+  return {
+    hidden,
+    // The output layer has no BatchNorm: its variables are used as they are (not disposed).
+    output: { kernel: output.kernel as tf.Tensor2D, bias: output.bias as tf.Tensor1D },
+    dispose: () => tf.dispose(hidden.flatMap((l) => [l.kernel, l.bias])),
+  };
+}
+
+function fold(linear: LinearParams, norm: BatchNormParams): Layer {
+  return tf.tidy(() => {
+    const scale = tf.mul(norm.gamma, tf.rsqrt(tf.add(norm.movingVariance, BN_EPSILON)));
+    return {
+      kernel: tf.keep(tf.mul(linear.kernel, scale)) as tf.Tensor2D,
+      bias: tf.keep(
+        tf.add(tf.mul(tf.sub(linear.bias, norm.movingMean), scale), norm.beta),
+      ) as tf.Tensor1D,
+    };
+  });
+}
+
+/** Logits and the last hidden layer before its ReLU (X_scnym), for one batch. */
+export function inferenceForward(
+  folded: FoldedClassifier,
+  input: ForwardInput,
+): { logits: tf.Tensor2D; preActivation: tf.Tensor2D } {
+  const last = folded.hidden.length - 1;
+  let h!: tf.Tensor2D;
+  let preActivation!: tf.Tensor2D;
+  folded.hidden.forEach(({ kernel, bias }, i) => {
+    const relu = i < last; // the last layer's pre-activation is the embedding
+    const x = i === 0 ? input : h;
+    const sparse = x instanceof tf.Tensor ? null : csrLinear(x, kernel, bias, relu);
+    h =
+      sparse ??
+      (tf.fused.matMul({
+        a: x instanceof tf.Tensor ? x : (batchInput(x, false) as tf.Tensor2D),
+        b: kernel,
+        bias,
+        activation: relu ? 'relu' : 'linear',
+      }) as tf.Tensor2D);
+    if (!relu) {
+      preActivation = h;
+      h = tf.relu(h);
+    }
+  });
+  const { kernel, bias } = folded.output;
+  return { logits: tf.fused.matMul({ a: h, b: kernel, bias }) as tf.Tensor2D, preActivation };
+}
