@@ -10,6 +10,7 @@ import {
   accumulateContentStats,
   classifyContent,
   emptyContentStats,
+  countsToLog1pCpm,
   intersectGenes,
   toLog1pCpm,
   type ContentReport,
@@ -129,24 +130,32 @@ export async function* log1pCpmBlocks(
     control.signal?.throwIfAborted();
     const end = Math.min(nRows, start + step);
     const block: CsrBlock = await m.reader.rows(start, end);
-    const content = classifyContent(accumulateContentStats(emptyContentStats(), block));
-    if (content.kind !== 'empty' && content.kind !== m.content.kind) {
-      throw new AnnDataError(
-        `rows ${start}–${end} are ${content.kind} (${content.reason}) but earlier rows were ${m.content.kind}`,
-        {
-          file: m.source,
-          element: m.reader.name,
-          hint: 'the matrix mixes raw and normalised cells; normalise it consistently',
-        },
-      );
-    }
-    const normalised = toLog1pCpm(block, m.content.kind === 'empty' ? content : m.content, {
-      file: m.source,
-      element: m.reader.name,
-    });
+    // A block of a count matrix is checked while it is normalised; others are classified first.
+    const normalised =
+      (m.content.kind === 'counts' ? countsToLog1pCpm(block) : null) ??
+      checkedLog1pCpm(m, block, start, end);
     yield columnMap ? remapColumns(normalised, columnMap, nColsOut) : normalised;
     control.onProgress?.(stage, end, nRows);
   }
+}
+
+/** log1p(CPM) of a block that is classified first: refused unless it holds what the matrix does. */
+function checkedLog1pCpm(m: ChosenMatrix, block: Csr, start: number, end: number): Csr {
+  const content = classifyContent(accumulateContentStats(emptyContentStats(), block));
+  if (content.kind !== 'empty' && content.kind !== m.content.kind) {
+    throw new AnnDataError(
+      `rows ${start}–${end} are ${content.kind} (${content.reason}) but earlier rows were ${m.content.kind}`,
+      {
+        file: m.source,
+        element: m.reader.name,
+        hint: 'the matrix mixes raw and normalised cells; normalise it consistently',
+      },
+    );
+  }
+  return toLog1pCpm(block, m.content.kind === 'empty' ? content : m.content, {
+    file: m.source,
+    element: m.reader.name,
+  });
 }
 
 export async function readLog1pCpm(

@@ -10,14 +10,72 @@ export const CPM_TARGET = 1e6;
 /** Largest value a log1p(CPM) matrix can hold (a cell with all counts in one gene). */
 export const LOG1P_CPM_MAX = Math.log1p(CPM_TARGET);
 
+/** Counts below this get log1p(count × scale) from a per-row table (most counts are 1–3). */
+const TABLED_COUNTS = 16;
+
 /** log1p(x / rowsum × targetSum) per row; rows without counts stay zero. */
 export function log1pCpm(m: Csr, targetSum = CPM_TARGET): Csr {
-  return mapRows(m, (values) => {
-    let sum = 0;
-    for (let k = 0; k < values.length; k++) sum += values[k];
-    const scale = sum > 0 ? targetSum / sum : 0;
-    for (let k = 0; k < values.length; k++) values[k] = Math.log1p(values[k] * scale);
-  });
+  return normaliseRows(m, targetSum, false)!;
+}
+
+/**
+ * log1p(CPM) of a block of raw counts, or null when a stored value is not a non-negative
+ * integer: the per-block normalisation of a matrix known to hold counts, with the check that
+ * this block does too folded into the row sums (the caller classifies a refused block in full).
+ */
+export function countsToLog1pCpm(m: Csr, targetSum = CPM_TARGET): Csr | null {
+  return normaliseRows(m, targetSum, true);
+}
+
+function normaliseRows(m: Csr, targetSum: number, countsOnly: boolean): Csr | null {
+  const { indptr, data: values } = m;
+  const start0 = indptr[0];
+  const scales = new Float64Array(m.nRows);
+  for (let r = 0; r < m.nRows; r++) {
+    const end = indptr[r + 1];
+    let k = indptr[r];
+    // Four partial sums (one would wait on each add); exact, hence order-free, for counts.
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let refused = false;
+    for (; k + 3 < end; k += 4) {
+      const v0 = values[k];
+      const v1 = values[k + 1];
+      const v2 = values[k + 2];
+      const v3 = values[k + 3];
+      s0 += v0;
+      s1 += v1;
+      s2 += v2;
+      s3 += v3;
+      if (countsOnly) refused ||= !(isCount(v0) && isCount(v1) && isCount(v2) && isCount(v3));
+    }
+    for (; k < end; k++) {
+      s0 += values[k];
+      if (countsOnly) refused ||= !isCount(values[k]);
+    }
+    if (refused) return null;
+    const sum = s0 + s1 + (s2 + s3);
+    scales[r] = sum > 0 ? targetSum / sum : 0;
+  }
+  const data = new Float32Array(indptr[m.nRows] - start0);
+  const table = new Float64Array(TABLED_COUNTS);
+  for (let r = 0; r < m.nRows; r++) {
+    const scale = scales[r];
+    // The same double as Math.log1p(v * scale) below: identical results, fewer logarithms.
+    for (let c = 1; c < TABLED_COUNTS; c++) table[c] = Math.log1p(c * scale);
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const v = values[k];
+      const c = v | 0;
+      data[k - start0] = c === v && c >= 0 && c < TABLED_COUNTS ? table[c] : Math.log1p(v * scale);
+    }
+  }
+  return withData(m, data);
+}
+
+function isCount(v: number): boolean {
+  return v >= 0 && Math.floor(v) === v;
 }
 
 /**
@@ -50,6 +108,12 @@ function mapRows(m: Csr, transform: (values: Float64Array) => void): Csr {
     transform(values);
     for (let k = 0; k < n; k++) data[start - start0 + k] = values[k];
   }
+  return withData(m, data);
+}
+
+/** m's pattern (rebased to start at 0) with new values. */
+function withData(m: Csr, data: Float32Array): Csr {
+  const start0 = m.indptr[0];
   const indptr = start0 === 0 ? m.indptr : m.indptr.map((v) => v - start0);
   const indices = start0 === 0 ? m.indices : m.indices.slice(start0, m.indptr[m.nRows]);
   return { nRows: m.nRows, nCols: m.nCols, indptr, indices, data };

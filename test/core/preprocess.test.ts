@@ -9,8 +9,12 @@ import {
   takeRows,
   toDense,
 } from '../../core/src/csr.js';
+import { AnnDataError } from '../../core/src/anndata/errors.js';
+import type { MatrixReader } from '../../core/src/anndata/types.js';
+import { log1pCpmBlocks, type ChosenMatrix } from '../../core/src/prepare.js';
 import {
   alignGenes,
+  countsToLog1pCpm,
   detectContent,
   intersectGenes,
   log1pCpm,
@@ -29,6 +33,69 @@ test('log1pCpm: natural log of counts per million, zero rows stay zero', () => {
   assert.equal(out[2], 0);
   assert.deepEqual(Array.from(out.slice(3, 6)), [0, 0, 0]);
   close(out[7], Math.log1p(500000));
+});
+
+test('countsToLog1pCpm: the same floats as log1pCpm on counts; null when a value is not a count', () => {
+  // Small counts (tabled), large ones, rows of 0–7 entries (the four-at-a-time sums' remainders).
+  const values: number[] = [];
+  for (let r = 0; r < 8; r++) {
+    for (let c = 0; c < 9; c++) values.push(c < r ? (r * 7 + c * 13) % 40 : 0);
+  }
+  values[70] = 123456;
+  const counts = fromDense(values, 8, 9);
+  const exact = Array.from(log1pCpm(counts).data);
+  assert.deepEqual(Array.from(countsToLog1pCpm(counts)!.data), exact);
+  for (const bad of [0.5, -1, Number.NaN]) {
+    const refused = fromDense(
+      values.map((v, i) => (i === 40 ? bad : v)),
+      8,
+      9,
+    );
+    const before = Array.from(refused.data);
+    assert.equal(countsToLog1pCpm(refused), null, `${bad} is not a count`);
+    assert.deepEqual(Array.from(refused.data), before, 'the block is left as it was');
+  }
+});
+
+test('log1pCpmBlocks: each block of a count matrix is checked; a normalised block is refused by rows', async () => {
+  const block = (values: number[]) => fromDense(values, 2, 3);
+  const blocks = [
+    block([1, 0, 3, 2, 2, 0]),
+    block([0, 1, 1, 4, 0, 0]),
+    log1pCpm(block([2, 0, 5, 0, 3, 0])),
+  ];
+  const reader: MatrixReader = {
+    name: 'X',
+    encoding: 'csr',
+    shape: [6, 3],
+    dtype: 'float32',
+    preferredBlockRows: 2,
+    rows: async (start) => {
+      const { nRows, nCols, indptr, indices, data } = blocks[start / 2];
+      return { rowStart: start, nRows, nCols, indptr: Int32Array.from(indptr), indices, data };
+    },
+  };
+  const m: ChosenMatrix = {
+    source: 'query.h5ad',
+    reader,
+    genes: ['a', 'b', 'c'],
+    content: detectContent(blocks[0]),
+  };
+  const seen: number[][] = [];
+  await assert.rejects(
+    async () => {
+      for await (const out of log1pCpmBlocks(m, null, 3, 'predict'))
+        seen.push(Array.from(toDense(out)));
+    },
+    (error: unknown) =>
+      error instanceof AnnDataError &&
+      /rows 4–6 are log1p (.*) but earlier rows were counts/.test(error.message) &&
+      /query\.h5ad/.test(String(error)),
+  );
+  assert.deepEqual(seen, [
+    Array.from(toDense(log1pCpm(blocks[0]))),
+    Array.from(toDense(log1pCpm(blocks[1]))),
+  ]);
 });
 
 test('renormalizeLog1p turns log1p(CP10k) into log1p(CPM) and is idempotent on CPM', () => {
