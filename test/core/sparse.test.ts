@@ -11,6 +11,7 @@ import { linear } from '../../core/src/model/ops.js';
 import {
   csrLinear,
   setSparseSimd,
+  skipZerosLinear,
   sparseLinear,
   type CsrBatch,
 } from '../../core/src/model/sparse.js';
@@ -132,6 +133,53 @@ for (const width of [256, 20]) {
     }
   });
 }
+
+test('dense rows with zeros skipped (wasm SIMD kernel): equal the dense matMul, with and without ReLU', async () => {
+  const previous = tf.getBackend();
+  await initBackend('wasm');
+  try {
+    const rng = new Rng(21);
+    // Half zeros like a ReLU output, negative values too (only exact zeros are skipped), an
+    // all-zero row, and widths 256 and 20 (the kernel's four-column tail).
+    const nRows = 33;
+    const nIn = 40;
+    const x = tf.tensor2d(
+      Float32Array.from({ length: nRows * nIn }, (_, i) =>
+        i < nIn || rng.uniform() < 0.5 ? 0 : rng.normal(),
+      ),
+      [nRows, nIn],
+    );
+    for (const width of [256, 20]) {
+      const w = tf.tensor2d(
+        Float32Array.from({ length: nIn * width }, () => rng.normal()),
+        [nIn, width],
+      );
+      const b = tf.tensor1d(Float32Array.from({ length: width }, () => rng.normal()));
+      for (const relu of [false, true]) {
+        const before = tf.memory().numTensors;
+        const got = skipZerosLinear(x, w, b, relu)!;
+        assert.ok(got, 'the kernel runs on wasm with SIMD');
+        const want = tf.fused.matMul({ a: x, b: w, bias: b, activation: relu ? 'relu' : 'linear' });
+        assertClose(got.dataSync(), want.dataSync(), 1e-5);
+        // The all-zero first row is the bias.
+        assert.deepEqual(
+          Array.from(got.dataSync().slice(0, width)),
+          Array.from(b.dataSync(), (v) => (relu ? Math.max(v, 0) : v)),
+        );
+        tf.dispose([got, want]);
+        assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+      }
+      setSparseSimd(false);
+      assert.equal(skipZerosLinear(x, w, b, false), null, 'null without the SIMD kernel');
+      setSparseSimd(true);
+      tf.dispose([w, b]);
+    }
+    x.dispose();
+  } finally {
+    setSparseSimd(true);
+    await initBackend(previous as 'wasm' | 'cpu');
+  }
+});
 
 test('sparse linear: empty rows give the bias, row slices with offsets work', () => {
   const x = randomCsr(20, 30, 0.1, 3);

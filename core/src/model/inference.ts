@@ -1,7 +1,8 @@
 /**
  * The classifier for prediction: eval mode with each BatchNorm folded into the Linear layer before
- * it (W' = W·s, b' = (b − μ)·s + β with s = γ/√(σ² + ε)), so a hidden layer is one fused
- * matMul + bias + ReLU (on the sparse input layer, the SIMD kernel's bias and ReLU), not four ops.
+ * it (W' = W·s, b' = (b − μ)·s + β with s = γ/√(σ² + ε)), so a hidden layer is one matMul + bias +
+ * ReLU, not four ops: on WASM with SIMD, the sparse kernels (CSR input rows, then the previous
+ * layer's ReLU output with its zeros skipped), elsewhere TF.js's fused matMul.
  * It computes what forward() does in eval mode, up to float rounding (tests compare the two).
  * Residual blocks (BatchNorm after the residual sum) are not folded: foldClassifier returns null.
  */
@@ -9,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BN_EPSILON } from './config.js';
 import { batchInput, type ForwardInput } from './forward.js';
 import type { BatchNormParams, LinearParams, ScnymNetwork } from './network.js';
-import { csrLinear } from './sparse.js';
+import { csrLinear, skipZerosLinear } from './sparse.js';
 
 interface Layer {
   kernel: tf.Tensor2D;
@@ -64,7 +65,14 @@ export function inferenceForward(
   folded.hidden.forEach(({ kernel, bias }, i) => {
     const relu = i < last; // the last layer's pre-activation is the embedding
     const x = i === 0 ? input : h;
-    const sparse = x instanceof tf.Tensor ? null : csrLinear(x, kernel, bias, relu);
+    // A CSR input goes to the sparse kernel; hidden layers read ReLU outputs, whose zeros the
+    // dense kernel skips (a dense input batch, sparseInput: false, stays with TF.js's matMul).
+    const sparse =
+      x instanceof tf.Tensor
+        ? i > 0
+          ? skipZerosLinear(x, kernel, bias, relu)
+          : null
+        : csrLinear(x, kernel, bias, relu);
     h =
       sparse ??
       (tf.fused.matMul({

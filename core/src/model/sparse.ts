@@ -10,7 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Csr } from '../csr.js';
-import { csrMatMulOnHeap, simdAvailable, type WasmHeap } from './kernels/csr-matmul.js';
+import {
+  csrMatMulOnHeap,
+  denseMatMulOnHeap,
+  simdAvailable,
+  type WasmHeap,
+} from './kernels/csr-matmul.js';
 
 /** A CSR batch with 32-bit offsets starting at 0 (what the kernels read). */
 export interface CsrBatch extends Csr {
@@ -18,6 +23,7 @@ export interface CsrBatch extends Csr {
 }
 
 const FORWARD = 'ScnymCsrMatMul';
+const DENSE_FORWARD = 'ScnymDenseSkipZerosMatMul';
 const GRAD_W = 'ScnymCsrGradW';
 const BACKENDS = ['wasm', 'cpu'] as const;
 
@@ -84,7 +90,7 @@ function simdOnHeap(
 ): tf.TensorInfo | null {
   if (!useSimd) return null;
   const out = backend.makeOutput(shape, 'float32');
-  const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   const ok = csrMatMulOnHeap(
     backend.wasm,
     rows,
@@ -97,6 +103,10 @@ function simdOnHeap(
   if (ok) return out;
   backend.disposeData?.(out.dataId);
   return null;
+}
+
+function offsetOf(backend: WasmLike, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
 let useSimd = true;
@@ -134,6 +144,27 @@ export function registerSparseKernels(): void {
           csrMatMul(batch, inputValues[0], inputValues[1], outValues, h);
           if (relu)
             for (let i = 0; i < outValues.length; i++) outValues[i] = Math.max(outValues[i], 0);
+          return out;
+        },
+      });
+    }
+    if (backendName === 'wasm' && !tf.getKernel(DENSE_FORWARD, backendName)) {
+      tf.registerKernel({
+        kernelName: DENSE_FORWARD,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b: tf.TensorInfo };
+          const { relu } = attrs as unknown as { relu: boolean };
+          const wasm = backend as WasmLike;
+          const [nRows, nIn] = x.shape;
+          const h = w.shape[1];
+          const out = wasm.makeOutput([nRows, h], 'float32');
+          const at = (t: tf.TensorInfo) => offsetOf(wasm, t);
+          const shape = { nRows, nIn, h };
+          if (!denseMatMulOnHeap(wasm.wasm, shape, at(x), at(w), at(b), at(out), relu)) {
+            wasm.disposeData?.(out.dataId);
+            throw new Error('the WASM SIMD kernel is unavailable'); // callers check first
+          }
           return out;
         },
       });
@@ -223,6 +254,23 @@ export function csrLinear(
   checkShapes(batch, kernel);
   const attrs = { batch, relu } as unknown as tf.NamedAttrMap;
   return tf.engine().runKernel(FORWARD, { w: kernel, b: bias }, attrs) as tf.Tensor2D;
+}
+
+/**
+ * x·W + b (ReLU'd with `relu`) for a dense batch, skipping x's zeros, without a gradient: the
+ * hidden layers of the inference path, whose inputs are ReLU outputs (about half zeros; at 50%
+ * this is ~1.7× XNNPACK's dense matMul, at none ~0.85×). Null unless the WASM SIMD kernel can run.
+ */
+export function skipZerosLinear(
+  x: tf.Tensor2D,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  relu: boolean,
+): tf.Tensor2D | null {
+  if (!sparseByDefault() || kernel.shape[1] % 4 !== 0) return null;
+  registerSparseKernels();
+  const attrs = { relu } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(DENSE_FORWARD, { x, w: kernel, b: bias }, attrs) as tf.Tensor2D;
 }
 
 /**

@@ -36,8 +36,25 @@ type CsrMatMulExport = (
   relu: number,
 ) => void;
 
+type DenseMatMulExport = (
+  nRows: number,
+  x: number,
+  nIn: number,
+  m: number,
+  bias: number,
+  out: number,
+  h: number,
+  relu: number,
+  scratch: number,
+) => void;
+
+interface Kernels {
+  csr: CsrMatMulExport;
+  dense: DenseMatMulExport;
+}
+
 let compiled: object | null | undefined;
-const instances = new WeakMap<Memory, CsrMatMulExport>();
+const instances = new WeakMap<Memory, Kernels>();
 
 function compile(): object | null {
   if (compiled !== undefined) return compiled;
@@ -50,18 +67,21 @@ function compile(): object | null {
   return compiled;
 }
 
-function kernelFor(heap: WasmHeap): CsrMatMulExport | null {
+function kernelFor(heap: WasmHeap): Kernels | null {
   const memory = heap.asm?.memory;
   if (!wasmApi || !(memory instanceof wasmApi.Memory)) return null;
-  let fn = instances.get(memory);
-  if (!fn) {
+  let kernels = instances.get(memory);
+  if (!kernels) {
     const module = compile();
     if (!module) return null;
-    const instance = new wasmApi.Instance(module, { env: { memory } });
-    fn = instance.exports.csr_matmul as CsrMatMulExport;
-    instances.set(memory, fn);
+    const { exports } = new wasmApi.Instance(module, { env: { memory } });
+    kernels = {
+      csr: exports.csr_matmul as CsrMatMulExport,
+      dense: exports.dense_matmul as DenseMatMulExport,
+    };
+    instances.set(memory, kernels);
   }
-  return fn;
+  return kernels;
 }
 
 /** True when the SIMD kernel can run on this heap (WASM SIMD supported, memory reachable). */
@@ -83,7 +103,7 @@ export function csrMatMulOnHeap(
   h: number,
   relu = false,
 ): boolean {
-  const fn = kernelFor(heap);
+  const fn = kernelFor(heap)?.csr;
   if (!fn || h % 4 !== 0) return false;
   const nnz = rows.indptr[rows.nRows];
   const ptrBytes = 4 * (rows.nRows + 1);
@@ -98,6 +118,30 @@ export function csrMatMulOnHeap(
     fn(rows.nRows, p, p + ptrBytes, p + ptrBytes + entryBytes, m, bias, out, h, relu ? 1 : 0);
   } finally {
     heap._free(p);
+  }
+  return true;
+}
+
+/**
+ * out = x·m + bias (then max(·, 0) with `relu`) for a dense nRows × nIn matrix x on the heap,
+ * skipping x's zeros. Returns false when the SIMD kernel is unavailable.
+ */
+export function denseMatMulOnHeap(
+  heap: WasmHeap,
+  shape: { nRows: number; nIn: number; h: number },
+  x: number,
+  m: number,
+  bias: number,
+  out: number,
+  relu: boolean,
+): boolean {
+  const fn = kernelFor(heap)?.dense;
+  if (!fn || shape.h % 4 !== 0) return false;
+  const scratch = heap._malloc(8 * shape.nIn);
+  try {
+    fn(shape.nRows, x, shape.nIn, m, bias, out, shape.h, relu ? 1 : 0, scratch);
+  } finally {
+    heap._free(scratch);
   }
   return true;
 }
