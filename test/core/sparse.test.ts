@@ -15,7 +15,7 @@ import {
   sparseLinear,
   type CsrBatch,
 } from '../../core/src/model/sparse.js';
-import { simdAvailable, type WasmHeap } from '../../core/src/model/kernels/csr-matmul.js';
+import { simdAvailable, type WasmHeap } from '../../core/src/model/kernels/simd.js';
 import { predict } from '../../core/src/predict.js';
 import { Rng } from '../../core/src/random.js';
 import { mixupRows } from '../../core/src/train/mixmatch.js';
@@ -291,7 +291,7 @@ test('prediction: sparse and dense inputs give the same probabilities and embedd
   network.dispose();
 });
 
-test('the committed SIMD kernel is csr-matmul.wat assembled (core/scripts/build-wasm.mjs --check)', (t) => {
+test('the committed SIMD kernels are simd.wat assembled (core/scripts/build-wasm.mjs --check)', (t) => {
   const assembler = spawnSync('wat2wasm', ['--version']);
   if (assembler.error && !process.env.CI) {
     t.skip('wat2wasm (Debian: wabt) is not installed');

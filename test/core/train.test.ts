@@ -9,6 +9,7 @@ import { createNetwork } from '../../core/src/model/network.js';
 import { forward } from '../../core/src/model/forward.js';
 import {
   Adadelta,
+  Adam,
   AbortError,
   accuracy,
   domainCrossEntropy,
@@ -24,6 +25,7 @@ import {
   softCrossEntropy,
   train,
   trainStep,
+  type Optimizer,
   type TrainOptions,
   type TrainingData,
 } from '../../core/src/train/index.js';
@@ -245,6 +247,53 @@ test('Adadelta follows torch: lr on the delta, new square average, L2 added to t
   p.dispose();
   g.dispose();
 });
+
+test('fused WASM optimiser steps give the same floats as the tfjs ops (Adadelta, Adam, AdamW)', () => {
+  assert.equal(tf.getBackend(), 'wasm');
+  const rng = new Rng(17);
+  const draw = (shape: number[], scale = 1) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, c) => a * c, 1) }, () => scale * rng.normal()),
+      shape,
+    );
+  // A matrix, a vector whose length is not a multiple of 4 (the kernels' scalar tail), a scalar.
+  const shapes = [[33, 20], [1027], [1]];
+  const start = shapes.map((s) => draw(s));
+  const grads = [1, 2, 3].map((step) => shapes.map((s) => draw(s, 0.1 * step)));
+  const adam = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  const optimizers: [string, (fused: boolean) => Optimizer][] = [
+    ['Adadelta, L2', (fused) => new Adadelta({ ...adadelta(1e-4), fused })],
+    ['Adadelta', (fused) => new Adadelta({ ...adadelta(0), fused })],
+    ['Adam, L2', (fused) => new Adam({ ...adam, weightDecay: 1e-4, decoupledDecay: false, fused })],
+    ['AdamW', (fused) => new Adam({ ...adam, weightDecay: 1e-2, decoupledDecay: true, fused })],
+    ['Adam', (fused) => new Adam({ ...adam, weightDecay: 0, decoupledDecay: false, fused })],
+  ];
+  for (const [name, make] of optimizers) {
+    const run = (fused: boolean) => {
+      const vars = start.map((t) => tf.variable(t.clone()));
+      const opt = make(fused);
+      const before = tf.memory().numTensors;
+      for (const g of grads) opt.step(vars, g);
+      assert.equal(
+        tf.memory().numTensors,
+        before + 2 * shapes.length,
+        `${name}: the averages only`,
+      );
+      const values = vars.map((v) => Array.from(v.dataSync()));
+      opt.dispose();
+      tf.dispose(vars);
+      return values;
+    };
+    const fused = run(true);
+    assert.deepEqual(fused, run(false), name);
+    assert.notDeepEqual(fused[1], Array.from(start[1].dataSync()), `${name}: the weights moved`);
+  }
+  tf.dispose([...start, ...grads.flat()]);
+});
+
+function adadelta(weightDecay: number) {
+  return { learningRate: 1, rho: 0.9, epsilon: 1e-6, weightDecay };
+}
 
 test('epochBatches: drop_last, capped batch size, minimum batch count, class balance', () => {
   const rows = Int32Array.from({ length: 10 }, (_, i) => i);

@@ -10,12 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Csr } from '../csr.js';
-import {
-  csrMatMulOnHeap,
-  denseMatMulOnHeap,
-  simdAvailable,
-  type WasmHeap,
-} from './kernels/csr-matmul.js';
+import { csrMatMulOnHeap, denseMatMulOnHeap } from './kernels/simd.js';
+import { offsetOf, simdBackend, type WasmLike } from './kernels/wasm-backend.js';
 
 /** A CSR batch with 32-bit offsets starting at 0 (what the kernels read). */
 export interface CsrBatch extends Csr {
@@ -37,14 +33,7 @@ interface GradAttrs {
   batch: CsrBatch;
 }
 
-/** The subset of the WASM and CPU backends the kernels use (not part of their typings). */
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  disposeData?(dataId: object): boolean;
-  wasm: WasmHeap;
-}
+/** The subset of the CPU backend the kernels use (not part of its typings). */
 interface CpuLike {
   data: { get(dataId: object): { values: tf.TypedArray } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
@@ -103,10 +92,6 @@ function simdOnHeap(
   if (ok) return out;
   backend.disposeData?.(out.dataId);
   return null;
-}
-
-function offsetOf(backend: WasmLike, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
 let useSimd = true;
@@ -201,9 +186,7 @@ export function registerSparseKernels(): void {
  * test/bench/speed.ts); elsewhere (WebGL, CPU, no SIMD) the dense path.
  */
 export function sparseByDefault(): boolean {
-  if (!useSimd || tf.getBackend() !== 'wasm') return false;
-  const heap = (tf.backend() as unknown as Partial<WasmLike>).wasm;
-  return heap !== undefined && simdAvailable(heap);
+  return useSimd && simdBackend();
 }
 
 /** True when the current backend has the sparse kernels. */

@@ -1,5 +1,7 @@
-;; The sparse input layer's inner loop in WebAssembly SIMD (f32x4), sharing TensorFlow.js's WASM
-;; memory: it reads W, dy and the bias where tfjs keeps them and writes into a tfjs output.
+;; scNym's WebAssembly SIMD (f32x4) kernels, sharing TensorFlow.js's WASM memory: they read
+;; tensors where tfjs keeps them and write into tfjs outputs.
+;;
+;; The sparse input layer and the inference path's hidden layers:
 ;;
 ;;   out[r, :] = bias + Σ_{k in row r} data[k] · m[indices[k], :]      (bias = 0 when $bias is 0)
 ;;   then max(out, 0) when $relu is not 0 (inference, where BatchNorm is folded into W and b)
@@ -12,7 +14,10 @@
 ;; with W at 2,000 × 256, 40% more than one vector per iteration; keeping 32 output columns in
 ;; registers instead was slower, W's rows then being read in scattered 128-byte pieces). Every
 ;; pointer is a byte offset into the memory; h (the row width) must be a multiple of 4.
-;; Assembled by core/scripts/build-wasm.mjs (wabt's wat2wasm) into csr-matmul-wasm.ts.
+;;
+;; adadelta, adam: an optimiser's whole update in one pass over a variable (see the functions).
+;;
+;; Assembled by core/scripts/build-wasm.mjs (wabt's wat2wasm) into simd-wasm.ts.
 (module
   (import "env" "memory" (memory 1))
   ;; One output row at $o from stored entries [$k, $end) of $indices / $data.
@@ -209,4 +214,153 @@
           (i32.const 0) (local.get $n) (local.get $scratch) (local.get $values)
           (local.get $m) (local.get $rowBytes) (local.get $bias) (local.get $relu))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $rows)))))
+        (br $rows))))
+  ;; Adadelta with torch's semantics over $n floats, one pass instead of ~16 tfjs ops, each
+  ;; product and sum in the order optimizers.ts's tfjs ops take them (so the same floats):
+  ;;   g' = g + v·wd (wd ≠ 0)     sq' = sq·ρ + g'²·(1 − ρ)     δ = √(acc + ε) / √(sq' + ε) · g'
+  ;;   acc' = acc·ρ + δ²·(1 − ρ)   v' = v − δ·lr
+  (func (export "adadelta")
+    (param $n i32) (param $v i32) (param $g i32) (param $sq i32) (param $acc i32)
+    (param $vOut i32) (param $sqOut i32) (param $accOut i32)
+    (param $lr f32) (param $rho f32) (param $keep f32) (param $eps f32) (param $wd f32)
+    (local $i i32) (local $bytes i32) (local $wide i32)
+    (local $lrV v128) (local $rhoV v128) (local $keepV v128) (local $epsV v128) (local $wdV v128)
+    (local $gV v128) (local $sqV v128) (local $dV v128)
+    (local $gs f32) (local $sqs f32) (local $ds f32)
+    (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $lrV (f32x4.splat (local.get $lr)))
+    (local.set $rhoV (f32x4.splat (local.get $rho)))
+    (local.set $keepV (f32x4.splat (local.get $keep)))
+    (local.set $epsV (f32x4.splat (local.get $eps)))
+    (local.set $wdV (f32x4.splat (local.get $wd)))
+    (local.set $i (i32.const 0))
+    (block $vectorsDone
+      (loop $vectors
+        (br_if $vectorsDone (i32.ge_u (local.get $i) (local.get $wide)))
+        (local.set $gV (v128.load (i32.add (local.get $g) (local.get $i))))
+        (if (f32.ne (local.get $wd) (f32.const 0))
+          (then
+            (local.set $gV (f32x4.add (local.get $gV)
+              (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $i))) (local.get $wdV))))))
+        (local.set $sqV (f32x4.add
+          (f32x4.mul (v128.load (i32.add (local.get $sq) (local.get $i))) (local.get $rhoV))
+          (f32x4.mul (f32x4.mul (local.get $gV) (local.get $gV)) (local.get $keepV))))
+        (v128.store (i32.add (local.get $sqOut) (local.get $i)) (local.get $sqV))
+        (local.set $dV (f32x4.mul
+          (f32x4.div
+            (f32x4.sqrt (f32x4.add
+              (v128.load (i32.add (local.get $acc) (local.get $i))) (local.get $epsV)))
+            (f32x4.sqrt (f32x4.add (local.get $sqV) (local.get $epsV))))
+          (local.get $gV)))
+        (v128.store (i32.add (local.get $accOut) (local.get $i))
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $acc) (local.get $i))) (local.get $rhoV))
+            (f32x4.mul (f32x4.mul (local.get $dV) (local.get $dV)) (local.get $keepV))))
+        (v128.store (i32.add (local.get $vOut) (local.get $i))
+          (f32x4.sub (v128.load (i32.add (local.get $v) (local.get $i)))
+            (f32x4.mul (local.get $dV) (local.get $lrV))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vectors)))
+    ;; The last n mod 4 values, the same arithmetic on scalars.
+    (block $restDone
+      (loop $rest
+        (br_if $restDone (i32.ge_u (local.get $i) (local.get $bytes)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+        (if (f32.ne (local.get $wd) (f32.const 0))
+          (then
+            (local.set $gs (f32.add (local.get $gs)
+              (f32.mul (f32.load (i32.add (local.get $v) (local.get $i))) (local.get $wd))))))
+        (local.set $sqs (f32.add
+          (f32.mul (f32.load (i32.add (local.get $sq) (local.get $i))) (local.get $rho))
+          (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $keep))))
+        (f32.store (i32.add (local.get $sqOut) (local.get $i)) (local.get $sqs))
+        (local.set $ds (f32.mul
+          (f32.div
+            (f32.sqrt (f32.add (f32.load (i32.add (local.get $acc) (local.get $i))) (local.get $eps)))
+            (f32.sqrt (f32.add (local.get $sqs) (local.get $eps))))
+          (local.get $gs)))
+        (f32.store (i32.add (local.get $accOut) (local.get $i))
+          (f32.add
+            (f32.mul (f32.load (i32.add (local.get $acc) (local.get $i))) (local.get $rho))
+            (f32.mul (f32.mul (local.get $ds) (local.get $ds)) (local.get $keep))))
+        (f32.store (i32.add (local.get $vOut) (local.get $i))
+          (f32.sub (f32.load (i32.add (local.get $v) (local.get $i)))
+            (f32.mul (local.get $ds) (local.get $lr))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rest))))
+  ;; Adam with torch's semantics over $n floats, likewise in the order of optimizers.ts's ops:
+  ;;   g' = g + p·l2 (l2 ≠ 0)     m' = m·β₁ + g'·(1 − β₁)     v' = v·β₂ + g'²·(1 − β₂)
+  ;;   p' = p − (m' / (√v' / √c₂ + ε))·step, then p' − p·shrink (shrink ≠ 0: AdamW's decay)
+  (func (export "adam")
+    (param $n i32) (param $p i32) (param $g i32) (param $m i32) (param $v i32)
+    (param $pOut i32) (param $mOut i32) (param $vOut i32)
+    (param $b1 f32) (param $keep1 f32) (param $b2 f32) (param $keep2 f32) (param $sqrtC2 f32)
+    (param $eps f32) (param $step f32) (param $l2 f32) (param $shrink f32)
+    (local $i i32) (local $bytes i32) (local $wide i32)
+    (local $gV v128) (local $mV v128) (local $vV v128) (local $pV v128)
+    (local $gs f32) (local $ms f32) (local $vs f32) (local $ps f32)
+    (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $i (i32.const 0))
+    (block $vectorsDone
+      (loop $vectors
+        (br_if $vectorsDone (i32.ge_u (local.get $i) (local.get $wide)))
+        (local.set $gV (v128.load (i32.add (local.get $g) (local.get $i))))
+        (if (f32.ne (local.get $l2) (f32.const 0))
+          (then
+            (local.set $gV (f32x4.add (local.get $gV)
+              (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $i)))
+                (f32x4.splat (local.get $l2)))))))
+        (local.set $mV (f32x4.add
+          (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $i))) (f32x4.splat (local.get $b1)))
+          (f32x4.mul (local.get $gV) (f32x4.splat (local.get $keep1)))))
+        (local.set $vV (f32x4.add
+          (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $i))) (f32x4.splat (local.get $b2)))
+          (f32x4.mul (f32x4.mul (local.get $gV) (local.get $gV)) (f32x4.splat (local.get $keep2)))))
+        (v128.store (i32.add (local.get $mOut) (local.get $i)) (local.get $mV))
+        (v128.store (i32.add (local.get $vOut) (local.get $i)) (local.get $vV))
+        (local.set $pV (v128.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $gV (f32x4.sub (local.get $pV)
+          (f32x4.mul
+            (f32x4.div (local.get $mV)
+              (f32x4.add
+                (f32x4.div (f32x4.sqrt (local.get $vV)) (f32x4.splat (local.get $sqrtC2)))
+                (f32x4.splat (local.get $eps))))
+            (f32x4.splat (local.get $step)))))
+        (if (f32.ne (local.get $shrink) (f32.const 0))
+          (then
+            (local.set $gV (f32x4.sub (local.get $gV)
+              (f32x4.mul (local.get $pV) (f32x4.splat (local.get $shrink)))))))
+        (v128.store (i32.add (local.get $pOut) (local.get $i)) (local.get $gV))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vectors)))
+    ;; The last n mod 4 values, the same arithmetic on scalars.
+    (block $restDone
+      (loop $rest
+        (br_if $restDone (i32.ge_u (local.get $i) (local.get $bytes)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+        (if (f32.ne (local.get $l2) (f32.const 0))
+          (then
+            (local.set $gs (f32.add (local.get $gs)
+              (f32.mul (f32.load (i32.add (local.get $p) (local.get $i))) (local.get $l2))))))
+        (local.set $ms (f32.add
+          (f32.mul (f32.load (i32.add (local.get $m) (local.get $i))) (local.get $b1))
+          (f32.mul (local.get $gs) (local.get $keep1))))
+        (local.set $vs (f32.add
+          (f32.mul (f32.load (i32.add (local.get $v) (local.get $i))) (local.get $b2))
+          (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $keep2))))
+        (f32.store (i32.add (local.get $mOut) (local.get $i)) (local.get $ms))
+        (f32.store (i32.add (local.get $vOut) (local.get $i)) (local.get $vs))
+        (local.set $ps (f32.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $gs (f32.sub (local.get $ps)
+          (f32.mul
+            (f32.div (local.get $ms)
+              (f32.add (f32.div (f32.sqrt (local.get $vs)) (local.get $sqrtC2)) (local.get $eps)))
+            (local.get $step))))
+        (if (f32.ne (local.get $shrink) (f32.const 0))
+          (then
+            (local.set $gs (f32.sub (local.get $gs) (f32.mul (local.get $ps) (local.get $shrink))))))
+        (f32.store (i32.add (local.get $pOut) (local.get $i)) (local.get $gs))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rest)))))

@@ -1,10 +1,10 @@
 /**
- * The WebAssembly SIMD version of the sparse input layer's loop (csr-matmul.wat), instantiated on
- * TensorFlow.js's own WASM memory so it reads W / dy and writes outputs where tfjs keeps them: no
- * copies of the 256-wide matrices, only the CSR batch is copied in. Null where WASM SIMD is
- * missing (the JavaScript loop in ../sparse.ts is used then).
+ * scNym's WebAssembly SIMD kernels (simd.wat), instantiated on TensorFlow.js's own WASM memory so
+ * they read tensors and write outputs where tfjs keeps them: no copies of the 256-wide matrices,
+ * only a CSR batch is copied in. Each wrapper returns false where WASM SIMD is missing (callers
+ * then use JavaScript loops or tfjs ops).
  */
-import { WASM_BASE64 } from './csr-matmul-wasm.js';
+import { WASM_BASE64 } from './simd-wasm.js';
 
 /** The WebAssembly API used here (core compiles without the DOM library's typings). */
 interface WasmApi {
@@ -48,9 +48,14 @@ type DenseMatMulExport = (
   scratch: number,
 ) => void;
 
+/** n, then byte offsets of the variable, gradient, two averages and three outputs, then scalars. */
+type OptimizerExport = (...args: number[]) => void;
+
 interface Kernels {
   csr: CsrMatMulExport;
   dense: DenseMatMulExport;
+  adadelta: OptimizerExport;
+  adam: OptimizerExport;
 }
 
 let compiled: object | null | undefined;
@@ -78,6 +83,8 @@ function kernelFor(heap: WasmHeap): Kernels | null {
     kernels = {
       csr: exports.csr_matmul as CsrMatMulExport,
       dense: exports.dense_matmul as DenseMatMulExport,
+      adadelta: exports.adadelta as OptimizerExport,
+      adam: exports.adam as OptimizerExport,
     };
     instances.set(memory, kernels);
   }
@@ -143,5 +150,35 @@ export function denseMatMulOnHeap(
   } finally {
     heap._free(scratch);
   }
+  return true;
+}
+
+/** Byte offsets of an optimiser step's tensors: inputs, then the three outputs. */
+export interface OptimizerBuffers {
+  /** The variable, its gradient and its two running averages. */
+  p: number;
+  g: number;
+  a: number;
+  b: number;
+  pOut: number;
+  aOut: number;
+  bOut: number;
+}
+
+/**
+ * One optimiser step over n floats with simd.wat's `adadelta` or `adam` (its scalars in the
+ * order the function takes them): the new variable and averages go to the output buffers.
+ * Returns false when the SIMD kernels are unavailable.
+ */
+export function optimizerStepOnHeap(
+  heap: WasmHeap,
+  kernel: 'adadelta' | 'adam',
+  n: number,
+  at: OptimizerBuffers,
+  scalars: readonly number[],
+): boolean {
+  const fn = kernelFor(heap)?.[kernel];
+  if (!fn) return false;
+  fn(n, at.p, at.g, at.a, at.b, at.pOut, at.aOut, at.bOut, ...scalars);
   return true;
 }
