@@ -46,6 +46,36 @@ export class Rng {
     return this.nextUint32() / 4294967296;
   }
 
+  /**
+   * out[i] = value where a uniform draw is below p, else 0: what `uniform() < p ? value : 0` per
+   * element gives (the same draws, in order), with the state in locals instead of the array
+   * (dropout masks: ~4× faster).
+   */
+  fillBernoulli(out: Float32Array, p: number, value: number): void {
+    // uniform() < p ⇔ the 32-bit draw < p·2³² (both sides exact in double precision).
+    const threshold = p * 4294967296;
+    let s0 = this.s[0] | 0;
+    let s1 = this.s[1] | 0;
+    let s2 = this.s[2] | 0;
+    let s3 = this.s[3] | 0;
+    for (let i = 0; i < out.length; i++) {
+      const x = Math.imul(s1, 5);
+      const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = result < threshold ? value : 0;
+    }
+    this.s[0] = s0;
+    this.s[1] = s1;
+    this.s[2] = s2;
+    this.s[3] = s3;
+  }
+
   /** Uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.uniform() * n);

@@ -295,6 +295,18 @@ function adadelta(weightDecay: number) {
   return { learningRate: 1, rho: 0.9, epsilon: 1e-6, weightDecay };
 }
 
+test('Rng.fillBernoulli: the masks and generator state of per-element uniform() draws', () => {
+  for (const p of [0.5, 0.9, 0, 1]) {
+    const a = new Rng(11);
+    const b = new Rng(11);
+    const mask = new Float32Array(1001);
+    b.fillBernoulli(mask, p, 1 / (p || 1));
+    const want = Float32Array.from({ length: 1001 }, () => (a.uniform() < p ? 1 / (p || 1) : 0));
+    assert.deepEqual(mask, want);
+    assert.equal(b.nextUint32(), a.nextUint32(), 'the same state afterwards');
+  }
+});
+
 test('epochBatches: drop_last, capped batch size, minimum batch count, class balance', () => {
   const rows = Int32Array.from({ length: 10 }, (_, i) => i);
   assert.equal(epochBatches(rows, 4, new Rng(0)).length, 2);

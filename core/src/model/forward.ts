@@ -162,7 +162,7 @@ function dropout(x: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D {
   if (!mode.training || mode.dropout <= 0) return x;
   const keep = 1 - mode.dropout;
   const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = mode.rng.uniform() < keep ? 1 / keep : 0;
+  mode.rng.fillBernoulli(mask, keep, 1 / keep);
   return tf.mul(x, tf.tensor2d(mask, x.shape));
 }
 
