@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Csr } from '../csr.js';
 import { csrMatMulOnHeap, denseMatMulOnHeap } from './kernels/simd.js';
-import { offsetOf, simdBackend, type WasmLike } from './kernels/wasm-backend.js';
+import { runOnHeap, simdBackend, type WasmLike } from './kernels/wasm-backend.js';
 
 /** A CSR batch with 32-bit offsets starting at 0 (what the kernels read). */
 export interface CsrBatch extends Csr {
@@ -78,20 +78,10 @@ function simdOnHeap(
   relu = false,
 ): tf.TensorInfo | null {
   if (!useSimd) return null;
-  const out = backend.makeOutput(shape, 'float32');
-  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
-  const ok = csrMatMulOnHeap(
-    backend.wasm,
-    rows,
-    at(m),
-    bias ? at(bias) : 0,
-    at(out),
-    shape[1],
-    relu,
+  const outputs = runOnHeap(backend, [shape], (at, [out]) =>
+    csrMatMulOnHeap(backend.wasm, rows, at(m), bias ? at(bias) : 0, out, shape[1], relu),
   );
-  if (ok) return out;
-  backend.disposeData?.(out.dataId);
-  return null;
+  return outputs?.[0] ?? null;
 }
 
 let useSimd = true;
@@ -143,14 +133,12 @@ export function registerSparseKernels(): void {
           const wasm = backend as WasmLike;
           const [nRows, nIn] = x.shape;
           const h = w.shape[1];
-          const out = wasm.makeOutput([nRows, h], 'float32');
-          const at = (t: tf.TensorInfo) => offsetOf(wasm, t);
           const shape = { nRows, nIn, h };
-          if (!denseMatMulOnHeap(wasm.wasm, shape, at(x), at(w), at(b), at(out), relu)) {
-            wasm.disposeData?.(out.dataId);
-            throw new Error('the WASM SIMD kernel is unavailable'); // callers check first
-          }
-          return out;
+          const outputs = runOnHeap(wasm, [[nRows, h]], (at, [out]) =>
+            denseMatMulOnHeap(wasm.wasm, shape, at(x), at(w), at(b), out, relu),
+          );
+          if (!outputs) throw new Error('the WASM SIMD kernel is unavailable'); // callers check first
+          return outputs[0];
         },
       });
     }

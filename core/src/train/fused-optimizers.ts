@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { optimizerStepOnHeap } from '../model/kernels/simd.js';
-import { offsetOf, simdBackend, type WasmLike } from '../model/kernels/wasm-backend.js';
+import { runOnHeap, simdBackend, type WasmLike } from '../model/kernels/wasm-backend.js';
 
 const KERNEL = 'ScnymOptimizerStep';
 
@@ -24,16 +24,13 @@ function register(): void {
       const { p, g, a, b } = inputs as Record<'p' | 'g' | 'a' | 'b', tf.TensorInfo>;
       const { kernel, scalars } = attrs as unknown as StepAttrs;
       const wasm = backend as WasmLike;
-      const outs = [0, 1, 2].map(() => wasm.makeOutput(p.shape, 'float32'));
-      const at = (t: tf.TensorInfo) => offsetOf(wasm, t);
-      const [pOut, aOut, bOut] = outs.map(at);
       const n = p.shape.reduce((x, y) => x * y, 1);
-      const buffers = { p: at(p), g: at(g), a: at(a), b: at(b), pOut, aOut, bOut };
-      if (!optimizerStepOnHeap(wasm.wasm, kernel, n, buffers, scalars)) {
-        for (const out of outs) wasm.disposeData?.(out.dataId);
-        throw new Error('the WASM SIMD kernels are unavailable'); // fusedStep checks first
-      }
-      return outs;
+      const outputs = runOnHeap(wasm, [p.shape, p.shape, p.shape], (at, [pOut, aOut, bOut]) => {
+        const buffers = { p: at(p), g: at(g), a: at(a), b: at(b), pOut, aOut, bOut };
+        return optimizerStepOnHeap(wasm.wasm, kernel, n, buffers, scalars);
+      });
+      if (!outputs) throw new Error('the WASM SIMD kernels are unavailable'); // fusedStep checks first
+      return outputs;
     },
   });
 }
