@@ -501,6 +501,58 @@ print(json.dumps(h5))`,
   },
 );
 
+test(
+  'large arrays are written a block of rows at a time and read back whole',
+  needsPython,
+  async () => {
+    for (const source of [TINY_TARGET, KANG_REF]) {
+      const file = copyOf(source);
+      const before = await openH5adFile(file);
+      const index = String((await before.attrs('obs'))._index);
+      const n = (await before.meta(`obs/${index}`)).shape[0];
+      await before.close();
+      const embedding = Float32Array.from({ length: n * 7 }, (_, i) => Math.sin(i) * 100);
+      const column = Float64Array.from({ length: n }, (_, i) => i / 3);
+      // 30-row blocks of the embedding (7 float32 per row), 64-row blocks of the column.
+      await updateH5adAtomically(
+        file,
+        async (w) => {
+          await w.createArray('obsm/X_blocks', {
+            data: embedding,
+            shape: [n, 7],
+            dtype: 'float32',
+            attrs: enc('array', '0.2.0'),
+          });
+          await w.createArray('uns/blocks_col', {
+            data: column,
+            shape: [n],
+            dtype: 'float64',
+            attrs: enc('array', '0.2.0'),
+          });
+        },
+        { writeBlockBytes: 30 * 7 * 4 },
+      );
+      const h = await openH5adFile(file);
+      try {
+        assert.deepEqual((await h.read('obsm/X_blocks')).data, embedding);
+        assert.deepEqual((await h.read('uns/blocks_col')).data, column);
+      } finally {
+        await h.close();
+      }
+      const back = py(
+        `import anndata
+f = h5py.File(sys.argv[1], "r")
+x = f["obsm/X_blocks"]
+a = anndata.read_h5ad(sys.argv[1])
+print(json.dumps([list(x.shape), x.chunks is not None, float(x[n - 1, 6]), float(f["uns/blocks_col"][n - 1]),
+  list(a.obsm["X_blocks"].shape)]))`.replace(/\bn\b/g, String(n)),
+        file,
+      );
+      assert.deepEqual(back, [[n, 7], true, embedding[n * 7 - 1], column[n - 1], [n, 7]]);
+    }
+  },
+);
+
 test('overwrite: elements already in the file are removed and replaced', needsPython, async () => {
   const file = copyOf(TINY_TARGET);
   await updateH5adAtomically(file, async (w) => {

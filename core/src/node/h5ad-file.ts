@@ -43,6 +43,8 @@ export async function openH5adFile(path: string): Promise<Hierarchy> {
 export interface H5adUpdateOptions {
   /** Write the edited file here instead of replacing `path`. */
   outPath?: string;
+  /** Largest piece of a numeric array handed to h5wasm at once (default 64 MB). */
+  writeBlockBytes?: number;
 }
 
 /**
@@ -64,7 +66,10 @@ export async function updateH5adAtomically(
     const mode = (await stat(path)).mode & 0o777;
     await copyFile(path, tmp);
     await chmod(tmp, mode | 0o600); // a read-only original still gives a writable copy
-    h = openH5adWritable(openFile(tmp, 'a', path), path, m, { access: fileAccess(tmp, path) });
+    h = openH5adWritable(openFile(tmp, 'a', path), path, m, {
+      access: fileAccess(tmp, path),
+      writeBlockBytes: options.writeBlockBytes,
+    });
     await edit(h);
     await h.flush();
     await h.close();

@@ -140,7 +140,27 @@ export function layoutFor(
   if (!compress || a.dtype === 'string' || a.shape.length === 0 || product(a.shape) === 0) {
     return {};
   }
-  const rowBytes = product(a.shape.slice(1)) * ITEM_BYTES[a.dtype];
+  return { chunks: chunkShape(a), compression: 'gzip' };
+}
+
+/** Chunks of about CHUNK_BYTES, whole rows (numeric arrays of rank ≥ 1). */
+export function chunkShape(a: NewArray): number[] {
+  const rowBytes = product(a.shape.slice(1)) * ITEM_BYTES[a.dtype as NumericDType];
   const rows = Math.min(a.shape[0], Math.max(1, Math.floor(CHUNK_BYTES / rowBytes)));
-  return { chunks: [rows, ...a.shape.slice(1)], compression: 'gzip' };
+  return [rows, ...a.shape.slice(1)];
+}
+
+/** The most bytes of an array handed to h5wasm at once (see writeBlockRows). */
+export const WRITE_BLOCK_BYTES = 1 << 26;
+
+/**
+ * Rows per write for a numeric array larger than `blockBytes`, or null when it is written whole:
+ * h5wasm copies what it writes into its WASM heap, which never shrinks, so a 1M × 256 embedding
+ * written whole would keep a second gigabyte in the process.
+ */
+export function writeBlockRows(a: NewArray, blockBytes = WRITE_BLOCK_BYTES): number | null {
+  if (a.dtype === 'string' || a.shape.length === 0 || product(a.shape) === 0) return null;
+  const rowBytes = product(a.shape.slice(1)) * ITEM_BYTES[a.dtype as NumericDType];
+  const rows = Math.max(1, Math.floor(blockBytes / rowBytes));
+  return rows < a.shape[0] ? rows : null;
 }

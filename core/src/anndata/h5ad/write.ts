@@ -18,12 +18,15 @@ import type {
 } from '../hierarchy.js';
 import { newBoolToken, PLACEHOLDER_SIZE, type BoolFixup } from './bool-attrs.js';
 import {
+  chunkShape,
   encodeAttr,
   GZIP_LEVEL,
   H5_DTYPES,
   isBoolAttr,
   layoutFor,
   normalizeArray,
+  WRITE_BLOCK_BYTES,
+  writeBlockRows,
 } from './encode.js';
 import { hdf5Reason } from './errors.js';
 import { DEFLATE, type H5Module } from './hdf5.js';
@@ -53,6 +56,11 @@ export interface H5adWriteOptions {
    * `libver: ['earliest', 'latest']`, as h5py writes.
    */
   access?: H5adFileAccess;
+  /**
+   * Numeric arrays larger than this many bytes are written a block of rows at a time (default
+   * 64 MB): h5wasm copies what it is given into its heap, which never shrinks.
+   */
+  writeBlockBytes?: number;
 }
 
 class H5adWriter extends H5adReader implements WritableHierarchy {
@@ -68,6 +76,7 @@ class H5adWriter extends H5adReader implements WritableHierarchy {
     source: string,
     m: H5Module,
     private readonly access: H5adFileAccess | undefined,
+    private readonly writeBlockBytes = WRITE_BLOCK_BYTES,
   ) {
     super(file, source, m);
   }
@@ -278,13 +287,41 @@ class H5adWriter extends H5adReader implements WritableHierarchy {
       const { array } = node;
       const { chunks, compression } = layoutFor(array, this.compressNew());
       const parent = this.object(parentOf(path)) as Group;
-      parent.create_dataset({
-        name: nameOf(path),
-        data: array.data as NumericArray | string[],
-        shape: array.shape,
-        dtype: H5_DTYPES[array.dtype],
-        ...(compression ? { chunks, compression, compression_opts: GZIP_LEVEL } : {}),
-      });
+      const blockRows = writeBlockRows(array, this.writeBlockBytes);
+      const gzip = compression ? { compression, compression_opts: GZIP_LEVEL } : {};
+      if (blockRows === null) {
+        parent.create_dataset({
+          name: nameOf(path),
+          data: array.data as NumericArray | string[],
+          shape: array.shape,
+          dtype: H5_DTYPES[array.dtype],
+          ...(compression ? { chunks, ...gzip } : {}),
+        });
+      } else {
+        // Created with its first rows, then grown to its shape (a chunked layout allows that)
+        // and filled a block at a time.
+        const [nRows, ...rest] = array.shape;
+        const width = rest.reduce((a, b) => a * b, 1);
+        const rows = (start: number, end: number) =>
+          (array.data as NumericArray).subarray(start * width, end * width);
+        const dataset = parent.create_dataset({
+          name: nameOf(path),
+          data: rows(0, blockRows),
+          shape: [blockRows, ...rest],
+          maxshape: array.shape,
+          dtype: H5_DTYPES[array.dtype],
+          chunks: chunks ?? chunkShape(array),
+          ...gzip,
+        });
+        dataset.resize(array.shape);
+        for (let start = blockRows; start < nRows; start += blockRows) {
+          const end = Math.min(nRows, start + blockRows);
+          dataset.write_slice(
+            [[start, end], ...rest.map((d): [number, number] => [0, d])],
+            rows(start, end),
+          );
+        }
+      }
     }
     const target = this.object(path);
     for (const [name, value] of Object.entries(node.attrs)) {
@@ -431,5 +468,5 @@ export function openH5adWritable(
   module: H5Module,
   options: H5adWriteOptions = {},
 ): WritableHierarchy {
-  return new H5adWriter(file, source, module, options.access);
+  return new H5adWriter(file, source, module, options.access, options.writeBlockBytes);
 }
