@@ -6,6 +6,7 @@
  *   npm run bench -- --pairs tiny --seeds 0        a quick look
  *   npm run bench -- --sections interpret          saliency markers, calibration, novel types
  *   npm run bench -- --sections speed              steps/s, s/epoch, cells/s: sparse vs dense
+ *   npm run bench -- --sections speed --large      … and predicting 1M cells × 20k genes (~30 min)
  *   npm run bench -- --sections baseline           the same steps and run in PyTorch (python3-torch)
  */
 import { parseArgs } from 'node:util';
@@ -15,7 +16,12 @@ import { benchInterpret } from './interpret.js';
 import { benchSpeed } from './speed.js';
 
 const { values } = parseArgs({
-  options: { pairs: { type: 'string' }, seeds: { type: 'string' }, sections: { type: 'string' } },
+  options: {
+    pairs: { type: 'string' },
+    seeds: { type: 'string' },
+    sections: { type: 'string' },
+    large: { type: 'boolean' },
+  },
 });
 const pairs = (values.pairs ?? 'tiny,kang_ifnb').split(',');
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
@@ -23,5 +29,5 @@ console.log(`# scnym-js benchmarks (${new Date().toISOString()}, node ${process.
 const sections = (values.sections ?? 'accuracy,interpret,speed,baseline').split(',');
 if (sections.includes('accuracy')) await benchAccuracy(pairs, seeds);
 if (sections.includes('interpret')) await benchInterpret(seeds[0]);
-if (sections.includes('speed')) await benchSpeed();
+if (sections.includes('speed')) await benchSpeed({ large: values.large });
 if (sections.includes('baseline')) await benchBaseline(seeds[0]);
