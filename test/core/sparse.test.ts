@@ -181,6 +181,45 @@ test('dense rows with zeros skipped (wasm SIMD kernel): equal the dense matMul, 
   }
 });
 
+test("linear on ReLU outputs (wasm): skipping zeros gives the dense matMul's value and gradients", async () => {
+  const previous = tf.getBackend();
+  await initBackend('wasm');
+  try {
+    const rng = new Rng(31);
+    const x = tf.tensor2d(
+      Float32Array.from({ length: 24 * 64 }, () => (rng.uniform() < 0.75 ? 0 : rng.uniform())),
+      [24, 64],
+    );
+    const w = tf.tensor2d(
+      Float32Array.from({ length: 64 * 32 }, () => rng.normal()),
+      [64, 32],
+    );
+    const b = tf.tensor1d(Float32Array.from({ length: 32 }, () => rng.normal()));
+    const dy = tf.tensor2d(
+      Float32Array.from({ length: 24 * 32 }, () => rng.normal()),
+      [24, 32],
+    );
+    const run = () => {
+      const [gx, gw, gb] = tf.grads((xv: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor) =>
+        tf.sum(tf.mul(linear(xv as tf.Tensor2D, wv as tf.Tensor2D, bv as tf.Tensor1D), dy)),
+      )([x, w, b]);
+      const out = linear(x, w, b);
+      const values = [out, gx, gw, gb].map((t) => t.dataSync().slice());
+      tf.dispose([out, gx, gw, gb]);
+      return values;
+    };
+    const skipped = run();
+    setSparseSimd(false); // the kernels off: TF.js's matMuls
+    const dense = run();
+    setSparseSimd(true);
+    for (let i = 0; i < 4; i++) assertClose(skipped[i], dense[i], 1e-5);
+    tf.dispose([x, w, b, dy]);
+  } finally {
+    setSparseSimd(true);
+    await initBackend(previous as 'wasm' | 'cpu');
+  }
+});
+
 test('sparse linear: empty rows give the bias, row slices with offsets work', () => {
   const x = randomCsr(20, 30, 0.1, 3);
   const w = tf.randomNormal([30, 4], 0, 1, 'float32', 4) as tf.Tensor2D;

@@ -128,14 +128,14 @@ export function registerSparseKernels(): void {
         kernelName: DENSE_FORWARD,
         backendName,
         kernelFunc: ({ inputs, backend, attrs }) => {
-          const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b: tf.TensorInfo };
+          const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
           const { relu } = attrs as unknown as { relu: boolean };
           const wasm = backend as WasmLike;
           const [nRows, nIn] = x.shape;
           const h = w.shape[1];
           const shape = { nRows, nIn, h };
           const outputs = runOnHeap(wasm, [[nRows, h]], (at, [out]) =>
-            denseMatMulOnHeap(wasm.wasm, shape, at(x), at(w), at(b), out, relu),
+            denseMatMulOnHeap(wasm.wasm, shape, at(x), at(w), b ? at(b) : 0, out, relu),
           );
           if (!outputs) throw new Error('the WASM SIMD kernel is unavailable'); // callers check first
           return outputs[0];
@@ -228,20 +228,22 @@ export function csrLinear(
 }
 
 /**
- * x·W + b (ReLU'd with `relu`) for a dense batch, skipping x's zeros, without a gradient: the
- * hidden layers of the inference path, whose inputs are ReLU outputs (about half zeros; at 50%
- * this is ~1.7× XNNPACK's dense matMul, at none ~0.85×). Null unless the WASM SIMD kernel can run.
+ * x·W (+ b, ReLU'd with `relu`) for a dense batch, skipping x's zeros, without a gradient: layers
+ * whose inputs are ReLU outputs (about half zeros at inference, three quarters after training's
+ * dropout; at 50% this is ~1.7× XNNPACK's dense matMul, at none ~0.85×). Null unless the WASM
+ * SIMD kernel can run.
  */
 export function skipZerosLinear(
   x: tf.Tensor2D,
   kernel: tf.Tensor2D,
-  bias: tf.Tensor1D,
+  bias: tf.Tensor1D | null,
   relu: boolean,
 ): tf.Tensor2D | null {
   if (!sparseByDefault() || kernel.shape[1] % 4 !== 0) return null;
   registerSparseKernels();
   const attrs = { relu } as unknown as tf.NamedAttrMap;
-  return tf.engine().runKernel(DENSE_FORWARD, { x, w: kernel, b: bias }, attrs) as tf.Tensor2D;
+  const inputs: tf.NamedTensorMap = bias ? { x, w: kernel, b: bias } : { x, w: kernel };
+  return tf.engine().runKernel(DENSE_FORWARD, inputs, attrs) as tf.Tensor2D;
 }
 
 /**
