@@ -2,26 +2,16 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../core/src/backend.js';
-import { fromDense, type Csr } from '../../core/src/csr.js';
 import { batchInput, forward } from '../../core/src/model/forward.js';
 import { foldClassifier, inferenceForward } from '../../core/src/model/inference.js';
 import { createNetwork, type ScnymNetwork } from '../../core/src/model/network.js';
-import type { CsrBatch } from '../../core/src/model/sparse.js';
 import { Rng } from '../../core/src/random.js';
 import { resolveOptions } from '../../core/src/train/options.js';
+import { assertClose, randomCsr } from '../helpers/numeric.js';
 
 before(async () => {
   await initBackend('auto');
 });
-
-function randomCsr(nRows: number, nCols: number, density: number, seed: number): CsrBatch {
-  const rng = new Rng(seed);
-  const values = new Float32Array(nRows * nCols);
-  for (let i = 0; i < values.length; i++) {
-    if (rng.uniform() < density) values[i] = Math.log1p(1 + 20 * rng.uniform());
-  }
-  return fromDense(values, nRows, nCols) as Csr as CsrBatch;
-}
 
 /** A network whose BatchNorms look trained: γ, β and running statistics away from 1 / 0. */
 function trainedLooking(nGenes: number, residual = false): ScnymNetwork {
@@ -56,15 +46,6 @@ function trainedLooking(nGenes: number, residual = false): ScnymNetwork {
     }
   }
   return net;
-}
-
-function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, rel = 1e-4) {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(Math.abs(a[i] - b[i]) <= rel * Math.max(1, scale), `[${i}] ${a[i]} ≉ ${b[i]}`);
-  }
 }
 
 for (const backend of ['wasm', 'cpu'] as const) {

@@ -4,7 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../core/src/backend.js';
-import { fromDense, mixCsrRows, sliceRows, toDense, type Csr } from '../../core/src/csr.js';
+import { mixCsrRows, sliceRows, toDense, type Csr } from '../../core/src/csr.js';
 import { batchInput, forward } from '../../core/src/model/forward.js';
 import { createNetwork } from '../../core/src/model/network.js';
 import { linear } from '../../core/src/model/ops.js';
@@ -13,7 +13,6 @@ import {
   setSparseSimd,
   skipZerosLinear,
   sparseLinear,
-  type CsrBatch,
 } from '../../core/src/model/sparse.js';
 import { simdAvailable, type WasmHeap } from '../../core/src/model/kernels/simd.js';
 import { predict } from '../../core/src/predict.js';
@@ -23,29 +22,11 @@ import { Adadelta } from '../../core/src/train/optimizers.js';
 import { resolveOptions, type TrainOptions } from '../../core/src/train/options.js';
 import { trainStep } from '../../core/src/train/step.js';
 import { REPO } from '../helpers/paths.js';
+import { assertClose, randomCsr } from '../helpers/numeric.js';
 
 before(async () => {
   await initBackend('auto');
 });
-
-/** A random sparse log1p-like matrix (about `density` of the entries non-zero). */
-function randomCsr(nRows: number, nCols: number, density: number, seed: number): CsrBatch {
-  const rng = new Rng(seed);
-  const values = new Float32Array(nRows * nCols);
-  for (let i = 0; i < values.length; i++) {
-    if (rng.uniform() < density) values[i] = Math.log1p(1 + 20 * rng.uniform());
-  }
-  return fromDense(values, nRows, nCols) as CsrBatch;
-}
-
-function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, rel = 1e-4) {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(Math.abs(a[i] - b[i]) <= rel * Math.max(1, scale), `[${i}] ${a[i]} ≉ ${b[i]}`);
-  }
-}
 
 for (const backend of ['wasm', 'cpu']) {
   test(`sparse linear (${backend}): forward, dW and db equal the dense layer`, async () => {
