@@ -32,7 +32,10 @@ export interface PredictableModel {
 export interface PredictOptions {
   /** Query gene names (columns of the rows); default: the model's genes in its order. */
   genes?: readonly string[];
-  /** What the rows hold; 'auto' decides from the first block (counts vs log1p). */
+  /**
+   * What the rows hold; 'auto' decides from the first block: counts, or log1p of any target sum
+   * (renormalised to log1p(CPM) block by block, like counts).
+   */
   input?: 'auto' | 'counts' | 'log1p-cpm';
   /** Cells below this confidence are labeled 'Unknown' (new_identity_discovery); off if unset. */
   unknownThreshold?: number;
@@ -114,6 +117,7 @@ export interface PredictionBatch {
 }
 
 const EMPTY = new Float32Array(0);
+const GIVEN_COUNTS: ContentReport = { kind: 'counts', min: 0, max: 0, reason: 'given as counts' };
 
 /** Largest densified batch (values) the default batch size allows: 32 MB of float32. */
 const DENSE_BATCH_VALUES = 1 << 23;
@@ -160,7 +164,10 @@ export async function predict(
     missingExamples: alignment?.missingExamples ?? [],
   });
 
-  let inputKind = options.input ?? 'auto';
+  // How each block is normalised: fixed by options.input, or by the first block's content
+  // ('auto'); null = already log1p(CPM).
+  let content: ContentReport | null | undefined =
+    options.input === 'counts' ? GIVEN_COUNTS : options.input === 'log1p-cpm' ? null : undefined;
   const retain = options.retain ?? true;
   const outputs = retain ? new Outputs(nClasses, embeddingDim, expected) : null;
   let cellsDone = 0;
@@ -181,14 +188,13 @@ export async function predict(
         throw new RangeError(`the rows hold more than the ${expected} cells given as nCells`);
       }
       let m: Csr = block;
-      if (inputKind === 'auto') {
-        const report = detectContent(block);
-        onEvent?.({ type: 'input', report });
-        toLog1pCpm(block, report, options.source); // throws on scaled or unrecognised data
-        inputKind = report.kind === 'counts' ? 'counts' : 'log1p-cpm';
+      if (content === undefined) {
+        content = detectContent(block);
+        onEvent?.({ type: 'input', report: content });
       }
       // Normalise over all query genes first (as the user would before scNym), then align.
-      if (inputKind === 'counts') m = toLog1pCpm(m, { kind: 'counts', min: 0, max: 0, reason: '' });
+      // toLog1pCpm throws on scaled or unrecognised data.
+      if (content) m = toLog1pCpm(m, content, options.source);
       if (alignment) m = remapColumns(m, alignment.columnMap, model.genes.length);
       outputs?.reserve(m.nRows);
       for (let start = 0; start < m.nRows; start += batchSize) {

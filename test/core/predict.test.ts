@@ -107,6 +107,20 @@ test('streamed blocks give the same result as one matrix; shuffled/missing genes
   m.network.dispose();
 });
 
+test("'auto' input: log1p of another target sum is renormalised to CPM in every block", async () => {
+  const m = model();
+  const x = counts(40, 12, 9);
+  const fromCounts = await predict(m, x, { input: 'counts' });
+  const cp10k = log1pCpm(x, 1e4); // scanpy's normalize_total(1e4) + log1p
+  const auto = await predict(m, blocksOf(cp10k, [15, 25]), { input: 'auto', batchSize: 7 });
+  closeArrays(auto.probabilities, fromCounts.probabilities, 1e-4);
+  closeArrays(auto.embedding, fromCounts.embedding, 1e-4);
+  assert.deepEqual(auto.labels, fromCounts.labels);
+  // Counts detected as counts: the same floats as saying so.
+  sameOutputs(await predict(m, x, { input: 'auto' }), fromCounts, 'auto on counts');
+  m.network.dispose();
+});
+
 test('cells below the confidence threshold become Unknown', async () => {
   const m = model();
   const x = counts(8, 12, 3);
