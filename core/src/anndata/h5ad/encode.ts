@@ -145,8 +145,7 @@ export function layoutFor(
 
 /** Chunks of about CHUNK_BYTES, whole rows (numeric arrays of rank ≥ 1). */
 export function chunkShape(a: NewArray): number[] {
-  const rowBytes = product(a.shape.slice(1)) * ITEM_BYTES[a.dtype as NumericDType];
-  const rows = Math.min(a.shape[0], Math.max(1, Math.floor(CHUNK_BYTES / rowBytes)));
+  const rows = Math.min(a.shape[0], Math.max(1, Math.floor(CHUNK_BYTES / rowBytes(a))));
   return [rows, ...a.shape.slice(1)];
 }
 
@@ -160,7 +159,11 @@ export const WRITE_BLOCK_BYTES = 1 << 26;
  */
 export function writeBlockRows(a: NewArray, blockBytes = WRITE_BLOCK_BYTES): number | null {
   if (a.dtype === 'string' || a.shape.length === 0 || product(a.shape) === 0) return null;
-  const rowBytes = product(a.shape.slice(1)) * ITEM_BYTES[a.dtype as NumericDType];
-  const rows = Math.max(1, Math.floor(blockBytes / rowBytes));
+  const rows = Math.max(1, Math.floor(blockBytes / rowBytes(a)));
   return rows < a.shape[0] ? rows : null;
+}
+
+/** Bytes of one row (everything after the first dimension) of a numeric array. */
+function rowBytes(a: NewArray): number {
+  return product(a.shape.slice(1)) * ITEM_BYTES[a.dtype as NumericDType];
 }
