@@ -95,11 +95,31 @@ export interface NewArray {
   attrs?: Attrs;
 }
 
+/** Names that belong to scNym's writer (staging groups, temporary elements), never to the data. */
+export const PRIVATE_PREFIX = '.scnym-';
+/** The staging group of a write, at the root: `.scnym-stage-ID`. */
+export const STAGE_PREFIX = `${PRIVATE_PREFIX}stage-`;
+
+export interface WriteControl {
+  /** Checked between chunks: a cancelled write stops before anything is published. */
+  signal?: AbortSignal;
+}
+
+/** Elements written under a staging group, and how they become part of the data. */
+export interface PublishPlan {
+  /** The staging group (at the root, named `.scnym-stage-…`); gone once published. */
+  stage: string;
+  /** Staged element → its final path; an element already there is replaced. */
+  moves: [from: string, to: string][];
+  /** Attributes that replace those of existing nodes (obs's column-order). */
+  attrs: [path: string, attrs: Attrs][];
+}
+
 export interface WritableHierarchy extends Hierarchy {
   /** Creates a group (parents must exist). Fails if something is already at `path`. */
   createGroup(path: string, attrs?: Attrs): Promise<void>;
   /** Creates and fills an array (a 0-d array when shape is []). Fails if `path` exists. */
-  createArray(path: string, array: NewArray): Promise<void>;
+  createArray(path: string, array: NewArray, control?: WriteControl): Promise<void>;
   /** Replaces all attributes of an existing group or array. */
   setAttrs(path: string, attrs: Attrs): Promise<void>;
   /** Removes a group (recursively) or an array. No-op if missing. */
@@ -111,4 +131,10 @@ export interface WritableHierarchy extends Hierarchy {
   move(from: string, to: string): Promise<void>;
   /** Finishes the write: rewrites consolidated metadata where the store has it, flushes. */
   flush(): Promise<void>;
+  /**
+   * Makes staged elements part of the data all at once, then flushes. Zarr journals the renames
+   * so that a killed process's write is completed by the next writer (see zarr/publish.ts);
+   * an h5ad is edited in a temporary copy that replaces the file whole, so it just moves them.
+   */
+  publish(plan: PublishPlan): Promise<void>;
 }

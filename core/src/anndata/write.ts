@@ -1,11 +1,12 @@
 /**
  * Additive AnnData writer: adds obs columns, obsm arrays and uns entries, written once over
- * WritableHierarchy. Each new element is written under a temporary name and renamed into
- * place, so a crash leaves either the old file or the new element whole. Existing keys are
- * never touched unless the caller asks to overwrite.
+ * WritableHierarchy. Everything is written under a hidden staging group first and then
+ * published in one step (`WritableHierarchy.publish`), so a run's keys appear all together or
+ * not at all, and a cancelled write leaves the file as it was. Existing keys are never touched
+ * unless the caller asks to overwrite.
  */
 import { AnnDataError, WriteConflictError } from './errors.js';
-import type { Attrs, WritableHierarchy } from './hierarchy.js';
+import { STAGE_PREFIX, type Attrs, type WritableHierarchy } from './hierarchy.js';
 
 export type ObsAnnotation =
   | { kind: 'categorical'; codes: Int32Array; categories: string[]; ordered?: boolean }
@@ -23,9 +24,10 @@ export interface Annotations {
 export interface WriteOptions {
   /** Replace keys that already exist (default: refuse and name them). */
   overwrite?: boolean;
+  /** Cancels the write up to the moment it is published; then it is finished. */
+  signal?: AbortSignal;
 }
 
-const TMP_PREFIX = '.scnym-tmp-';
 const enc = (type: string, version: string): Attrs => ({
   'encoding-type': type,
   'encoding-version': version,
@@ -36,6 +38,7 @@ export async function writeAnnotations(
   ann: Annotations,
   options: WriteOptions = {},
 ): Promise<void> {
+  const { signal } = options;
   const obsAttrs = await h.attrs('obs');
   const nObs = await obsLength(h, obsAttrs);
   validate(h, ann, nObs);
@@ -46,83 +49,98 @@ export async function writeAnnotations(
       hint: 'open it in Python and save it again with anndata ≥ 0.8 (adata.write_h5ad / write_zarr), then retry',
     });
   }
-  const targets = [
-    ...Object.keys(ann.obs ?? {}).map((k) => `obs/${k}`),
-    ...Object.keys(ann.obsm ?? {}).map((k) => `obsm/${k}`),
-    ...Object.keys(ann.uns ?? {}).map((k) => `uns/${k}`),
-  ];
+  // Published in this order, obs (whose column-order makes columns visible to anndata) last.
+  const groups = {
+    obsm: Object.entries(ann.obsm ?? {}),
+    uns: Object.entries(ann.uns ?? {}),
+    obs: Object.entries(ann.obs ?? {}),
+  };
   const existing: string[] = [];
-  for (const t of targets) if ((await h.kind(t)) !== 'missing') existing.push(t);
+  for (const parent of ['obs', 'obsm', 'uns'] as const) {
+    for (const [name] of groups[parent]) {
+      if ((await h.kind(`${parent}/${name}`)) !== 'missing') existing.push(`${parent}/${name}`);
+    }
+  }
   if (existing.length > 0 && !options.overwrite) {
     throw new WriteConflictError(`already holds ${existing.join(', ')}`, {
       file: h.source,
       hint: 'choose another prefix (--key-added) or pass --overwrite to replace them',
     });
   }
-  for (const parent of ['obsm', 'uns']) {
-    const needed = parent === 'obsm' ? ann.obsm : ann.uns;
-    if (needed && Object.keys(needed).length > 0 && (await h.kind(parent)) === 'missing') {
-      await h.createGroup(parent, enc('dict', '0.1.0'));
-    }
-  }
+  signal?.throwIfAborted();
 
-  for (const [name, col] of Object.entries(ann.obs ?? {})) {
-    await place(h, 'obs', name, (path) => writeObsColumn(h, path, col));
+  const stage = `${STAGE_PREFIX}${randomId()}`;
+  const moves: [string, string][] = [];
+  await h.createGroup(stage);
+  try {
+    for (const [parent, entries] of Object.entries(groups)) {
+      if (entries.length === 0) continue;
+      // A missing obsm or uns is staged whole and published as one element.
+      const exists = (await h.kind(parent)) !== 'missing';
+      const staged = `${stage}/${parent}`;
+      await h.createGroup(staged, exists ? {} : enc('dict', '0.1.0'));
+      for (const [name, value] of entries) {
+        signal?.throwIfAborted();
+        const path = `${staged}/${name}`;
+        if (parent === 'obs') await writeObsColumn(h, path, value as ObsAnnotation, signal);
+        else if (parent === 'obsm') await writeObsm(h, path, value as ObsmInput, signal);
+        else await writeUns(h, path, value as UnsInput);
+        if (exists) moves.push([path, `${parent}/${name}`]);
+      }
+      if (!exists) moves.push([staged, parent]);
+    }
+    signal?.throwIfAborted();
+  } catch (err) {
+    await h.remove(stage).catch(() => undefined);
+    throw err;
   }
-  for (const [key, m] of Object.entries(ann.obsm ?? {})) {
-    await place(h, 'obsm', key, (path) =>
-      h.createArray(path, {
-        data: m.data,
-        shape: m.shape,
-        dtype: 'float32',
-        attrs: enc('array', '0.2.0'),
-      }),
-    );
-  }
-  for (const [key, value] of Object.entries(ann.uns ?? {})) {
-    await place(h, 'uns', key, (path) => writeUns(h, path, value));
-  }
-  const newCols = Object.keys(ann.obs ?? {});
+  const newCols = groups.obs.map(([name]) => name);
+  const attrs: [string, Attrs][] = [];
   if (newCols.length > 0) {
     const order = columnOrder(obsAttrs);
     const merged = [...order, ...newCols.filter((c) => !order.includes(c))];
-    await h.setAttrs('obs', { ...obsAttrs, 'column-order': merged });
+    attrs.push(['obs', { ...obsAttrs, 'column-order': merged }]);
   }
-  await h.flush();
+  await h.publish({ stage, moves, attrs });
 }
 
-/** Writes an element under a temporary sibling name, then swaps it in. */
-async function place(
+type ObsmInput = NonNullable<Annotations['obsm']>[string];
+
+function writeObsm(
   h: WritableHierarchy,
-  parent: string,
-  name: string,
-  write: (path: string) => Promise<void>,
+  path: string,
+  m: ObsmInput,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const tmp = `${parent}/${TMP_PREFIX}${name}`;
-  const final = `${parent}/${name}`;
-  await h.remove(tmp); // a leftover from an interrupted run
-  try {
-    await write(tmp);
-  } catch (err) {
-    await h.remove(tmp).catch(() => undefined);
-    throw err;
-  }
-  await h.remove(final);
-  await h.move(tmp, final);
+  return h.createArray(
+    path,
+    { data: m.data, shape: m.shape, dtype: 'float32', attrs: enc('array', '0.2.0') },
+    { signal },
+  );
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 async function writeObsColumn(
   h: WritableHierarchy,
   path: string,
   col: ObsAnnotation,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (col.kind === 'float') {
-    await h.createArray(path, {
-      data: col.values,
-      shape: [col.values.length],
-      dtype: 'float32',
-      attrs: enc('array', '0.2.0'),
-    });
+    await h.createArray(
+      path,
+      {
+        data: col.values,
+        shape: [col.values.length],
+        dtype: 'float32',
+        attrs: enc('array', '0.2.0'),
+      },
+      { signal },
+    );
     return;
   }
   const n = col.categories.length;
@@ -207,6 +225,22 @@ async function obsLength(h: WritableHierarchy, obsAttrs: Attrs): Promise<number>
 const NAME_RE = /^[^/\0]+$/;
 
 function validate(h: WritableHierarchy, ann: Annotations, nObs: number): void {
+  const lengths = new Set([
+    ...Object.values(ann.obs ?? {}).map((c) =>
+      c.kind === 'float' ? c.values.length : c.codes.length,
+    ),
+    ...Object.values(ann.obsm ?? {}).map((m) => m.shape[0]),
+  ]);
+  if (lengths.size === 1 && !lengths.has(nObs)) {
+    const [n] = lengths;
+    throw new WriteConflictError(
+      `holds ${nObs.toLocaleString('en-US')} cells, but the results are for ${n.toLocaleString('en-US')}`,
+      {
+        file: h.source,
+        hint: 'the file changed since it was read (was it rewritten by another program?); run again on the file as it is now',
+      },
+    );
+  }
   const bad = (element: string, problem: string) =>
     new AnnDataError(problem, {
       file: h.source,

@@ -13,6 +13,7 @@ import type {
   AttrValue,
   NewArray,
   NodeKind,
+  PublishPlan,
   Selection,
   WritableHierarchy,
 } from '../hierarchy.js';
@@ -140,6 +141,17 @@ class H5adWriter extends H5adReader implements WritableHierarchy {
       this.file.flush();
       this.patchBools();
     });
+  }
+
+  /** The file is a temporary copy that replaces the original whole: plain moves suffice. */
+  async publish(plan: PublishPlan): Promise<void> {
+    for (const [from, to] of plan.moves) {
+      if ((await this.kind(to)) !== 'missing') await this.remove(to);
+      await this.move(from, to);
+    }
+    for (const [path, attrs] of plan.attrs) await this.setAttrs(path, attrs);
+    await this.remove(plan.stage);
+    await this.flush();
   }
 
   /** Elements not yet flushed are discarded. */

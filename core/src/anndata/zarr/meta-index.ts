@@ -3,7 +3,7 @@
  * children of a group, from the store's listing or from the index.
  */
 import { AnnDataError } from '../errors.js';
-import type { Attrs } from '../hierarchy.js';
+import { PRIVATE_PREFIX, type Attrs } from '../hierarchy.js';
 import { invalidMetadata, messageOf } from './errors.js';
 import { asAttrs, asObject, decodeJson, type JsonObject } from './json.js';
 import { baseName, isWithin, join, parentOf, trimSlashes } from './paths.js';
@@ -169,7 +169,9 @@ export async function listChildren(
       cause: err,
     });
   }
-  const candidates = names.filter((name) => !METADATA_NAMES.has(name));
+  const candidates = names.filter(
+    (name) => !METADATA_NAMES.has(name) && !name.startsWith(PRIVATE_PREFIX),
+  );
   const kinds = await mapLimit(candidates, 16, (name) => index.get(join(path, name)));
   return candidates.filter((_, i) => kinds[i] !== null);
 }

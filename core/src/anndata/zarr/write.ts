@@ -3,7 +3,13 @@
  * metadata and cannot encode strings, gzip or zlib.
  */
 import { ScnymError, WriteConflictError } from '../errors.js';
-import type { Attrs, NewArray, WritableHierarchy } from '../hierarchy.js';
+import type {
+  Attrs,
+  NewArray,
+  PublishPlan,
+  WritableHierarchy,
+  WriteControl,
+} from '../hierarchy.js';
 import type { V3Codec } from './array-metadata.js';
 import { chunkKey, compress, ENCODERS, encodeValues, sliceChunk } from './encode.js';
 import { messageOf } from './errors.js';
@@ -14,11 +20,11 @@ import {
   chunkShape,
   type Compressor,
   consolidatedV2,
-  EMPTY_CONSOLIDATED,
   v2ArrayDoc,
   v3ArrayDoc,
   v3GroupDoc,
 } from './new-metadata.js';
+import { consolidatedRootV3, publishStaged, walkNodes } from './publish.js';
 import { baseName, join, parentOf } from './paths.js';
 import { ZarrHierarchy } from './read.js';
 import type { WritableZarrStore } from './store.js';
@@ -49,7 +55,7 @@ export class WritableZarrHierarchy extends ZarrHierarchy implements WritableHier
     });
   }
 
-  async createArray(path: string, array: NewArray): Promise<void> {
+  async createArray(path: string, array: NewArray, control: WriteControl = {}): Promise<void> {
     const p = await this.creatable(path);
     checkNewArray(array, this.source, p);
     const scalarV2 = this.zarrFormat === 2 && array.shape.length === 0;
@@ -62,7 +68,7 @@ export class WritableZarrHierarchy extends ZarrHierarchy implements WritableHier
         ? v2ArrayDoc(array, chunks, compressor)
         : v3ArrayDoc(array, chunks, compressor, attrs);
     await this.guard(p, async () => {
-      await this.writeChunks(p, array, chunks, compressor);
+      await this.writeChunks(p, array, chunks, compressor, control.signal);
       await this.putNode(p, { kind: 'array', attrs, doc });
     });
   }
@@ -105,8 +111,28 @@ export class WritableZarrHierarchy extends ZarrHierarchy implements WritableHier
     await this.guard('', async () => {
       const nodes = await this.collectNodes();
       if (this.zarrFormat === 2) await this.putJson('.zmetadata', consolidatedV2(nodes));
-      else await this.rewriteRootV3(nodes);
+      else {
+        const doc = consolidatedRootV3(nodes);
+        await this.putJson('zarr.json', doc);
+        this.index.put('', { ...(nodes.get('') as NodeMeta), doc });
+      }
     });
+  }
+
+  /** Journalled: see publish.ts. */
+  async publish(plan: PublishPlan): Promise<void> {
+    await this.guard(plan.stage, () =>
+      publishStaged(
+        {
+          store: this.store,
+          index: this.index,
+          source: this.source,
+          zarrFormat: this.zarrFormat,
+        },
+        plan,
+      ),
+    );
+    this.invalidate();
   }
 
   /** Validates a new element's path: its parent is a group and nothing is there yet. */
@@ -163,12 +189,14 @@ export class WritableZarrHierarchy extends ZarrHierarchy implements WritableHier
     array: NewArray,
     chunks: number[],
     compressor: Compressor,
+    signal?: AbortSignal,
   ): Promise<void> {
     const chunkLength = chunks.reduce((a, b) => a * b, 1);
     // Arrays without values get no chunks: readers see the fill value.
     const nChunks =
       array.data.length === 0 ? 0 : Math.ceil((array.shape[0] ?? 1) / (chunks[0] ?? 1));
     for (let i = 0; i < nChunks; i++) {
+      signal?.throwIfAborted();
       const start = i * chunkLength;
       const values = sliceChunk(
         array.data,
@@ -237,34 +265,6 @@ export class WritableZarrHierarchy extends ZarrHierarchy implements WritableHier
     const fresh = this.store.list
       ? new MetaIndex(this.store, this.source, this.zarrFormat)
       : this.index;
-    const nodes = new Map<string, NodeMeta>([['', (await fresh.get('')) ?? (await this.node(''))]]);
-    const queue = [''];
-    while (queue.length > 0) {
-      const group = queue.shift() as string;
-      for (const name of (await listChildren(this.store, fresh, group, this.source)).sort()) {
-        const path = join(group, name);
-        const node = await fresh.get(path);
-        if (!node) continue;
-        nodes.set(path, node);
-        if (node.kind === 'group') queue.push(path);
-      }
-    }
-    return nodes;
-  }
-
-  private async rewriteRootV3(nodes: Map<string, NodeMeta>): Promise<void> {
-    const root = nodes.get('') as NodeMeta;
-    const metadata: JsonObject = {};
-    for (const [path, node] of nodes) {
-      if (path === '') continue;
-      metadata[path] =
-        node.kind === 'group'
-          ? { ...node.doc, consolidated_metadata: EMPTY_CONSOLIDATED }
-          : node.doc;
-    }
-    const consolidated = { kind: 'inline', must_understand: false, metadata };
-    const doc = { ...root.doc, consolidated_metadata: consolidated };
-    await this.putJson('zarr.json', doc);
-    this.index.put('', { ...root, doc });
+    return walkNodes(this.store, fresh, this.source, '');
   }
 }
