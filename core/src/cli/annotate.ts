@@ -3,7 +3,13 @@ import { parseArgs } from 'node:util';
 import { modelToFiles } from '../model/files.js';
 import { saveModelDir } from '../node/model-dir.js';
 import { parseOrExplain, UsageError } from './args.js';
-import { formatPrediction, predictFile, summarizePrediction, writePredictions } from './outputs.js';
+import {
+  checkWriteTargets,
+  formatPrediction,
+  predictFile,
+  summarizePrediction,
+  writePredictions,
+} from './outputs.js';
 import { PREDICT_WRITE_OPTIONS } from './predict.js';
 import {
   fraction,
@@ -62,6 +68,14 @@ export async function runAnnotate(argv: string[]): Promise<number> {
   const threshold =
     fraction(values['unknown-threshold'], '--unknown-threshold') ??
     (request.config === 'new_identity_discovery' ? 0.5 : undefined);
+  const inputs = [values.reference, values.query];
+  await checkWriteTargets({
+    query: values.query,
+    out: values.out,
+    modelOut: values['model-out'],
+    overwrite: values.overwrite,
+    inputs,
+  });
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
     const result = await trainFiles(values.reference, values.query, request, session);
@@ -80,17 +94,21 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       await saveModelDir(
         values['model-out'],
         await modelToFiles(result.model.network, result.card),
-        {
-          overwrite: values.overwrite,
-        },
+        { overwrite: values.overwrite, inputs, signal: session.signal, onNotice: session.note },
       );
     }
-    const written = await writePredictions(prediction, result.card, {
-      query: values.query,
-      out: values.out,
-      keyAdded: values['key-added'],
-      overwrite: values.overwrite,
-    });
+    const written = await writePredictions(
+      prediction,
+      result.card,
+      {
+        query: values.query,
+        out: values.out,
+        keyAdded: values['key-added'],
+        overwrite: values.overwrite,
+        inputs,
+      },
+      session,
+    );
     const training = trainingSummary(result, values['model-out'] ?? null);
     const summary = summarizePrediction(prediction);
     if (values.json) {

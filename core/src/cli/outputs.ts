@@ -8,7 +8,8 @@ import {
 } from '../annotate.js';
 import type { ModelCard } from '../model/files.js';
 import { writeAnnotationsToFile } from '../node/write-file.js';
-import { openAnnDataFile } from '../node/open.js';
+import { isZarrPath, openAnnDataFile } from '../node/open.js';
+import { canonical, checkOutput, checkWritableInPlace } from '../node/targets.js';
 import type { Prediction } from '../predict.js';
 import type { Session } from './session.js';
 
@@ -19,7 +20,7 @@ export async function predictFile(
   request: PredictRequest,
   session: Session,
 ): Promise<Prediction> {
-  const query = await openAnnDataFile(queryPath);
+  const query = await openAnnDataFile(queryPath, { onNotice: session.note });
   try {
     return await predictAnnData(model, query, request, {
       signal: session.signal,
@@ -37,6 +38,8 @@ export interface WriteRequest {
   out?: string;
   keyAdded?: string;
   overwrite?: boolean;
+  /** The run's other inputs (reference, model folder), which `out` may never replace. */
+  inputs?: string[];
 }
 
 /** Adds the predictions to the query in place (atomically), or writes a copy to `out`. */
@@ -44,13 +47,43 @@ export async function writePredictions(
   prediction: Prediction,
   card: ModelCard,
   request: WriteRequest,
+  session?: Pick<Session, 'signal' | 'note'>,
 ): Promise<string> {
   const annotations = predictionAnnotations(prediction, card, { keyAdded: request.keyAdded });
   await writeAnnotationsToFile(request.query, annotations, {
     overwrite: request.overwrite,
     outPath: request.out,
+    inputs: request.inputs,
+    signal: session?.signal,
+    onNotice: session?.note,
   });
   return request.out ?? request.query;
+}
+
+/**
+ * Before any work: refuses outputs that could not be written (an existing --out without
+ * --overwrite, an output that is or holds an input, a read-only or linked query, …), so a long
+ * run is not wasted. The same checks run again when writing.
+ */
+export async function checkWriteTargets(targets: {
+  query?: string;
+  out?: string;
+  modelOut?: string;
+  overwrite?: boolean;
+  inputs: string[];
+}): Promise<void> {
+  const { query, out, modelOut, overwrite, inputs } = targets;
+  if (query) {
+    const inPlace = out === undefined || (await canonical(out)) === (await canonical(query));
+    if (inPlace) await checkWritableInPlace(query);
+    else {
+      const holds = (await isZarrPath(query)) ? 'zarr' : 'h5ad';
+      await checkOutput({ path: out as string, flag: '--out', holds, overwrite, inputs });
+    }
+  }
+  if (modelOut) {
+    await checkOutput({ path: modelOut, flag: '--model-out', holds: 'model', overwrite, inputs });
+  }
 }
 
 export interface PredictionSummary {

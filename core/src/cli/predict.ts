@@ -2,7 +2,13 @@
 import { parseArgs } from 'node:util';
 import { loadModelDir } from '../node/model-dir.js';
 import { parseOrExplain, UsageError } from './args.js';
-import { formatPrediction, predictFile, summarizePrediction, writePredictions } from './outputs.js';
+import {
+  checkWriteTargets,
+  formatPrediction,
+  predictFile,
+  summarizePrediction,
+  writePredictions,
+} from './outputs.js';
 import { fraction, startSession, COMMON_OPTIONS } from './session.js';
 
 const HELP = `usage: scnym predict --model DIR --query FILE [--out FILE] [options]
@@ -54,6 +60,13 @@ export async function runPredict(argv: string[]): Promise<number> {
   if (!values.model || !values.query)
     throw new UsageError(`--model and --query are required\n\n${HELP}`);
   const threshold = fraction(values['unknown-threshold'], '--unknown-threshold');
+  const inputs = [values.model, values.query];
+  await checkWriteTargets({
+    query: values.query,
+    out: values.out,
+    overwrite: values.overwrite,
+    inputs,
+  });
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
     const model = await loadModelDir(values.model);
@@ -66,12 +79,18 @@ export async function runPredict(argv: string[]): Promise<number> {
       { matrix: values.matrix, unknownThreshold, embedding: !values['no-embedding'] },
       session,
     );
-    const written = await writePredictions(prediction, model.card, {
-      query: values.query,
-      out: values.out,
-      keyAdded: values['key-added'],
-      overwrite: values.overwrite,
-    });
+    const written = await writePredictions(
+      prediction,
+      model.card,
+      {
+        query: values.query,
+        out: values.out,
+        keyAdded: values['key-added'],
+        overwrite: values.overwrite,
+        inputs,
+      },
+      session,
+    );
     const summary = summarizePrediction(prediction);
     if (values.json)
       console.log(JSON.stringify({ schema: 'scnym.predict/1', written, ...summary }, null, 2));

@@ -13,22 +13,33 @@ export interface Session {
   signal: AbortSignal;
   progress: Progress;
   warn: (message: string) => void;
+  /** A line of information on stderr (waiting for another writer, cleanup after a killed run). */
+  note: (message: string) => void;
   backend: string;
   close: () => void;
 }
 
-/** Starts the backend and wires Ctrl-C to cancel (a second Ctrl-C exits at once). */
+/** Signals that cancel a run: Ctrl-C, `kill`, a closed terminal. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Starts the backend and wires Ctrl-C (and SIGTERM, SIGHUP) to cancel; a second one exits at
+ * once. A write is cancelled up to the moment it is published, so the files stay as they were.
+ */
 export async function startSession(options: {
   quiet?: boolean;
   backend?: string;
 }): Promise<Session> {
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n');
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted)
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    process.stderr.write(
+      `\ncancelling… (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once)\n`,
+    );
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const backend = await initBackend(parseBackend(options.backend));
   const progress = createProgress(process.stderr, options.quiet);
   return {
@@ -38,10 +49,14 @@ export async function startSession(options: {
       progress.done();
       process.stderr.write(`warning: ${message}\n`);
     },
+    note: (message) => {
+      progress.done();
+      process.stderr.write(`${message}\n`);
+    },
     backend,
     close: () => {
       progress.done();
-      process.off('SIGINT', onSigint);
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
     },
   };
 }

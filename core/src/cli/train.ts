@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { trainOnAnnData, type TrainResult } from '../annotate.js';
 import { modelToFiles } from '../model/files.js';
 import { saveModelDir } from '../node/model-dir.js';
+import { checkWriteTargets } from './outputs.js';
 import { openAnnDataFile } from '../node/open.js';
 import { parseOrExplain, UsageError } from './args.js';
 import {
@@ -48,11 +49,16 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (!values.reference) throw new UsageError(`--reference is required\n\n${HELP}`);
   if (!values['model-out']) throw new UsageError(`--model-out is required\n\n${HELP}`);
   const request = trainRequest(values);
+  const inputs = [values.reference, ...(values.query ? [values.query] : [])];
+  await checkWriteTargets({ modelOut: values['model-out'], overwrite: values.overwrite, inputs });
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
     const result = await trainFiles(values.reference, values.query, request, session);
     await saveModelDir(values['model-out'], await modelToFiles(result.model.network, result.card), {
       overwrite: values.overwrite,
+      inputs,
+      signal: session.signal,
+      onNotice: session.note,
     });
     session.progress.done();
     const summary = trainingSummary(result, values['model-out']);
@@ -72,8 +78,8 @@ export async function trainFiles(
   request: ReturnType<typeof trainRequest>,
   session: Session,
 ): Promise<TrainResult> {
-  const reference = await openAnnDataFile(referencePath);
-  const query = queryPath ? await openAnnDataFile(queryPath) : null;
+  const reference = await openAnnDataFile(referencePath, { onNotice: session.note });
+  const query = queryPath ? await openAnnDataFile(queryPath, { onNotice: session.note }) : null;
   try {
     return await trainOnAnnData(reference, query, request, {
       signal: session.signal,

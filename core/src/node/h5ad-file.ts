@@ -2,10 +2,17 @@
  * h5ad files on the local file system: opening for reading, and editing through a temporary
  * copy that replaces the original only once the edit has fully succeeded.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { chmod, copyFile, open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
+import { chmod, open, rename, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import h5wasm from 'h5wasm/node';
 import { AnnDataError } from '../anndata/errors.js';
 import {
@@ -17,6 +24,8 @@ import {
   type H5Module,
 } from '../anndata/h5ad.js';
 import type { Hierarchy, WritableHierarchy } from '../anndata/hierarchy.js';
+import { failpoint } from './failpoint.js';
+import { withTemporary } from './scratch.js';
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]; // \x89HDF\r\n\x1a\n
 /** Old-style objects, as h5py writes: the byte-level edits in h5ad.ts need them. */
@@ -45,12 +54,14 @@ export interface H5adUpdateOptions {
   outPath?: string;
   /** Largest piece of a numeric array handed to h5wasm at once (default 64 MB). */
   writeBlockBytes?: number;
+  /** Cancels the update until the moment the edited copy is renamed into place. */
+  signal?: AbortSignal;
 }
 
 /**
  * Edits an .h5ad through a temporary copy in the destination's folder, then renames it over
- * the original (or to `outPath`). If `edit` or anything after it fails, the copy is deleted and
- * the original is untouched.
+ * the original (or to `outPath`). If `edit` or anything after it fails or is cancelled, the copy
+ * is deleted and the original is untouched. The caller holds the destination's lock.
  */
 export async function updateH5adAtomically(
   path: string,
@@ -59,28 +70,43 @@ export async function updateH5adAtomically(
 ): Promise<void> {
   await checkHdf5(path);
   const m = await loadH5wasm();
+  const { signal } = options;
   const dest = options.outPath ?? path;
-  const tmp = join(dirname(dest), `.${basename(dest)}.scnym-tmp-${randomBytes(6).toString('hex')}`);
-  let h: WritableHierarchy | undefined;
-  try {
+  await withTemporary(dest, async (tmp) => {
     const mode = (await stat(path)).mode & 0o777;
-    await copyFile(path, tmp);
+    await copy(path, tmp, signal);
+    failpoint('h5ad');
     await chmod(tmp, mode | 0o600); // a read-only original still gives a writable copy
-    h = openH5adWritable(openFile(tmp, 'a', path), path, m, {
-      access: fileAccess(tmp, path),
-      writeBlockBytes: options.writeBlockBytes,
-    });
-    await edit(h);
-    await h.flush();
-    await h.close();
+    let h: WritableHierarchy | undefined;
+    try {
+      h = openH5adWritable(openFile(tmp, 'a', path), path, m, {
+        access: fileAccess(tmp, path),
+        writeBlockBytes: options.writeBlockBytes,
+      });
+      await edit(h);
+      await h.flush();
+      await h.close();
+      h = undefined;
+    } finally {
+      await h?.close().catch(() => undefined);
+    }
     await syncFile(tmp);
     await chmod(tmp, options.outPath ? mode | 0o600 : mode); // a new file is the user's to edit
+    signal?.throwIfAborted(); // the last moment a cancel keeps the original as it was
+    failpoint('h5ad');
     await rename(tmp, dest);
-  } catch (err) {
-    await h?.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw err;
-  }
+    failpoint('h5ad');
+  });
+}
+
+/** A copy that a cancel stops within one block. */
+async function copy(from: string, to: string, signal?: AbortSignal): Promise<void> {
+  const highWaterMark = 8 << 20;
+  await pipeline(
+    createReadStream(from, { highWaterMark }),
+    createWriteStream(to, { flags: 'wx', highWaterMark }),
+    { signal },
+  );
 }
 
 /** Checks that the path is a file that starts with the HDF5 signature. */
@@ -107,7 +133,7 @@ async function checkHdf5(path: string): Promise<void> {
 }
 
 /** HDF5 looks for its signature at 0, 512, 1024, 2048… (after a user block). */
-async function hasSignature(path: string, size: number): Promise<boolean> {
+export async function hasSignature(path: string, size: number): Promise<boolean> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(SIGNATURE.length);

@@ -1,35 +1,62 @@
-/** Model folders on disk: written whole under a temporary name, then renamed into place. */
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { NotFoundError, WriteConflictError } from '../anndata/errors.js';
+/**
+ * Model folders on disk: written whole under a temporary name, then renamed into place. An
+ * existing folder is replaced only with `overwrite` and only if it is an scNym model folder
+ * (see targets.ts), never a folder that holds anything else or an input.
+ */
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { NotFoundError } from '../anndata/errors.js';
 import { modelFromFiles, type LoadedModel } from '../model/files.js';
+import { withLocks } from './lock.js';
+import { settle } from './recover.js';
+import { replaceFolder, withTemporary } from './scratch.js';
+import { checkOutput } from './targets.js';
+
+export interface SaveModelOptions {
+  /** Replace an existing scNym model folder at `dir`. */
+  overwrite?: boolean;
+  /** The run's inputs, which the model folder may never be, hold or sit in. */
+  inputs?: string[];
+  /** Cancels the save until the folder is renamed into place. */
+  signal?: AbortSignal;
+  /** How long to wait for another writer of the same folder (default 5 minutes). */
+  lockWaitMs?: number;
+  /** Told when another writer holds the folder, and what was cleaned up after a killed one. */
+  onNotice?: (message: string) => void;
+}
 
 export async function saveModelDir(
   dir: string,
   files: Map<string, Uint8Array>,
-  options: { overwrite?: boolean } = {},
+  options: SaveModelOptions = {},
 ): Promise<void> {
-  const exists = await stat(dir).then(
-    () => true,
-    () => false,
+  const { signal } = options;
+  const target = {
+    path: dir,
+    flag: '--model-out',
+    holds: 'model' as const,
+    overwrite: options.overwrite,
+    inputs: options.inputs ?? [],
+  };
+  await checkOutput(target);
+  await mkdir(dirname(resolve(dir)), { recursive: true });
+  await withLocks(
+    [dir],
+    async () => {
+      await settle(dir, false, options.onNotice);
+      await checkOutput(target); // again: it may have changed while we waited for the lock
+      await withTemporary(dir, async (tmp) => {
+        await mkdir(tmp);
+        for (const [name, bytes] of files) {
+          signal?.throwIfAborted();
+          await writeFile(join(tmp, name), bytes);
+        }
+        signal?.throwIfAborted();
+        await replaceFolder(tmp, dir);
+      });
+    },
+    { signal, waitMs: options.lockWaitMs, onWait: options.onNotice },
   );
-  if (exists && !options.overwrite) {
-    throw new WriteConflictError('model folder already exists', {
-      file: dir,
-      hint: 'choose another --model-out folder, or pass --overwrite to replace it',
-    });
-  }
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = join(dirname(dir), `.${basename(dir)}.scnym-tmp-${process.pid}-${Date.now()}`);
-  try {
-    await mkdir(tmp);
-    for (const [name, bytes] of files) await writeFile(join(tmp, name), bytes);
-    if (exists) await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
 }
 
 export async function loadModelDir(dir: string): Promise<LoadedModel> {

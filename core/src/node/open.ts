@@ -5,16 +5,26 @@ import { AnnDataError, NotFoundError } from '../anndata/errors.js';
 import { openAnnData } from '../anndata/read.js';
 import type { AnnData } from '../anndata/types.js';
 import { openH5adFile } from './h5ad-file.js';
+import { tidyBeforeRead } from './recover.js';
 import { openZarrFile } from './zarr-store.js';
 
-export async function openAnnDataFile(path: string): Promise<AnnData> {
-  const info = await stat(path).catch(() => undefined);
+export interface OpenOptions {
+  /** Told what was cleaned up after an interrupted scNym write before reading. */
+  onNotice?: (message: string) => void;
+}
+
+export async function openAnnDataFile(path: string, options: OpenOptions = {}): Promise<AnnData> {
+  let info = await stat(path).catch(() => undefined);
+  // A folder replaced by a killed scNym run may be missing for a moment: put it back first.
+  if (!info) await tidyBeforeRead(path, false, options.onNotice);
+  info ??= await stat(path).catch(() => undefined);
   if (!info) {
     throw new NotFoundError('no such file or folder', {
       file: path,
       hint: `check the path (looked for ${resolve(path)})`,
     });
   }
+  await tidyBeforeRead(path, info.isDirectory(), options.onNotice);
   const h = info.isDirectory() ? await openZarrFile(path) : await openH5adFile(path);
   try {
     return await openAnnData(h);

@@ -2,6 +2,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AnnDataError } from '../anndata/errors.js';
+import { failpoint } from './failpoint.js';
 import type { Hierarchy, WritableHierarchy } from '../anndata/hierarchy.js';
 import {
   openZarr,
@@ -79,6 +80,7 @@ export class FileSystemZarrStore implements WritableZarrStore {
       await rm(temp, { force: true });
       throw err;
     }
+    failpoint('zarr-set');
   }
 
   async delete(prefix: string): Promise<void> {
@@ -89,6 +91,7 @@ export class FileSystemZarrStore implements WritableZarrStore {
     const target = this.file(toPrefix);
     await mkdir(dirname(target), { recursive: true });
     await rename(this.file(fromPrefix), target);
+    failpoint('zarr-rename');
   }
 
   /** The file for a key; keys cannot leave the root. */

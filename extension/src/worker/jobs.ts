@@ -13,7 +13,7 @@ import { loadModelDir, saveModelDir } from '../../../core/src/node/model-dir.js'
 import { openAnnDataFile } from '../../../core/src/node/open.js';
 import { saliencyAnnData } from '../../../core/src/interpret/saliency.js';
 import { evaluateAnnData } from '../../../core/src/evaluate.js';
-import { predictFile, writePredictions } from '../../../core/src/cli/outputs.js';
+import { checkWriteTargets, predictFile, writePredictions } from '../../../core/src/cli/outputs.js';
 import { trainFiles } from '../../../core/src/cli/train.js';
 import type { Session } from '../../../core/src/cli/session.js';
 import type { TrainResult } from '../../../core/src/annotate.js';
@@ -65,6 +65,7 @@ function session(ctx: JobContext): Session {
     signal: ctx.signal,
     backend: ctx.backend,
     warn: ctx.warn,
+    note: ctx.warn, // shown in the output channel like warnings
     progress: { update: ctx.progress, done: () => undefined },
     close: () => undefined,
   };
@@ -119,6 +120,9 @@ async function annotate(
 ): Promise<JobResult> {
   const s = session(ctx);
   const request = trainRequest(job.labelKey, job.domainKey, job.settings);
+  const inputs = [job.reference, job.query];
+  // Refused outputs are reported before training, not after it.
+  await checkWriteTargets({ query: job.query, modelOut: job.modelOut, overwrite: true, inputs });
   const result = await trainFiles(job.reference, job.query, request, s);
   try {
     const threshold = job.settings.config === 'new_identity_discovery' ? 0.5 : undefined;
@@ -133,12 +137,16 @@ async function annotate(
     ctx.progress('saving', 0, 1);
     await saveModelDir(job.modelOut, await modelToFiles(result.model.network, result.card), {
       overwrite: true,
+      inputs,
+      signal: ctx.signal,
+      onNotice: ctx.warn,
     });
-    const written = await writePredictions(prediction, result.card, {
-      query: job.query,
-      keyAdded: job.keyAdded,
-      overwrite: job.overwrite,
-    });
+    const written = await writePredictions(
+      prediction,
+      result.card,
+      { query: job.query, keyAdded: job.keyAdded, overwrite: job.overwrite, inputs },
+      s,
+    );
     ctx.progress('saving', 1, 1);
     const results = await resultsFromPrediction(job.query, job.keyAdded, prediction);
     results.training = trainingInfo(result, ctx.backend);
@@ -153,11 +161,16 @@ async function train(
   ctx: JobContext,
 ): Promise<JobResult> {
   const request = trainRequest(job.labelKey, job.domainKey, job.settings);
+  const inputs = [job.reference, ...(job.query ? [job.query] : [])];
+  await checkWriteTargets({ modelOut: job.modelOut, overwrite: job.overwrite, inputs });
   const result = await trainFiles(job.reference, job.query, request, session(ctx));
   try {
     ctx.signal.throwIfAborted();
     await saveModelDir(job.modelOut, await modelToFiles(result.model.network, result.card), {
       overwrite: job.overwrite,
+      inputs,
+      signal: ctx.signal,
+      onNotice: ctx.warn,
     });
     return { type: 'train', modelDir: job.modelOut, training: trainingInfo(result, ctx.backend) };
   } finally {
@@ -169,6 +182,7 @@ async function predictJob(
   job: Extract<JobRequest, { type: 'predict' }>,
   ctx: JobContext,
 ): Promise<JobResult> {
+  await checkWriteTargets({ query: job.query, inputs: [job.model] });
   const model = await loadModelDir(job.model);
   try {
     const threshold = model.card.training.config === 'new_identity_discovery' ? 0.5 : undefined;
@@ -179,11 +193,12 @@ async function predictJob(
       session(ctx),
     );
     ctx.signal.throwIfAborted();
-    const written = await writePredictions(prediction, model.card, {
-      query: job.query,
-      keyAdded: job.keyAdded,
-      overwrite: job.overwrite,
-    });
+    const written = await writePredictions(
+      prediction,
+      model.card,
+      { query: job.query, keyAdded: job.keyAdded, overwrite: job.overwrite, inputs: [job.model] },
+      session(ctx),
+    );
     return {
       type: 'predict',
       written,
