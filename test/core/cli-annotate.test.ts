@@ -237,7 +237,7 @@ test('model folders are validated: truncated weights, newer format, gene count v
     '--model',
     tempDir(),
     '--query',
-    sharedFile('tiny', 'target.h5ad'),
+    tempCopy(sharedFile('tiny', 'target.h5ad')),
   );
   assert.equal(notModel.status, 1);
   assert.match(notModel.stderr, /not an scNym model folder/);

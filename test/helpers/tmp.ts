@@ -1,6 +1,14 @@
 /** Temporary copies of data files, so no test ever writes into ../shared or the fixtures. */
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after } from 'node:test';
@@ -16,11 +24,21 @@ export function tempDir(): string {
   return d;
 }
 
-/** A private copy of a file or folder, removed after the test file finishes. */
+/**
+ * A private copy of a file or folder, removed after the test file finishes. It is writable by its
+ * owner, as a user's own copy would be, even when the source is read-only (../shared is).
+ */
 export function tempCopy(path: string, name = basename(path)): string {
   const dest = join(tempDir(), name);
   cpSync(path, dest, { recursive: true });
+  makeWritable(dest);
   return dest;
+}
+
+function makeWritable(path: string): void {
+  const s = statSync(path);
+  chmodSync(path, s.mode | 0o200);
+  if (s.isDirectory()) for (const name of readdirSync(path)) makeWritable(join(path, name));
 }
 
 /** A digest of every file's relative path, size, mtime and bytes under `root` (a file or folder). */
