@@ -3,7 +3,9 @@
  * VS Code extension: train a model from a labelled reference (and an unlabelled query), predict
  * a query, and turn predictions into the AnnData keys the original scNym writes.
  */
+import { ScnymError } from './anndata/errors.js';
 import type { AnnData } from './anndata/types.js';
+import { annotationKeys, keyAddedProblem } from './annotation-keys.js';
 import { categoryColors } from './colors.js';
 import { calibrateTemperature, networkLogits, type TemperatureCalibration } from './calibration.js';
 import type { Annotations } from './anndata/write.js';
@@ -25,6 +27,8 @@ import {
   type PresetName,
   type TrainOptions,
 } from './train/options.js';
+
+export { annotationKeys, keyAddedProblem } from './annotation-keys.js';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -184,19 +188,6 @@ export interface AnnotationKeys {
   keyAdded?: string;
 }
 
-/** The obs / obsm / uns keys predictions are written under, from the prefix. */
-export function annotationKeys(keyAdded = 'scNym') {
-  return {
-    label: keyAdded,
-    confidence: `${keyAdded}_confidence`,
-    embedding: `X_${keyAdded.toLowerCase()}`,
-    probabilities: `${keyAdded}_probabilities`,
-    classes: `${keyAdded}_classes`,
-    colors: `${keyAdded}_colors`,
-    trainResults: `${keyAdded}_train_results`,
-  };
-}
-
 /**
  * The original's outputs: obs `scNym` (categorical) and `scNym_confidence` (float32), obsm
  * `X_scnym` and `scNym_probabilities` (with uns `scNym_classes` naming its columns), uns
@@ -207,6 +198,8 @@ export function predictionAnnotations(
   card: Pick<ModelCard, 'classNames' | 'training' | 'provenance' | 'genes' | 'temperature'>,
   options: AnnotationKeys = {},
 ): Annotations {
+  const invalid = keyAddedProblem(options.keyAdded ?? 'scNym');
+  if (invalid) throw new ScnymError(invalid, { hint: 'choose another prefix (--key-added)' });
   const keys = annotationKeys(options.keyAdded);
   const categories = [...prediction.classNames];
   const hasUnknown = prediction.labels.some((l) => l === UNKNOWN_LABEL);

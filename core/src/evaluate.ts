@@ -293,8 +293,16 @@ export async function evaluateAnnData(
       hint: 'the file must be annotated by scNym (scnym predict / annotate)',
     });
   }
-  const truth = await labelStrings(ad, request.truthKey);
-  const predicted = await labelStrings(ad, keys.label);
+  const truth = await labelStrings(
+    ad,
+    request.truthKey,
+    'pass the column holding the known cell types with --truth-key',
+  );
+  const predicted = await labelStrings(
+    ad,
+    keys.label,
+    'pass the prefix the predictions were written under with --pred-key',
+  );
   const confColumn = await ad.obsColumn(keys.confidence);
   if (confColumn.kind !== 'numeric') {
     throw new ScnymError(`column '${keys.confidence}' is ${confColumn.kind}, not numeric`, {
@@ -302,6 +310,7 @@ export async function evaluateAnnData(
       element: `obs/${keys.confidence}`,
     });
   }
+  checkConfidences(confColumn.values, truth, ad.source, `obs/${keys.confidence}`);
 
   // The model's classes and best class per cell, when the probabilities were stored.
   let modelClasses: string[] | undefined;
@@ -335,7 +344,40 @@ export async function evaluateAnnData(
   );
 }
 
-async function labelStrings(ad: AnnData, key: string): Promise<(string | null)[]> {
-  const labels = await readLabels(ad, key);
+/**
+ * Every scored cell (one with a truth label) needs a confidence in [0, 1]: a missing (NaN) or
+ * out-of-range one would turn ECE, the coverage curve and the novelty AUROC into NaN or nonsense.
+ */
+function checkConfidences(
+  confidence: Float64Array,
+  truth: readonly (string | null)[],
+  file: string,
+  element: string,
+): void {
+  let bad = 0;
+  let firstBad = -1;
+  for (let i = 0; i < confidence.length; i++) {
+    const c = confidence[i];
+    if (truth[i] !== null && !(c >= 0 && c <= 1)) {
+      bad++;
+      if (firstBad < 0) firstBad = i;
+    }
+  }
+  if (bad === 0) return;
+  throw new ScnymError(
+    `${bad} of the cells with a truth label have no valid confidence (cell ${firstBad}: ` +
+      `${confidence[firstBad]}; confidences must be numbers in [0, 1])`,
+    {
+      file,
+      element,
+      hint:
+        'predict the file again (scnym predict --overwrite), or leave the cells without ' +
+        'predictions out of the truth column (set them to NaN)',
+    },
+  );
+}
+
+async function labelStrings(ad: AnnData, key: string, hint: string): Promise<(string | null)[]> {
+  const labels = await readLabels(ad, key, hint);
   return Array.from(labels.codes, (c) => (c < 0 ? null : labels.names[c]));
 }

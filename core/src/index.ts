@@ -1,5 +1,10 @@
 // @scnym/core: platform-neutral entry point. File-system access lives in '@scnym/core/node'.
 export * from './anndata/errors.js';
+export {
+  explainSystemError,
+  systemErrorCode,
+  withSystemErrorExplained,
+} from './anndata/system-errors.js';
 export type * from './anndata/hierarchy.js';
 export type * from './anndata/types.js';
 export { openAnnData } from './anndata/read.js';

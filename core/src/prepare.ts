@@ -15,6 +15,7 @@ import {
   toLog1pCpm,
   type ContentReport,
 } from './preprocess.js';
+import { UNKNOWN_LABEL } from './predict.js';
 import type { TrainingData } from './train/trainer.js';
 
 export interface Control {
@@ -28,6 +29,13 @@ export interface Control {
 /** Rows sampled to decide what a matrix holds before committing to it. */
 const SAMPLE_ROWS = 2000;
 
+/**
+ * Fewest genes a matrix may have: scNym tells cell types apart by many genes at once, and a
+ * matrix with fewer is a gene subset or a score table, not a transcriptome (targeted panels
+ * have a few hundred).
+ */
+export const MIN_GENES = 50;
+
 export interface ChosenMatrix {
   /** The file it comes from, for messages. */
   source: string;
@@ -37,60 +45,80 @@ export interface ChosenMatrix {
 }
 
 /**
- * The matrix to feed scNym: `preference` if given, else X when it holds counts or log1p data,
- * else layers/counts, else raw/X. Scaled or unrecognised data is refused with a hint.
+ * The matrix to feed scNym: `preference` if given, else the first usable one of X,
+ * layers/counts and raw/X (usable: counts or log1p data over at least MIN_GENES genes; an
+ * absent X is skipped). Scaled or unrecognised data, and files without cells, are refused with
+ * a hint.
  */
 export async function chooseMatrix(
   ad: AnnData,
   preference: string | undefined,
   control: Control = {},
 ): Promise<ChosenMatrix> {
-  const usable = (c: ContentReport) => c.kind === 'counts' || c.kind === 'log1p';
-  if (preference && preference !== 'auto') {
-    const chosen = await describe(ad, preference);
-    if (!usable(chosen.content)) throw unusable(ad, chosen);
-    return chosen;
-  }
-  const candidates = ['X', 'layers/counts', 'raw/X'];
-  let first: ChosenMatrix | undefined;
-  for (const name of candidates) {
-    const exists =
-      name === 'X'
-        ? true
-        : name === 'raw/X'
-          ? await ad.hasRaw()
-          : (await ad.layerNames()).includes('counts');
-    if (!exists) continue;
-    const chosen = await describe(ad, name);
-    first ??= chosen;
-    if (usable(chosen.content)) {
-      if (chosen !== first) {
-        control.onWarning?.(
-          `${ad.source}: X is ${first.content.kind} (${first.content.reason}); using ${name} instead`,
-        );
-      }
-      return chosen;
-    }
-  }
-  if (!first) {
-    throw new NotFoundError('has no expression matrix (X, layers/counts or raw/X)', {
+  if (ad.nObs === 0) {
+    throw new AnnDataError('has 0 cells', {
       file: ad.source,
+      element: 'obs',
+      hint: 'check that this is the file you meant (in Python: adata.n_obs)',
     });
   }
-  throw unusable(ad, first);
+  if (preference && preference !== 'auto') {
+    const chosen = await describe(ad, preference);
+    if (problem(chosen)) throw unusable(ad, chosen);
+    return chosen;
+  }
+  const present = await ad.matrixNames();
+  const candidates = ['X', 'layers/counts', 'raw/X'].filter((n) => present.includes(n));
+  if (candidates.length === 0) {
+    throw new NotFoundError('has no expression matrix (X, layers/counts or raw/X)', {
+      file: ad.source,
+      hint: present.length
+        ? `it has ${present.join(', ')}: choose one with --matrix`
+        : "store the counts in X or layers['counts']",
+    });
+  }
+  // Why earlier candidates were passed over, for the warning or the error.
+  const noX = present.includes('X') ? [] : ['there is no X'];
+  const failed: string[] = [];
+  let first: ChosenMatrix | undefined;
+  for (const name of candidates) {
+    const chosen = await describe(ad, name);
+    first ??= chosen;
+    const why = problem(chosen);
+    if (!why) {
+      const passed = [...noX, ...failed];
+      if (passed.length) control.onWarning?.(`${ad.source}: using ${name} (${passed.join('; ')})`);
+      return chosen;
+    }
+    failed.push(`${name} ${why}`);
+  }
+  throw unusable(ad, first!, failed.slice(1));
 }
 
-function unusable(ad: AnnData, m: ChosenMatrix): ScnymError {
-  const what =
-    m.content.kind === 'scaled'
-      ? `holds negative values (min ${m.content.min.toPrecision(4)}): it looks scaled`
-      : m.content.kind === 'empty'
-        ? 'holds only zeros'
-        : `is not raw counts nor log1p-normalised (${m.content.reason})`;
-  return new AnnDataError(`${what}; scNym needs raw counts or log1p(CPM) values`, {
+/** Why a matrix cannot be fed to scNym, or null when it can. */
+function problem(m: ChosenMatrix): string | null {
+  const nGenes = m.reader.shape[1];
+  if (nGenes < MIN_GENES) return nGenes === 1 ? 'has only 1 gene' : `has ${nGenes} genes`;
+  if (m.content.kind === 'counts' || m.content.kind === 'log1p') return null;
+  return m.content.kind === 'scaled'
+    ? `holds negative values (min ${m.content.min.toPrecision(4)}): it looks scaled`
+    : m.content.kind === 'empty'
+      ? 'holds only zeros'
+      : `is not raw counts nor log1p-normalised (${m.content.reason})`;
+}
+
+function unusable(ad: AnnData, m: ChosenMatrix, others: string[] = []): ScnymError {
+  const tooFewGenes = m.reader.shape[1] < MIN_GENES;
+  const needs = tooFewGenes
+    ? `scNym needs the expression of at least ${MIN_GENES} genes`
+    : 'scNym needs raw counts or log1p(CPM) values';
+  const also = others.length ? ` (and ${others.join('; ')})` : '';
+  return new AnnDataError(`${problem(m)}; ${needs}${also}`, {
     file: ad.source,
     element: m.reader.name,
-    hint: "store raw counts in X, layers['counts'] or raw (e.g. adata.layers['counts'] = counts)",
+    hint: tooFewGenes
+      ? 'pass the whole gene expression matrix, not a subset of genes or a table of scores'
+      : "store raw counts in X, layers['counts'] or raw (e.g. adata.layers['counts'] = counts)",
   });
 }
 
@@ -178,11 +206,23 @@ export async function readLog1pCpm(
   return concatBlocks(blocks);
 }
 
-/** A categorical (or string) obs column as codes + names; missing values are -1. */
+/** The usual fix when a column given as --label-key cannot hold cell types. */
+const LABEL_HINT = 'pass a categorical or string column of cell types (e.g. --label-key cell_type)';
+
+/**
+ * A categorical (or string) obs column as codes + names; missing values are -1. `hint` says
+ * which column to pass instead (it names the flag) when `key` is not a label column.
+ */
 export async function readLabels(
   ad: AnnData,
   key: string,
+  hint = LABEL_HINT,
 ): Promise<{ codes: Int32Array; names: string[] }> {
+  const where = { file: ad.source, element: `obs/${key}`, hint };
+  if (!(await ad.obsColumnNames()).includes(key)) {
+    await ad.obsColumn(key); // a missing column: the error lists the columns there are
+    throw new AnnDataError(`'${key}' is the obs index (one name per cell), not a column`, where);
+  }
   const col = await ad.obsColumn(key);
   if (col.kind === 'categorical') return { codes: col.codes, names: col.categories };
   if (col.kind === 'string') {
@@ -190,19 +230,23 @@ export async function readLabels(
     const index = new Map(names.map((n, i) => [n, i]));
     return { codes: Int32Array.from(col.values, (v) => (v === null ? -1 : index.get(v)!)), names };
   }
-  throw new AnnDataError(`column '${key}' is ${col.kind}, not a label column`, {
-    file: ad.source,
-    element: `obs/${key}`,
-    hint: 'pass a categorical or string column of cell types (e.g. --label-key cell_type)',
-  });
+  throw new AnnDataError(
+    `column '${key}' is ${col.kind}; it must be categorical or text to name groups of cells`,
+    where,
+  );
 }
 
 export interface PrepareOptions {
   labelKey: string;
   /** obs column naming each cell's domain (batch, donor, technology) in both files. */
   domainKey?: string;
-  /** 'auto' (default), 'X', 'raw/X' or 'layers/<name>', for the reference and the query. */
+  /**
+   * 'auto' (default: chosen per file), 'X', 'raw/X' or 'layers/<name>', for the reference and
+   * the query; `referenceMatrix` / `queryMatrix` override it for one file.
+   */
   matrix?: string;
+  referenceMatrix?: string;
+  queryMatrix?: string;
   /** Fewest shared genes accepted (default 100, or all of them when there are fewer). */
   minSharedGenes?: number;
 }
@@ -224,9 +268,9 @@ export async function prepareTraining(
   control: Control = {},
 ): Promise<PreparedData> {
   const labels = await readLabels(reference, options.labelKey);
-  checkClasses(reference, options.labelKey, labels);
-  const ref = await chooseMatrix(reference, options.matrix, control);
-  const qry = query ? await chooseMatrix(query, options.matrix, control) : null;
+  const ref = await chooseFor(reference, options.referenceMatrix, options.matrix, control);
+  checkClasses(reference, options.labelKey, labels, control);
+  const qry = query ? await chooseFor(query, options.queryMatrix, options.matrix, control) : null;
 
   let genes = ref.genes;
   let refMap: Int32Array | null = null;
@@ -281,7 +325,36 @@ export async function prepareTraining(
   };
 }
 
-function checkClasses(ad: AnnData, key: string, labels: { codes: Int32Array; names: string[] }) {
+/** chooseMatrix for one file of two: a matrix named for both that one lacks says so. */
+async function chooseFor(
+  ad: AnnData,
+  own: string | undefined,
+  both: string | undefined,
+  control: Control,
+): Promise<ChosenMatrix> {
+  try {
+    return await chooseMatrix(ad, own ?? both, control);
+  } catch (err) {
+    if (own !== undefined || !(err instanceof NotFoundError) || err.element !== both) throw err;
+    throw new NotFoundError(`no matrix '${both}'`, {
+      file: ad.source,
+      element: both,
+      hint:
+        `${err.hint}; --matrix applies to the reference and the query: name each file's with ` +
+        '--reference-matrix / --query-matrix, or leave them out to choose automatically',
+      cause: err,
+    });
+  }
+}
+
+function checkClasses(
+  ad: AnnData,
+  key: string,
+  labels: { codes: Int32Array; names: string[] },
+  control: Control,
+) {
+  const where = { file: ad.source, element: `obs/${key}` };
+  const hint = 'pass the column holding the cell types (e.g. --label-key cell_type)';
   const counts = new Array<number>(labels.names.length).fill(0);
   for (const c of labels.codes) if (c >= 0) counts[c]++;
   const present = labels.names.filter((_, i) => counts[i] > 0);
@@ -290,10 +363,38 @@ function checkClasses(ad: AnnData, key: string, labels: { codes: Int32Array; nam
       present.length === 0
         ? `column '${key}' has no labels`
         : `column '${key}' has only one class ('${present[0]}'); scNym needs at least two`,
+      { ...where, hint },
+    );
+  }
+  // A class per cell (cell names, barcodes, counts): nothing to learn, and a huge output layer.
+  const nLabelled = counts.reduce((a, b) => a + b, 0);
+  const singletons = counts.filter((n) => n === 1);
+  if (singletons.length > nLabelled / 2) {
+    throw new AnnDataError(
+      `column '${key}' has ${present.length} classes for ${nLabelled} cells ` +
+        `(${singletons.length} cells are the only one of their class): ` +
+        'it names cells, not cell types',
+      { ...where, hint },
+    );
+  }
+  if (singletons.length > 0) {
+    const examples = labels.names.filter((_, i) => counts[i] === 1).slice(0, 5);
+    control.onWarning?.(
+      `${ad.source}: ${singletons.length} classes of '${key}' have a single cell ` +
+        `(${examples.join(', ')}${singletons.length > examples.length ? ', …' : ''}); ` +
+        'scNym can hardly learn them',
+    );
+  }
+  // 'Unknown' is what prediction writes for cells below the confidence threshold.
+  if (present.includes(UNKNOWN_LABEL)) {
+    throw new AnnDataError(
+      `column '${key}' has a class named '${UNKNOWN_LABEL}', the label scNym gives cells it ` +
+        'is not confident about: the two could not be told apart in the predictions',
       {
-        file: ad.source,
-        element: `obs/${key}`,
-        hint: 'pass the column holding the cell types (e.g. --label-key cell_type)',
+        ...where,
+        hint:
+          `rename the class (adata.obs['${key}'] = adata.obs['${key}'].cat.rename_categories(` +
+          `{'${UNKNOWN_LABEL}': 'unassigned'})), or set those cells to NaN to leave them out of training`,
       },
     );
   }
@@ -304,11 +405,15 @@ function checkClasses(ad: AnnData, key: string, labels: { codes: Int32Array; nam
  * (pd.Categorical over the concatenation). A query without the column is one domain of its own.
  */
 async function readDomains(reference: AnnData, query: AnnData | null, key: string) {
-  const ref = await readLabels(reference, key);
+  const hint =
+    "pass a categorical or string column naming each cell's batch or donor (e.g. --domain-key " +
+    `batch); to use integer codes, convert them: adata.obs['${key}'] = ` +
+    `adata.obs['${key}'].astype(str).astype('category')`;
+  const ref = await readLabels(reference, key, hint);
   let qry: { codes: Int32Array; names: string[] } | null = null;
   if (query) {
     qry = (await query.obsColumnNames()).includes(key)
-      ? await readLabels(query, key)
+      ? await readLabels(query, key, hint)
       : { codes: new Int32Array(query.nObs), names: ['query'] };
   }
   const names = [...new Set([...ref.names, ...(qry?.names ?? [])])].sort();

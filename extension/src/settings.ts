@@ -1,5 +1,6 @@
 /** The user's `scnym.*` settings, read fresh for each job. */
 import * as vscode from 'vscode';
+import { keyAddedProblem } from '../../core/src/annotation-keys.js';
 import type { ConfigName, PresetName, TrainSettings } from './messages.js';
 
 export function trainSettings(): TrainSettings {
@@ -13,7 +14,11 @@ export function trainSettings(): TrainSettings {
   };
 }
 
+/** The `scnym.keyAdded` prefix; one the CLI would refuse is reported and replaced by scNym. */
 export function keyAdded(): string {
   const key = vscode.workspace.getConfiguration('scnym').get<string>('keyAdded', 'scNym').trim();
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : 'scNym';
+  const problem = keyAddedProblem(key);
+  if (!problem) return key;
+  void vscode.window.showWarningMessage(`scnym.keyAdded: ${problem}. Using scNym instead.`);
+  return 'scNym';
 }

@@ -292,6 +292,7 @@ export class SyntheticCounts {
       obsm: unsupported,
       layerNames: async () => [],
       hasRaw: async () => false,
+      matrixNames: async () => ['X'],
       matrix: async (name = 'X') => {
         if (name !== 'X') throw new Error(`${source}: no ${name}`);
         return reader;

@@ -394,6 +394,13 @@ class AnnDataHandle implements AnnData {
     return (await this.h.kind('raw/X')) !== 'missing';
   }
 
+  async matrixNames(): Promise<string[]> {
+    const names = (await this.h.kind('X')) === 'missing' ? [] : ['X'];
+    for (const layer of await this.layerNames()) names.push(`layers/${layer}`);
+    if (await this.hasRaw()) names.push('raw/X');
+    return names;
+  }
+
   matrix(name = 'X'): Promise<MatrixReader> {
     let m = this.matrices.get(name);
     if (!m) {
@@ -412,11 +419,13 @@ class AnnDataHandle implements AnnData {
       });
     }
     if ((await this.h.kind(name)) === 'missing') {
-      const layers = await this.layerNames();
+      const names = await this.matrixNames();
       throw new NotFoundError(`no matrix '${name}'`, {
         file: this.source,
         element: name,
-        hint: `this file has X${(await this.hasRaw()) ? ', raw/X' : ''}${layers.map((l) => `, layers/${l}`).join('')}`,
+        hint: names.length
+          ? `this file has ${names.join(', ')}`
+          : 'this file holds no expression matrix (no X, layers or raw/X)',
       });
     }
     const nCols = name === 'raw/X' ? await this.rawVarCount() : this.nVars;

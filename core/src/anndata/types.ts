@@ -108,6 +108,8 @@ export interface AnnData {
   /** Names of matrices under `layers/`. */
   layerNames(): Promise<string[]>;
   hasRaw(): Promise<boolean>;
+  /** The matrices this file holds, in that order: 'X' (unless absent), 'layers/…', 'raw/X'. */
+  matrixNames(): Promise<string[]>;
   /** 'X', 'raw/X' or 'layers/<name>'. Throws NotFoundError if absent. */
   matrix(name?: string): Promise<MatrixReader>;
   /** Gene names of a matrix's columns: raw/var's index for 'raw/X', var's otherwise. */

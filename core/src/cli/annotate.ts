@@ -13,6 +13,7 @@ import {
 import { PREDICT_WRITE_OPTIONS } from './predict.js';
 import {
   fraction,
+  keyAddedOption,
   startSession,
   TRAIN_HELP,
   TRAIN_OPTIONS,
@@ -31,7 +32,8 @@ ${TRAIN_HELP}
   --query FILE           query to annotate (.h5ad or .zarr)
   --out FILE             write an annotated copy here instead of changing the query
   --model-out DIR        also save the model (to annotate more files later with scnym predict)
-  --key-added NAME       prefix of the keys written (default scNym)
+  --key-added NAME       prefix of the keys written (default scNym): a letter, then
+                         letters, digits, '_', '-' or '.'
   --overwrite            replace keys, --out or --model-out that already exist
   --unknown-threshold P  label cells below this confidence 'Unknown'
                          (default 0.5 with --config new_identity_discovery)
@@ -68,6 +70,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
   const threshold =
     fraction(values['unknown-threshold'], '--unknown-threshold') ??
     (request.config === 'new_identity_discovery' ? 0.5 : undefined);
+  const keyAdded = keyAddedOption(values['key-added']);
   const inputs = [values.reference, values.query];
   await checkWriteTargets({
     query: values.query,
@@ -83,7 +86,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       { ...result.model, card: result.card },
       values.query,
       {
-        matrix: request.matrix,
+        matrix: result.queryMatrix ?? undefined, // the one training read
         unknownThreshold: threshold,
         embedding: !values['no-embedding'],
       },
@@ -103,7 +106,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       {
         query: values.query,
         out: values.out,
-        keyAdded: values['key-added'],
+        keyAdded,
         overwrite: values.overwrite,
         inputs,
       },
@@ -121,9 +124,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       );
     } else {
       console.log(formatTraining(training));
-      console.log(
-        formatPrediction(summary, written, values['key-added'], prediction.embeddingDim > 0),
-      );
+      console.log(formatPrediction(summary, written, keyAdded, prediction.embeddingDim > 0));
     }
     result.model.network.dispose();
     return 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `scnym` command line: one module per command, errors printed without stack traces. */
 import { ScnymError } from '../anndata/errors.js';
+import { withSystemErrorExplained } from '../anndata/system-errors.js';
 import { runAnnotate } from './annotate.js';
 import { runEvaluate } from './evaluate.js';
 import { runInspect } from './inspect.js';
@@ -55,7 +56,9 @@ main(process.argv.slice(2).filter((a) => a !== '--debug')).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: unknown) => {
+  (caught: unknown) => {
+    // Operating-system errors (EACCES, ENOSPC, …) in words, with the file and the fix.
+    const err = debug ? caught : withSystemErrorExplained(caught);
     if (err instanceof UsageError) {
       console.error(`scnym: ${err.message}`);
       process.exitCode = 2;

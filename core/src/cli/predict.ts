@@ -9,7 +9,7 @@ import {
   summarizePrediction,
   writePredictions,
 } from './outputs.js';
-import { fraction, startSession, COMMON_OPTIONS } from './session.js';
+import { fraction, keyAddedOption, startSession, COMMON_OPTIONS } from './session.js';
 
 const HELP = `usage: scnym predict --model DIR --query FILE [--out FILE] [options]
 
@@ -20,11 +20,13 @@ predictions are added to the query in place (atomically; existing keys are kept 
   --model DIR            model folder (scnym.json, model.json, weights.bin)
   --query FILE           query to annotate (.h5ad or .zarr)
   --out FILE             write an annotated copy here instead of changing the query
-  --key-added NAME       prefix of the keys written (default scNym: obs scNym, scNym_confidence, …)
+  --key-added NAME       prefix of the keys written (default scNym: obs scNym, scNym_confidence, …):
+                         a letter, then letters, digits, '_', '-' or '.'
   --overwrite            replace keys (or --out) that already exist
   --unknown-threshold P  label cells below this confidence 'Unknown' (default 0.5 for
                          models trained with --config new_identity_discovery)
-  --matrix NAME          X, raw/X or layers/NAME (default: chosen automatically)
+  --matrix NAME          X, raw/X or layers/NAME (default: X if it holds counts or log1p
+                         values, else layers/counts, else raw/X)
   --no-embedding         do not keep or write obsm X_scnym, the 256-d embedding (1 GB per
                          million cells in memory and on disk); an X_scnym already in the
                          file is left as it is
@@ -60,6 +62,7 @@ export async function runPredict(argv: string[]): Promise<number> {
   if (!values.model || !values.query)
     throw new UsageError(`--model and --query are required\n\n${HELP}`);
   const threshold = fraction(values['unknown-threshold'], '--unknown-threshold');
+  const keyAdded = keyAddedOption(values['key-added']);
   const inputs = [values.model, values.query];
   await checkWriteTargets({
     query: values.query,
@@ -85,7 +88,7 @@ export async function runPredict(argv: string[]): Promise<number> {
       {
         query: values.query,
         out: values.out,
-        keyAdded: values['key-added'],
+        keyAdded,
         overwrite: values.overwrite,
         inputs,
       },
@@ -94,10 +97,7 @@ export async function runPredict(argv: string[]): Promise<number> {
     const summary = summarizePrediction(prediction);
     if (values.json)
       console.log(JSON.stringify({ schema: 'scnym.predict/1', written, ...summary }, null, 2));
-    else
-      console.log(
-        formatPrediction(summary, written, values['key-added'], prediction.embeddingDim > 0),
-      );
+    else console.log(formatPrediction(summary, written, keyAdded, prediction.embeddingDim > 0));
     model.network.dispose();
     return 0;
   } finally {

@@ -4,6 +4,7 @@
  */
 import { initBackend, type BackendPreference } from '../backend.js';
 import type { TrainRequest } from '../annotate.js';
+import { keyAddedProblem } from '../annotation-keys.js';
 import type { ConfigName, PresetName } from '../train/options.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { UsageError } from './args.js';
@@ -108,6 +109,8 @@ export const TRAIN_OPTIONS = {
   'label-key': { type: 'string' },
   'domain-key': { type: 'string' },
   matrix: { type: 'string' },
+  'reference-matrix': { type: 'string' },
+  'query-matrix': { type: 'string' },
   preset: { type: 'string' },
   config: { type: 'string' },
   epochs: { type: 'string' },
@@ -117,8 +120,11 @@ export const TRAIN_OPTIONS = {
 export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .zarr)
   --label-key KEY      obs column with the reference's cell types
   --domain-key KEY     obs column naming domains (batches, donors) for the adversary
-  --matrix NAME        X, raw/X or layers/NAME (default: X if it holds counts or log1p
-                       values, else layers/counts, else raw/X)
+  --matrix NAME        X, raw/X or layers/NAME, read from the reference and the query
+                       (default: chosen per file: X if it holds counts or log1p values,
+                       else layers/counts, else raw/X)
+  --reference-matrix NAME, --query-matrix NAME
+                       the same for one file only (instead of --matrix for that file)
   --preset NAME        default (tuned for small data) or original (the original scNym)
   --config NAME        no_new_identity (default), new_identity_discovery, no_dan, no_ssl
   --epochs N           training epochs (default: the preset's)
@@ -143,10 +149,19 @@ export function trainRequest(values: Record<string, string | boolean | undefined
     labelKey,
     domainKey: values['domain-key'] as string | undefined,
     matrix: values.matrix as string | undefined,
+    referenceMatrix: values['reference-matrix'] as string | undefined,
+    queryMatrix: values['query-matrix'] as string | undefined,
     preset: preset as PresetName,
     config: config as ConfigName,
     overrides,
   };
+}
+
+/** --key-added, refused before any work when it cannot prefix the keys written. */
+export function keyAddedOption(value: string | undefined): string | undefined {
+  const problem = value === undefined ? null : keyAddedProblem(value);
+  if (problem) throw new UsageError(`--key-added: ${problem}`);
+  return value;
 }
 
 export function integer(value: unknown, flag: string, min: number): number | undefined {

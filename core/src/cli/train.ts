@@ -48,6 +48,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   }
   if (!values.reference) throw new UsageError(`--reference is required\n\n${HELP}`);
   if (!values['model-out']) throw new UsageError(`--model-out is required\n\n${HELP}`);
+  if (values['query-matrix'] && !values.query)
+    throw new UsageError('--query-matrix needs --query (the file it would be read from)');
   const request = trainRequest(values);
   const inputs = [values.reference, ...(values.query ? [values.query] : [])];
   await checkWriteTargets({ modelOut: values['model-out'], overwrite: values.overwrite, inputs });

@@ -6,6 +6,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { NotFoundError } from '../anndata/errors.js';
+import { withSystemErrorExplained } from '../anndata/system-errors.js';
 import { modelFromFiles, type LoadedModel } from '../model/files.js';
 import { withLocks } from './lock.js';
 import { settle } from './recover.js';
@@ -30,7 +31,6 @@ export async function saveModelDir(
   files: Map<string, Uint8Array>,
   options: SaveModelOptions = {},
 ): Promise<void> {
-  const { signal } = options;
   const target = {
     path: dir,
     flag: '--model-out',
@@ -39,6 +39,20 @@ export async function saveModelDir(
     inputs: options.inputs ?? [],
   };
   await checkOutput(target);
+  try {
+    await write(dir, files, target, options);
+  } catch (err) {
+    throw withSystemErrorExplained(err, { file: dir });
+  }
+}
+
+async function write(
+  dir: string,
+  files: Map<string, Uint8Array>,
+  target: Parameters<typeof checkOutput>[0],
+  options: SaveModelOptions,
+): Promise<void> {
+  const { signal } = options;
   await mkdir(dirname(resolve(dir)), { recursive: true });
   await withLocks(
     [dir],

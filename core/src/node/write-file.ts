@@ -11,6 +11,7 @@
 import { cp, mkdir } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { PRIVATE_PREFIX } from '../anndata/hierarchy.js';
+import { withSystemErrorExplained } from '../anndata/system-errors.js';
 import { writeAnnotations, type Annotations, type WriteOptions } from '../anndata/write.js';
 import { updateH5adAtomically } from './h5ad-file.js';
 import { withLocks, type LockOptions } from './lock.js';
@@ -35,6 +36,18 @@ export async function writeAnnotationsToFile(
   path: string,
   annotations: Annotations,
   options: FileWriteOptions = {},
+): Promise<void> {
+  try {
+    await write(path, annotations, options);
+  } catch (err) {
+    throw withSystemErrorExplained(err, { file: options.outPath ?? path });
+  }
+}
+
+async function write(
+  path: string,
+  annotations: Annotations,
+  options: FileWriteOptions,
 ): Promise<void> {
   const zarr = await isZarrPath(path);
   const out = await outputOf(path, options.outPath);

@@ -1,5 +1,6 @@
 /** h5wasm setup so HDF5 failures throw, and those failures as AnnDataErrors with hints. */
 import { AnnDataError, ScnymError } from '../errors.js';
+import { explainSystemError } from '../system-errors.js';
 import type { H5Module } from './hdf5.js';
 
 const prepared = new WeakSet<object>();
@@ -43,6 +44,9 @@ export function asAnnDataError(
   doing: 'open' | 'read' | 'write',
 ): ScnymError {
   if (err instanceof ScnymError) return err;
+  // A full disk or a permission problem, not a damaged file.
+  const system = explainSystemError(err, { file });
+  if (system) return system;
   const reason = hdf5Reason(err);
   return new AnnDataError(`cannot ${doing} the HDF5 data (${reason})`, {
     file,
