@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { SALIENCY_METHODS, type SaliencyMethod } from '../interpret/gradients.js';
 import { rankGenes } from '../interpret/markers.js';
-import { saliencyAnnData, type SaliencyResult } from '../interpret/saliency.js';
+import { SALIENCY_LIMITS, saliencyAnnData, type SaliencyResult } from '../interpret/saliency.js';
 import { loadModelDir } from '../node/model-dir.js';
 import { openAnnDataFile } from '../node/open.js';
 import { parseOrExplain, UsageError } from './args.js';
@@ -31,9 +31,11 @@ interpretation): the mean attribution over the cells the model predicts as NAME 
   --group VALUE        value of KEY to explain (default NAME)
   --top N              genes listed (default 20)
   --per-cell           also list each explained cell's own top genes (by obs name)
-  --steps M            integrated-gradients steps (default 50; the original uses 300)
-  --samples K          expected-gradients draws per cell (default 100)
-  --max-cells N        explain at most N cells, a seeded random subset (default 1000)
+  --steps M            integrated-gradients steps (default 50, at most 10000; the
+                       original uses 300)
+  --samples K          expected-gradients draws per cell (default 100, at most 10000)
+  --max-cells N        explain at most N cells, a seeded random subset (default 1000,
+                       at most 1000000)
   --seed N             seed of the subset and the draws (default 0)
   --matrix NAME        X, raw/X or layers/NAME (default: chosen automatically)
   --backend NAME       auto (default), wasm or cpu
@@ -91,10 +93,10 @@ export async function runSaliency(argv: string[]): Promise<number> {
     groupby: values.groupby,
     group: values.group,
     matrix: values.matrix,
-    top: integer(values.top, '--top', 1) ?? 20,
-    steps: integer(values.steps, '--steps', 1),
-    samples: integer(values.samples, '--samples', 1),
-    maxCells: integer(values['max-cells'], '--max-cells', 1),
+    top: integer(values.top, '--top', 1, SALIENCY_LIMITS.top) ?? 20,
+    steps: integer(values.steps, '--steps', 1, SALIENCY_LIMITS.steps),
+    samples: integer(values.samples, '--samples', 1, SALIENCY_LIMITS.samples),
+    maxCells: integer(values['max-cells'], '--max-cells', 1, SALIENCY_LIMITS.maxCells),
     seed: integer(values.seed, '--seed', 0) ?? 0,
     perCell: values['per-cell'],
   };

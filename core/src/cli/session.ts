@@ -164,9 +164,19 @@ export function keyAddedOption(value: string | undefined): string | undefined {
   return value;
 }
 
-export function integer(value: unknown, flag: string, min: number): number | undefined {
+/** An integer flag ≥ min and, with `limit`, ≤ limit.max (the refusal then says why). */
+export function integer(
+  value: unknown,
+  flag: string,
+  min: number,
+  limit?: { max: number; why: string },
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
+  if (limit && !(Number.isInteger(n) && n >= min && n <= limit.max))
+    throw new UsageError(
+      `${flag} must be an integer in ${min}…${limit.max} (got '${value}'): ${limit.why}`,
+    );
   if (!Number.isInteger(n) || n < min)
     throw new UsageError(`${flag} must be an integer ≥ ${min} (got '${value}')`);
   return n;

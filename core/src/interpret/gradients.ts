@@ -12,6 +12,10 @@
  * A contrast class B replaces f by f_A − f_B ("why A rather than B"). Eval mode makes rows
  * independent, so the gradient of the sum over a batch is every row's own gradient; paths and
  * draws are stacked into batches of at most `maxRows` rows, which bounds memory.
+ *
+ * Each method is a generator of passes (one forward/backward batch per step, see Passes): the
+ * plain functions run it through at once; runPasses pauses between passes so that a long run
+ * shows progress and stops promptly when cancelled.
  */
 import * as tf from '@tensorflow/tfjs';
 import { gatherDense, type Csr } from '../csr.js';
@@ -19,6 +23,7 @@ import { BN_EPSILON } from '../model/config.js';
 import type { BatchNormParams, ScnymNetwork } from '../model/network.js';
 import { linear } from '../model/ops.js';
 import type { Rng } from '../random.js';
+import { throttledYield } from '../event-loop.js';
 
 export type SaliencyMethod = 'gradient' | 'integrated' | 'expected';
 export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['gradient', 'integrated', 'expected'];
@@ -41,6 +46,51 @@ export interface DenseRows {
 
 /** Rows per forward/backward pass (cells × path steps or draws). */
 export const DEFAULT_MAX_ROWS = 512;
+/** Expected-gradients draws per cell at most: 100× the default, ~10× less sampling noise. */
+export const MAX_SAMPLES = 10_000;
+/** Integrated-gradients path steps at most: the sum converges long before (the original: 300). */
+export const MAX_STEPS = 10_000;
+
+/**
+ * A method's work, one forward/backward pass (≤ maxRows rows) per step: each step yields how many
+ * of the rows (cells) are finished, and the generator returns the result. Stopping it early
+ * (return()) frees its tensors.
+ */
+export type Passes<T> = Generator<number, T, void>;
+
+/** Runs every pass at once (small inputs; nothing else runs meanwhile). */
+export function drain<T>(passes: Passes<T>): T {
+  for (;;) {
+    const step = passes.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Runs the passes, pausing between them (`pause`, by default a yield every 50 ms) so that the
+ * signal is checked and progress shown (`onCells`: rows finished so far) while they run.
+ */
+export async function runPasses<T>(
+  passes: Passes<T>,
+  options: {
+    signal?: AbortSignal;
+    onCells?: (done: number) => void;
+    pause?: () => Promise<void>;
+  } = {},
+): Promise<T> {
+  const pause = options.pause ?? throttledYield();
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const step = passes.next();
+      if (step.done) return step.value;
+      options.onCells?.(step.value);
+      await pause();
+    }
+  } finally {
+    passes.return(undefined as T);
+  }
+}
 
 /**
  * Eval-mode logits, differentiable with respect to the input: model/forward.ts's eval path
@@ -111,6 +161,15 @@ export function vanillaGradient(
   objective: Objective,
   maxRows = DEFAULT_MAX_ROWS,
 ): Float32Array {
+  return drain(vanillaPasses(net, rows, objective, maxRows));
+}
+
+export function* vanillaPasses(
+  net: ScnymNetwork,
+  rows: DenseRows,
+  objective: Objective,
+  maxRows = DEFAULT_MAX_ROWS,
+): Passes<Float32Array> {
   checkObjective(net, objective);
   const o: Objective = { output: 'logit', ...objective };
   const out = new Float32Array(rows.values.length);
@@ -121,6 +180,7 @@ export function vanillaGradient(
       gradientTensor(net, tf.tensor2d(part, [end - start, rows.nGenes]), o).dataSync(),
     );
     out.set(grad, start * rows.nGenes);
+    yield end;
   }
   return out;
 }
@@ -147,9 +207,18 @@ export function integratedGradients(
   objective: Objective,
   options: IntegratedOptions = {},
 ): IntegratedResult {
+  return drain(integratedPasses(net, rows, objective, options));
+}
+
+export function* integratedPasses(
+  net: ScnymNetwork,
+  rows: DenseRows,
+  objective: Objective,
+  options: IntegratedOptions = {},
+): Passes<IntegratedResult> {
   checkObjective(net, objective);
   const o: Objective = { output: 'probability', ...objective };
-  const steps = positiveInteger(options.steps ?? 50, 'steps');
+  const steps = positiveInteger(options.steps ?? 50, 'steps', MAX_STEPS);
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
   const g = rows.nGenes;
   const baseline = options.baseline ?? new Float32Array(g);
@@ -159,31 +228,41 @@ export function integratedGradients(
   const stepsPerPass = Math.min(steps, maxRows);
   const attributions = new Float32Array(rows.values.length);
 
-  for (let start = 0; start < rows.nRows; start += cellsPerPass) {
-    const end = Math.min(rows.nRows, start + cellsPerPass);
-    const c = end - start;
-    const sum = tf.tidy(() => {
-      const x = tf.tensor2d(rows.values.subarray(start * g, end * g), [c, g]);
-      const delta = tf.sub(x, tf.tensor2d(baseline, [1, g]));
+  const base = tf.tensor2d(baseline, [1, g]);
+  try {
+    for (let start = 0; start < rows.nRows; start += cellsPerPass) {
+      const end = Math.min(rows.nRows, start + cellsPerPass);
+      const c = end - start;
+      const delta = tf.tidy(() =>
+        tf.sub(tf.tensor2d(rows.values.subarray(start * g, end * g), [c, g]), base),
+      );
       let total = tf.zeros([c, g]) as tf.Tensor2D;
-      for (let m0 = 1; m0 <= steps; m0 += stepsPerPass) {
-        const s = Math.min(stepsPerPass, steps - m0 + 1);
-        const alphas = Float32Array.from({ length: s }, (_, i) => (m0 + i) / steps);
-        const next = tf.tidy(() => {
-          // [c, s, g] path points b + α(x − b), flattened to c·s rows.
-          const points = tf.add(
-            tf.reshape(baseline, [1, 1, g]),
-            tf.mul(tf.reshape(delta, [c, 1, g]), tf.reshape(alphas, [1, s, 1])),
-          );
-          const grad = gradientTensor(net, tf.reshape(points, [c * s, g]) as tf.Tensor2D, o);
-          return tf.add(total, tf.sum(tf.reshape(grad, [c, s, g]), 1)) as tf.Tensor2D;
-        });
-        total.dispose();
-        total = next;
+      try {
+        for (let m0 = 1; m0 <= steps; m0 += stepsPerPass) {
+          const s = Math.min(stepsPerPass, steps - m0 + 1);
+          const alphas = Float32Array.from({ length: s }, (_, i) => (m0 + i) / steps);
+          const next = tf.tidy(() => {
+            // [c, s, g] path points b + α(x − b), flattened to c·s rows.
+            const points = tf.add(
+              tf.reshape(base, [1, 1, g]),
+              tf.mul(tf.reshape(delta, [c, 1, g]), tf.reshape(alphas, [1, s, 1])),
+            );
+            const grad = gradientTensor(net, tf.reshape(points, [c * s, g]) as tf.Tensor2D, o);
+            return tf.add(total, tf.sum(tf.reshape(grad, [c, s, g]), 1)) as tf.Tensor2D;
+          });
+          total.dispose();
+          total = next;
+          if (m0 + s <= steps) yield start;
+        }
+        const sum = tf.tidy(() => tf.mul(delta, tf.div(total, steps)).dataSync() as Float32Array);
+        attributions.set(sum, start * g);
+      } finally {
+        tf.dispose([delta, total]);
       }
-      return tf.mul(delta, tf.div(total, steps)).dataSync() as Float32Array;
-    });
-    attributions.set(sum, start * g);
+      yield end;
+    }
+  } finally {
+    base.dispose();
   }
   const fx = scoreRows(net, rows, o);
   const fBase = scoreRows(net, { values: baseline, nRows: 1, nGenes: g }, o)[0];
@@ -207,13 +286,24 @@ export function expectedGradients(
   rng: Rng,
   options: ExpectedOptions = {},
 ): Float32Array {
+  return drain(expectedPasses(net, rows, references, objective, rng, options));
+}
+
+export function* expectedPasses(
+  net: ScnymNetwork,
+  rows: DenseRows,
+  references: Csr,
+  objective: Objective,
+  rng: Rng,
+  options: ExpectedOptions = {},
+): Passes<Float32Array> {
   checkObjective(net, objective);
   if (references.nRows === 0) throw new RangeError('expected gradients need reference cells');
   if (references.nCols !== rows.nGenes) {
     throw new RangeError(`reference cells have ${references.nCols} genes, not ${rows.nGenes}`);
   }
   const o: Objective = { output: 'logit', ...objective };
-  const samples = positiveInteger(options.samples ?? 100, 'samples');
+  const samples = positiveInteger(options.samples ?? 100, 'samples', MAX_SAMPLES);
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
   const g = rows.nGenes;
   const cellsPerPass = Math.max(1, Math.floor(maxRows / samples));
@@ -223,7 +313,8 @@ export function expectedGradients(
   for (let start = 0; start < rows.nRows; start += cellsPerPass) {
     const end = Math.min(rows.nRows, start + cellsPerPass);
     const c = end - start;
-    // Each cell's draws (references, then α) in cell order, so batching never changes them.
+    // Each cell's draws (references, then α) in cell order, so batching never changes them;
+    // c · samples ≤ max(maxRows, MAX_SAMPLES) values.
     const allRefs = new Int32Array(c * samples);
     const allAlphas = new Float32Array(c * samples);
     for (let i = 0; i < c; i++) {
@@ -232,42 +323,49 @@ export function expectedGradients(
     }
     const x = tf.tensor2d(rows.values.subarray(start * g, end * g), [c, g]);
     let total = tf.zeros([c, g]) as tf.Tensor2D;
-    for (let k0 = 0; k0 < samples; k0 += drawsPerPass) {
-      const s = Math.min(drawsPerPass, samples - k0);
-      // Cell-major: row i·s + j is draw k0 + j of cell i.
-      const refRows = new Int32Array(c * s);
-      const alphas = new Float32Array(c * s);
-      for (let i = 0; i < c; i++) {
-        refRows.set(allRefs.subarray(i * samples + k0, i * samples + k0 + s), i * s);
-        alphas.set(allAlphas.subarray(i * samples + k0, i * samples + k0 + s), i * s);
+    try {
+      for (let k0 = 0; k0 < samples; k0 += drawsPerPass) {
+        const s = Math.min(drawsPerPass, samples - k0);
+        // Cell-major: row i·s + j is draw k0 + j of cell i.
+        const refRows = new Int32Array(c * s);
+        const alphas = new Float32Array(c * s);
+        for (let i = 0; i < c; i++) {
+          refRows.set(allRefs.subarray(i * samples + k0, i * samples + k0 + s), i * s);
+          alphas.set(allAlphas.subarray(i * samples + k0, i * samples + k0 + s), i * s);
+        }
+        const next = tf.tidy(() => {
+          const ref = tf.reshape(tf.tensor2d(gatherDense(references, refRows), [c * s, g]), [
+            c,
+            s,
+            g,
+          ]);
+          const delta = tf.sub(tf.reshape(x, [c, 1, g]), ref);
+          const points = tf.add(ref, tf.mul(tf.reshape(alphas, [c, s, 1]), delta));
+          const grad = tf.reshape(
+            gradientTensor(net, tf.reshape(points, [c * s, g]) as tf.Tensor2D, o),
+            [c, s, g],
+          );
+          const scale = options.signedDelta ? delta : tf.abs(delta);
+          return tf.add(total, tf.sum(tf.mul(scale, grad), 1)) as tf.Tensor2D;
+        });
+        total.dispose();
+        total = next;
+        if (k0 + s < samples) yield start;
       }
-      const next = tf.tidy(() => {
-        const ref = tf.reshape(tf.tensor2d(gatherDense(references, refRows), [c * s, g]), [
-          c,
-          s,
-          g,
-        ]);
-        const delta = tf.sub(tf.reshape(x, [c, 1, g]), ref);
-        const points = tf.add(ref, tf.mul(tf.reshape(alphas, [c, s, 1]), delta));
-        const grad = tf.reshape(
-          gradientTensor(net, tf.reshape(points, [c * s, g]) as tf.Tensor2D, o),
-          [c, s, g],
-        );
-        const scale = options.signedDelta ? delta : tf.abs(delta);
-        return tf.add(total, tf.sum(tf.mul(scale, grad), 1)) as tf.Tensor2D;
-      });
+      const mean = tf.tidy(() => tf.div(total, samples).dataSync() as Float32Array);
+      attributions.set(mean, start * g);
+    } finally {
       total.dispose();
-      total = next;
+      x.dispose();
     }
-    const mean = tf.tidy(() => tf.div(total, samples).dataSync() as Float32Array);
-    attributions.set(mean, start * g);
-    total.dispose();
-    x.dispose();
+    yield end;
   }
   return attributions;
 }
 
-function positiveInteger(n: number, name: string): number {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be an integer ≥ 1`);
+function positiveInteger(n: number, name: string, max: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new RangeError(`${name} must be an integer in 1…${max} (got ${n})`);
+  }
   return n;
 }

@@ -24,13 +24,18 @@ import { alignGenes } from '../preprocess.js';
 import { Rng } from '../random.js';
 import * as tf from '@tensorflow/tfjs';
 import { forward } from '../model/forward.js';
+import { throttledYield } from '../event-loop.js';
 import {
   DEFAULT_MAX_ROWS,
-  expectedGradients,
-  integratedGradients,
-  vanillaGradient,
+  expectedPasses,
+  integratedPasses,
+  MAX_SAMPLES,
+  MAX_STEPS,
+  runPasses,
+  vanillaPasses,
   type DenseRows,
   type Objective,
+  type Passes,
   type SaliencyMethod,
 } from './gradients.js';
 import { AttributionMean, rankGenes, type RankedGene } from './markers.js';
@@ -101,6 +106,29 @@ export interface SaliencyResult {
 /** Cells densified at once (their paths / draws are batched further by maxRows). */
 const CELL_CHUNK = 64;
 
+/**
+ * The most a request may ask for, and why: generous for real use; beyond them a run takes days or
+ * runs out of memory. The CLI's refusals quote these.
+ */
+export const SALIENCY_LIMITS = {
+  samples: {
+    max: MAX_SAMPLES,
+    why: 'each draw is a forward and backward pass per cell; 10000 draws are already 10× less noisy than the default 100',
+  },
+  steps: {
+    max: MAX_STEPS,
+    why: 'each step is a forward and backward pass per cell; the path integral converges long before (the original uses 300)',
+  },
+  maxCells: {
+    max: 1_000_000,
+    why: 'the mean attribution over a random million cells is as good as over more, and each cell costs samples or steps passes',
+  },
+  top: { max: 100_000, why: 'no genome has more genes to list' },
+} as const;
+
+/** Per-cell attributions kept at most (cells × genes floats, 256 MiB). */
+const MAX_PER_CELL_VALUES = 2 ** 26;
+
 export async function saliencyAnnData(
   model: SaliencyModel,
   data: AnnData,
@@ -116,6 +144,7 @@ export async function saliencyAnnData(
     throw new ScnymError(`--contrast must differ from --class ('${request.className}')`);
   }
   const objective: Objective = { target, contrast };
+  checkLimits(request);
   const seed = request.seed ?? 0;
   const rng = new Rng(seed);
   const g = model.genes.length;
@@ -123,6 +152,8 @@ export async function saliencyAnnData(
 
   const chosen = await chooseMatrix(data, request.matrix, control);
   const aligned = alignToModel(model, chosen, control);
+  // One pause for the whole run: every pass is followed by a (throttled) yield to the event loop.
+  const pause = throttledYield();
 
   // Which cells to explain.
   let matching: Int32Array;
@@ -146,7 +177,7 @@ export async function saliencyAnnData(
       rowRange(0, labels.codes.length).filter((i) => labels.codes[i] === code),
     );
   } else {
-    const predicted = await argmaxAll(model, chosen, aligned, control);
+    const predicted = await argmaxAll(model, chosen, aligned, control, pause);
     matching = Int32Array.from(
       rowRange(0, predicted.length).filter((i) => predicted[i] === target),
     );
@@ -163,6 +194,16 @@ export async function saliencyAnnData(
     );
   }
   const explained = sampleSorted(matching, request.maxCells ?? 1000, rng);
+  if (request.perCell && explained.length * g > MAX_PER_CELL_VALUES) {
+    throw new ScnymError(
+      `keeping each cell's attributions for ${explained.length} cells × ${g} genes needs ` +
+        `${((explained.length * g * 4) / 2 ** 30).toFixed(1)} GiB`,
+      {
+        file: data.source,
+        hint: `explain at most ${Math.floor(MAX_PER_CELL_VALUES / g)} cells with --per-cell (--max-cells), or leave --per-cell out`,
+      },
+    );
+  }
 
   // Reference cells for expected gradients.
   let references: Csr | null = null;
@@ -174,6 +215,7 @@ export async function saliencyAnnData(
   }
 
   // Attributions, block by block.
+  control.onProgress?.('saliency', 0, explained.length);
   const mean = new AttributionMean(g);
   const keepRows: Int32Array[] = [];
   const keepValues: Float32Array[] = [];
@@ -190,25 +232,31 @@ export async function saliencyAnnData(
       control.signal?.throwIfAborted();
       const part = local.slice(c, c + CELL_CHUNK);
       const rows: DenseRows = { values: gatherDense(block, part), nRows: part.length, nGenes: g };
-      const attributions =
+      const done = mean.count;
+      const attributions = await runPasses<Float32Array>(
         method === 'gradient'
-          ? vanillaGradient(model.network, rows, objective, maxRows)
+          ? vanillaPasses(model.network, rows, objective, maxRows)
           : method === 'integrated'
-            ? integratedGradients(model.network, rows, objective, {
-                steps: request.steps,
-                maxRows,
-              }).attributions
-            : expectedGradients(model.network, rows, references!, objective, rng, {
+            ? mapReturn(
+                integratedPasses(model.network, rows, objective, { steps: request.steps, maxRows }),
+                (r) => r.attributions,
+              )
+            : expectedPasses(model.network, rows, references!, objective, rng, {
                 samples: request.samples,
                 maxRows,
-              });
+              }),
+        {
+          signal: control.signal,
+          pause,
+          onCells: (n) => control.onProgress?.('saliency', done + n, explained.length),
+        },
+      );
       mean.add(attributions);
       if (request.perCell) {
         keepRows.push(Int32Array.from(part, (r) => r + blockStart));
         keepValues.push(attributions);
       }
       control.onProgress?.('saliency', mean.count, explained.length);
-      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     blockStart = blockEnd;
   }
@@ -291,6 +339,7 @@ async function argmaxAll(
   chosen: ChosenMatrix,
   aligned: Aligned,
   control: Control,
+  pause: () => Promise<void>,
 ): Promise<Int32Array> {
   const out = new Int32Array(chosen.reader.shape[0]);
   let offset = 0;
@@ -303,10 +352,32 @@ async function argmaxAll(
         return tf.argMax(forward(model.network, x, { training: false }).logits, 1).dataSync();
       });
       out.set(codes, offset + start);
+      await pause();
     }
     offset += block.nRows;
   }
   return out;
+}
+
+/** The request's sizes within SALIENCY_LIMITS (checked before any work). */
+function checkLimits(request: SaliencyRequest): void {
+  const sizes = {
+    samples: request.samples,
+    steps: request.steps,
+    maxCells: request.maxCells,
+    top: request.top,
+  };
+  for (const [name, value] of Object.entries(sizes)) {
+    const { max, why } = SALIENCY_LIMITS[name as keyof typeof SALIENCY_LIMITS];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= max)) {
+      throw new ScnymError(`${name} must be an integer in 1…${max} (got ${value}): ${why}`);
+    }
+  }
+}
+
+/** The same passes, with their result mapped. */
+function* mapReturn<T, U>(passes: Passes<T>, map: (value: T) => U): Passes<U> {
+  return map(yield* passes);
 }
 
 /** Up to `max` of `rows` (sorted), chosen uniformly at random without replacement. */

@@ -78,18 +78,61 @@ function toBuffers(data: tf.io.WeightData): ArrayBuffer[] {
 }
 
 /**
- * Loads and validates a model: format version, the card against the weights (gene and class
- * counts), and the weight bytes against the manifest. Every failure names the file and the fix.
+ * Reads one file of a model folder, or undefined when it does not exist. `name` is always a plain
+ * file name (see isPlainFileName). A reader that can see a file's size should refuse one larger
+ * than `maxBytes` before reading it (with modelFileTooLarge); the bytes are checked again here.
  */
-export async function modelFromFiles(
-  read: (name: string) => Promise<Uint8Array | undefined>,
-  source: string,
-): Promise<LoadedModel> {
-  const fail = (file: string, problem: string, hint: string) =>
-    new ScnymError(problem, { file: `${source}/${file}`, hint });
-  const retrain = 'train the model again (scnym train … --model-out DIR)';
+export type ReadModelFile = (name: string, maxBytes: number) => Promise<Uint8Array | undefined>;
 
-  const cardBytes = await read(SCNYM_JSON);
+/** scnym.json and model.json: far above what any real model writes (a 60,000-gene card is ~2 MB). */
+export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/** The most weight bytes a model may describe: one ArrayBuffer, and Node's readFile, stop at 2 GiB. */
+export const MAX_WEIGHT_BYTES = 2 ** 31 - 1;
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/**
+ * A name that stays inside the model folder on every platform: no separators, no `..`, no drive,
+ * no hidden or special file. Manifests may prefix it with `./` (TF.js and scnym train do).
+ */
+export function isPlainFileName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && !name.startsWith('.') && !/[/\\:\0]/.test(name);
+}
+
+/** The error for a file larger than its manifest allows, refused before it is read. */
+export function modelFileTooLarge(
+  source: string,
+  name: string,
+  size: number,
+  maxBytes: number,
+): ScnymError {
+  return new ScnymError(
+    `is ${size} bytes, more than the ${maxBytes} its model describes: refused without reading it`,
+    {
+      file: `${source}/${name}`,
+      hint: 'the file belongs to another model or is not a model file; train the model again (scnym train … --model-out DIR)',
+    },
+  );
+}
+
+/**
+ * Loads and validates a model: format version, the manifest (plain file names inside the folder,
+ * weight specs, sizes), the card against the weights (gene and class counts), and the weight bytes
+ * against the manifest. No file is read beyond what the manifest describes. Every failure names
+ * the file, the field and the fix.
+ */
+export async function modelFromFiles(read: ReadModelFile, source: string): Promise<LoadedModel> {
+  const fail = (file: string, problem: string, hint: string, element?: string) =>
+    new ScnymError(problem, { file: `${source}/${file}`, element, hint });
+  const retrain = 'train the model again (scnym train … --model-out DIR)';
+  const readChecked = async (name: string, maxBytes: number) => {
+    const bytes = await read(name, maxBytes);
+    if (bytes && bytes.length > maxBytes)
+      throw modelFileTooLarge(source, name, bytes.length, maxBytes);
+    return bytes;
+  };
+
+  const cardBytes = await readChecked(SCNYM_JSON, MAX_JSON_BYTES);
   if (!cardBytes) {
     throw new ScnymError(`not an scNym model folder: ${SCNYM_JSON} is missing`, {
       file: source,
@@ -99,52 +142,80 @@ export async function modelFromFiles(
   const card = parseJson(cardBytes, () =>
     fail(SCNYM_JSON, 'is not valid JSON', retrain),
   ) as ModelCard;
-  if (card.format !== MODEL_FORMAT || typeof card.formatVersion !== 'number') {
-    throw fail(SCNYM_JSON, `is not an scNym model card (format '${String(card.format)}')`, retrain);
-  }
-  if (card.formatVersion > MODEL_FORMAT_VERSION) {
+  if (!isObject(card) || card.format !== MODEL_FORMAT) {
     throw fail(
       SCNYM_JSON,
-      `was written by a newer scNym (model format ${card.formatVersion}; this one reads ≤ ${MODEL_FORMAT_VERSION})`,
+      `is not an scNym model card (format '${String(isObject(card) ? card.format : card)}')`,
+      retrain,
+    );
+  }
+  const version = card.formatVersion;
+  if (!Number.isInteger(version) || version < 1) {
+    throw fail(
+      SCNYM_JSON,
+      `must be a whole number ≥ 1 (got ${JSON.stringify(version)})`,
+      `${retrain}; the file was edited or damaged`,
+      'formatVersion',
+    );
+  }
+  if (version > MODEL_FORMAT_VERSION) {
+    throw fail(
+      SCNYM_JSON,
+      `was written by a newer scNym (model format ${version}; this one reads ≤ ${MODEL_FORMAT_VERSION})`,
       'upgrade scnym',
     );
   }
-  if (!Array.isArray(card.genes) || !Array.isArray(card.classNames) || !card.network) {
-    throw fail(SCNYM_JSON, 'lacks genes, classNames or network', retrain);
+  if (!isStringList(card.genes) || !isStringList(card.classNames) || !isObject(card.network)) {
+    throw fail(SCNYM_JSON, 'lacks genes or classNames (lists of names) or network', retrain);
   }
 
-  const modelBytes = await read(MODEL_JSON);
+  const modelBytes = await readChecked(MODEL_JSON, MAX_JSON_BYTES);
   if (!modelBytes) throw fail(MODEL_JSON, 'is missing', retrain);
   const modelJson = parseJson(modelBytes, () => fail(MODEL_JSON, 'is not valid JSON', retrain)) as {
     modelTopology?: object;
-    weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+    weightsManifest?: unknown;
     userDefinedMetadata?: { [key: string]: object };
     format?: string;
     generatedBy?: string;
     convertedBy?: string | null;
   };
-  const manifest = modelJson.weightsManifest;
-  if (!modelJson.modelTopology || !Array.isArray(manifest) || manifest.length === 0) {
+  if (
+    !isObject(modelJson) ||
+    !isObject(modelJson.modelTopology) ||
+    !Array.isArray(modelJson.weightsManifest) ||
+    modelJson.weightsManifest.length === 0
+  ) {
     throw fail(MODEL_JSON, 'has no model topology or weights manifest', retrain);
   }
-  const specs = manifest.flatMap((g) => g.weights);
+  const { names, specs } = checkManifest(modelJson.weightsManifest, (problem, element) =>
+    fail(MODEL_JSON, problem, retrain, element),
+  );
   checkShapes(card, specs, (problem) => fail(MODEL_JSON, problem, retrain));
-
-  const buffers: Uint8Array[] = [];
-  for (const path of manifest.flatMap((g) => g.paths)) {
-    const name = path.replace(/^\.\//, '');
-    const bytes = await read(name);
-    if (!bytes) throw fail(name, 'is missing', retrain);
-    buffers.push(bytes);
-  }
-  const total = buffers.reduce((n, b) => n + b.length, 0);
   const expected = specs.reduce(
-    (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerValue(s.dtype),
+    (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[s.dtype],
     0,
   );
+  if (expected > MAX_WEIGHT_BYTES) {
+    throw fail(
+      MODEL_JSON,
+      `describes ${expected} bytes of weights, more than the ${MAX_WEIGHT_BYTES} a model can load`,
+      retrain,
+      'weightsManifest',
+    );
+  }
+
+  // Each file may hold at most what the manifest still expects, so nothing larger is ever read.
+  const buffers: Uint8Array[] = [];
+  let total = 0;
+  for (const name of names) {
+    const bytes = await readChecked(name, expected - total);
+    if (!bytes) throw fail(name, 'is missing', retrain);
+    buffers.push(bytes);
+    total += bytes.length;
+  }
   if (total !== expected) {
     throw fail(
-      WEIGHTS_BIN,
+      names.length === 1 ? names[0] : WEIGHTS_BIN,
       `holds ${total} bytes but ${MODEL_JSON} describes ${expected}: the file is truncated or belongs to another model`,
       retrain,
     );
@@ -168,7 +239,7 @@ export async function modelFromFiles(
       },
       metadata: {
         format: MODEL_FORMAT,
-        formatVersion: card.formatVersion,
+        formatVersion: version,
         genes: card.genes,
         classNames: card.classNames,
         network: card.network,
@@ -185,16 +256,76 @@ export async function modelFromFiles(
   }
 }
 
+/**
+ * The weight files (plain names, in order) and specs of a manifest, each field checked: a
+ * hostile manifest must not name files outside the folder nor make us compute with garbage.
+ */
+function checkManifest(
+  manifest: unknown[],
+  fail: (problem: string, element: string) => Error,
+): { names: string[]; specs: tf.io.WeightsManifestEntry[] } {
+  const names: string[] = [];
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  manifest.forEach((group, g) => {
+    const at = `weightsManifest[${g}]`;
+    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw fail('must be an object with a paths list and a weights list', at);
+    }
+    group.paths.forEach((path: unknown, p) => {
+      const name = typeof path === 'string' ? path.replace(/^\.\//, '') : '';
+      if (!isPlainFileName(name)) {
+        throw fail(
+          `${JSON.stringify(path)} is not a file name inside the model folder (no folders, '..', absolute or hidden paths)`,
+          `${at}.paths[${p}]`,
+        );
+      }
+      names.push(name);
+    });
+    group.weights.forEach((spec: unknown, w) => {
+      const where = `${at}.weights[${w}]`;
+      if (!isObject(spec) || typeof spec.name !== 'string' || spec.name === '') {
+        throw fail('a weight needs a name (a string)', `${where}.name`);
+      }
+      const shape = spec.shape;
+      if (
+        !Array.isArray(shape) ||
+        !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)
+      ) {
+        throw fail(
+          `shape must be a list of whole numbers ≥ 0 (got ${JSON.stringify(shape)})`,
+          `${where}.shape`,
+        );
+      }
+      if (typeof spec.dtype !== 'string' || !(spec.dtype in DTYPE_BYTES)) {
+        throw fail(
+          `dtype ${JSON.stringify(spec.dtype)} is not one of ${Object.keys(DTYPE_BYTES).join(', ')}`,
+          `${where}.dtype`,
+        );
+      }
+      if (spec.quantization !== undefined) {
+        throw fail('quantised weights are not supported', `${where}.quantization`);
+      }
+      specs.push(spec as unknown as tf.io.WeightsManifestEntry);
+    });
+  });
+  if (names.length === 0) throw fail('names no weight file', 'weightsManifest');
+  return { names, specs };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
 function parseJson(bytes: Uint8Array, error: () => Error): unknown {
   try {
     return JSON.parse(decoder.decode(bytes));
   } catch {
     throw error();
   }
-}
-
-function bytesPerValue(dtype: string): number {
-  return dtype === 'float32' || dtype === 'int32' ? 4 : dtype === 'bool' ? 1 : 4;
 }
 
 /** The first kernel must take one input per gene and the last produce one logit per class. */

@@ -1,15 +1,22 @@
 /**
  * Model folders on disk: written whole under a temporary name, then renamed into place. An
  * existing folder is replaced only with `overwrite` and only if it is an scNym model folder
- * (see targets.ts), never a folder that holds anything else or an input.
+ * (see targets.ts), never a folder that holds anything else or an input. Loading treats the
+ * folder as untrusted: only plain regular files inside it, sizes checked before reading.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { NotFoundError } from '../anndata/errors.js';
+import { NotFoundError, ScnymError } from '../anndata/errors.js';
 import { withSystemErrorExplained } from '../anndata/system-errors.js';
-import { modelFromFiles, type LoadedModel } from '../model/files.js';
+import {
+  isPlainFileName,
+  modelFileTooLarge,
+  modelFromFiles,
+  type LoadedModel,
+} from '../model/files.js';
 import { withLocks } from './lock.js';
-import { settle } from './recover.js';
+import { settle, tidyBeforeRead } from './recover.js';
 import { replaceFolder, withTemporary } from './scratch.js';
 import { checkOutput } from './targets.js';
 
@@ -74,7 +81,10 @@ async function write(
 }
 
 export async function loadModelDir(dir: string): Promise<LoadedModel> {
-  const info = await stat(dir).catch(() => undefined);
+  let info = await stat(dir).catch(() => undefined);
+  // A folder being replaced by a killed scNym run may be missing: put it back first.
+  if (!info) await tidyBeforeRead(dir, false);
+  info ??= await stat(dir).catch(() => undefined);
   if (!info)
     throw new NotFoundError('no such model folder', { file: dir, hint: 'check the --model path' });
   if (!info.isDirectory()) {
@@ -83,11 +93,64 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
       hint: 'pass the folder written by scnym train --model-out (it holds scnym.json)',
     });
   }
-  return modelFromFiles(async (name) => {
-    try {
-      return new Uint8Array(await readFile(join(dir, name)));
-    } catch {
-      return undefined;
+  return modelFromFiles((name, maxBytes) => readModelFile(dir, name, maxBytes), dir);
+}
+
+/**
+ * One file of a model folder, read only if it is a plain name, a regular file (no link, device,
+ * FIFO or folder: /dev/zero or a FIFO would be read forever) and no larger than `maxBytes`.
+ */
+async function readModelFile(
+  dir: string,
+  name: string,
+  maxBytes: number,
+): Promise<Uint8Array | undefined> {
+  const path = join(dir, name);
+  const hint =
+    'a model folder holds only the files scnym train wrote; copy the real file in, or train the model again';
+  if (!isPlainFileName(name)) {
+    throw new ScnymError('is not a file name inside the model folder', { file: path, hint });
+  }
+  const info = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+    throw new ScnymError(`cannot be read (${err.code ?? err.message})`, { file: path, hint });
+  });
+  if (!info) return undefined;
+  if (!info.isFile()) {
+    throw new ScnymError(`is ${fileKind(info)}, not a regular file`, { file: path, hint });
+  }
+  if (info.size > maxBytes) throw modelFileTooLarge(dir, name, info.size, maxBytes);
+  // O_NOFOLLOW and the same inode: the file cannot be swapped for a link between lstat and open;
+  // O_NONBLOCK: a FIFO put there meanwhile does not block the open.
+  const flags = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+  const handle = await open(path, flags).catch((err: NodeJS.ErrnoException) => {
+    throw new ScnymError(`cannot be opened (${err.code ?? err.message})`, { file: path, hint });
+  });
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) {
+      throw new ScnymError('changed while it was being opened', { file: path, hint });
     }
-  }, dir);
+    // Never more than the size seen (and allowed): a file that grows meanwhile is cut short,
+    // which the caller's byte count then reports.
+    const bytes = new Uint8Array(Math.min(opened.size, maxBytes));
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === bytes.length ? bytes : bytes.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileKind(info: Stats): string {
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  if (info.isSocket()) return 'a socket';
+  return 'a special file';
 }
