@@ -59,8 +59,9 @@ const EXPLAINED: Record<string, { problem: string; hint: string; write?: true }>
     write: true,
   },
   EFBIG: {
-    problem: 'the file is larger than this file system allows',
-    hint: 'write to another file system (--out)',
+    problem: 'the file is larger than this file system or the file size limit (ulimit -f) allows',
+    hint: 'raise the limit, or write to another file system (--out)',
+    write: true,
   },
   EMFILE: {
     problem: 'too many open files',

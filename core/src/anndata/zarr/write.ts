@@ -3,6 +3,7 @@
  * metadata and cannot encode strings, gzip or zlib.
  */
 import { ScnymError, WriteConflictError } from '../errors.js';
+import { explainSystemError } from '../system-errors.js';
 import type {
   Attrs,
   NewArray,
@@ -160,7 +161,11 @@ export class WritableZarrHierarchy extends ZarrHierarchy implements WritableHier
       await write();
     } catch (err) {
       if (err instanceof ScnymError) throw err;
-      throw this.error(path, `cannot write: ${messageOf(err)}`, { cause: err });
+      // A full disk, a permission: said in words, naming the store rather than a chunk file.
+      throw (
+        explainSystemError(err, { file: this.source }) ??
+        this.error(path, `cannot write: ${messageOf(err)}`, { cause: err })
+      );
     }
   }
 
