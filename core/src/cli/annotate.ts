@@ -70,6 +70,8 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       values.query,
       {
         matrix: request.matrix,
+        // The query's genes as training matched them.
+        geneKey: result.geneKeys.query ?? undefined,
         unknownThreshold: threshold,
         embedding: !values['no-embedding'],
       },

@@ -36,6 +36,8 @@ interpretation): the mean attribution over the cells the model predicts as NAME 
   --max-cells N        explain at most N cells, a seeded random subset (default 1000)
   --seed N             seed of the subset and the draws (default 0)
   --matrix NAME        X, raw/X or layers/NAME (default: chosen automatically)
+  --gene-key KEY       var column holding the model's kind of gene names, or var_names
+                       (default auto, as in scnym predict)
   --backend NAME       auto (default), wasm or cpu
   --json               print the result as JSON on stdout
   --quiet              no progress output
@@ -64,6 +66,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
         'max-cells': { type: 'string' },
         seed: { type: 'string' },
         matrix: { type: 'string' },
+        'gene-key': { type: 'string' },
         'per-cell': { type: 'boolean' },
         ...COMMON_OPTIONS,
       },
@@ -91,6 +94,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
     groupby: values.groupby,
     group: values.group,
     matrix: values.matrix,
+    geneKey: values['gene-key'],
     top: integer(values.top, '--top', 1) ?? 20,
     steps: integer(values.steps, '--steps', 1),
     samples: integer(values.samples, '--samples', 1),
@@ -107,7 +111,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
     let cellNames: string[] = [];
     try {
       result = await saliencyAnnData(
-        model,
+        { ...model, source: values.model },
         data,
         request,
         {

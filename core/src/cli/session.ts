@@ -93,6 +93,7 @@ export const TRAIN_OPTIONS = {
   'label-key': { type: 'string' },
   'domain-key': { type: 'string' },
   matrix: { type: 'string' },
+  'gene-key': { type: 'string' },
   preset: { type: 'string' },
   config: { type: 'string' },
   epochs: { type: 'string' },
@@ -104,6 +105,10 @@ export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .
   --domain-key KEY     obs column naming domains (batches, donors) for the adversary
   --matrix NAME        X, raw/X or layers/NAME (default: X if it holds counts or log1p
                        values, else layers/counts, else raw/X)
+  --gene-key KEY       var column to match genes by, in each file that has it, or
+                       var_names (default auto: var_names, unless they share few genes
+                       and a usual column such as feature_name, gene_symbols or
+                       gene_ids shares more; the names matched are reported)
   --preset NAME        default (tuned for small data) or original (the original scNym)
   --config NAME        no_new_identity (default), new_identity_discovery, no_dan, no_ssl
   --epochs N           training epochs (default: the preset's)
@@ -128,6 +133,7 @@ export function trainRequest(values: Record<string, string | boolean | undefined
     labelKey,
     domainKey: values['domain-key'] as string | undefined,
     matrix: values.matrix as string | undefined,
+    geneKey: values['gene-key'] as string | undefined,
     preset: preset as PresetName,
     config: config as ConfigName,
     overrides,
