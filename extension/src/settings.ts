@@ -10,7 +10,13 @@ export function trainSettings(): TrainSettings {
     config: c.get<ConfigName>('config', 'no_new_identity'),
     epochs: typeof epochs === 'number' && epochs >= 1 ? Math.floor(epochs) : null,
     seed: Math.max(0, Math.floor(c.get<number>('seed', 0))),
+    geneKey: geneKey(),
   };
+}
+
+/** `scnym.geneKey`: the names genes are matched by ('auto', 'var_names' or a var column). */
+export function geneKey(): string {
+  return vscode.workspace.getConfiguration('scnym').get<string>('geneKey', 'auto').trim() || 'auto';
 }
 
 export function keyAdded(): string {
