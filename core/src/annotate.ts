@@ -17,8 +17,10 @@ import {
   log1pCpmBlocks,
   prepareTraining,
   type Control,
+  type PreparedData,
   type PrepareOptions,
 } from './prepare.js';
+import { queryGeneNames } from './genes.js';
 import { CPM_TARGET } from './preprocess.js';
 import { train, type TrainEvent, type TrainedModel } from './train/trainer.js';
 import {
@@ -53,6 +55,8 @@ export interface TrainResult {
   card: ModelCard;
   referenceMatrix: string;
   queryMatrix: string | null;
+  /** The names genes were matched by in each file ('var_names' or a var column). */
+  geneKeys: PreparedData['geneKeys'];
   /** Temperature scaling on the selection split; null when off or the split is empty. */
   calibration: TemperatureCalibration | null;
 }
@@ -103,9 +107,15 @@ export async function trainOnAnnData(
         file: reference.source,
         matrix: prepared.referenceMatrix,
         nCells: reference.nObs,
+        geneKey: prepared.geneKeys.reference,
       },
       query: query
-        ? { file: query.source, matrix: prepared.queryMatrix, nCells: query.nObs }
+        ? {
+            file: query.source,
+            matrix: prepared.queryMatrix,
+            nCells: query.nObs,
+            geneKey: prepared.geneKeys.query,
+          }
         : null,
     },
   };
@@ -114,6 +124,7 @@ export async function trainOnAnnData(
     card,
     referenceMatrix: prepared.referenceMatrix,
     queryMatrix: prepared.queryMatrix,
+    geneKeys: prepared.geneKeys,
     calibration,
   };
 }
@@ -134,6 +145,8 @@ export interface PredictRequest {
   sparseInput?: boolean;
   /** Rows per forward pass (default: see predict's defaultBatchSize). */
   batchSize?: number;
+  /** The query's names to match the model's genes by: 'auto' (default), 'var_names' or a var column. */
+  geneKey?: string;
 }
 
 export interface PredictControl extends Control {
@@ -142,7 +155,9 @@ export interface PredictControl extends Control {
 
 /** A model as prediction needs it: a freshly trained one or one loaded from files. */
 export type UsableModel = Pick<LoadedModel, 'network' | 'genes' | 'classNames'> & {
-  card?: Pick<ModelCard, 'temperature'>;
+  card?: Partial<Pick<ModelCard, 'temperature' | 'provenance'>>;
+  /** Where the model was loaded from, for messages. */
+  source?: string;
 };
 
 export async function predictAnnData(
@@ -152,13 +167,14 @@ export async function predictAnnData(
   control: PredictControl = {},
 ): Promise<Prediction> {
   const chosen = await chooseMatrix(query, request.matrix, control);
+  const genes = await queryGeneNames(model, query, chosen.reader.name, request.geneKey, control);
   // One row block at a time (log1p(CPM) of the reader's block); outputs allocated once.
   const rows = log1pCpmBlocks(chosen, null, chosen.genes.length, 'predict', control);
   return predict(
     model,
     rows,
     {
-      genes: chosen.genes,
+      genes,
       input: 'log1p-cpm',
       nCells: chosen.reader.shape[0],
       unknownThreshold: request.unknownThreshold,

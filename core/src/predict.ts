@@ -30,8 +30,11 @@ export interface PredictableModel {
 }
 
 export interface PredictOptions {
-  /** Query gene names (columns of the rows); default: the model's genes in its order. */
-  genes?: readonly string[];
+  /**
+   * Query gene names (columns of the rows; null = a column no model gene is matched to);
+   * default: the model's genes in its order.
+   */
+  genes?: readonly (string | null)[];
   /**
    * What the rows hold; 'auto' decides from the first block: counts, or log1p of any target sum
    * (renormalised to log1p(CPM) block by block, like counts).

@@ -7,6 +7,14 @@ import { AnnDataError, NotFoundError, ScnymError } from './anndata/errors.js';
 import type { AnnData, CsrBlock, MatrixReader } from './anndata/types.js';
 import { concatBlocks, remapColumns, type Csr } from './csr.js';
 import {
+  AUTO_GENE_KEY,
+  datasetGenes,
+  matchGenes,
+  VAR_NAMES,
+  warnDuplicates,
+  type GeneNames,
+} from './genes.js';
+import {
   accumulateContentStats,
   classifyContent,
   emptyContentStats,
@@ -249,6 +257,11 @@ export interface PrepareOptions {
   queryMatrix?: string;
   /** Fewest shared genes accepted (default 100, or all of them when there are fewer). */
   minSharedGenes?: number;
+  /**
+   * Names genes are matched by: 'auto' (default: var_names, or the usual var column that shares
+   * the most when var_names share few), 'var_names', or a var column used in each file that has it.
+   */
+  geneKey?: string;
 }
 
 export interface PreparedData {
@@ -258,6 +271,8 @@ export interface PreparedData {
   queryMatrix: string | null;
   /** Reference cells without a label, left out of training. */
   nUnlabeledReference: number;
+  /** The names genes were matched by in each file ('var_names' or a var column). */
+  geneKeys: { reference: string; query: string | null };
 }
 
 /** Reads reference (labelled) and query (unlabelled) into scNym's training input. */
@@ -272,26 +287,34 @@ export async function prepareTraining(
   checkClasses(reference, options.labelKey, labels, control);
   const qry = query ? await chooseFor(query, options.queryMatrix, options.matrix, control) : null;
 
-  let genes = ref.genes;
+  const names = await trainingGeneNames(reference, ref, query, qry, options, control);
+  const refGenes = names.reference.names;
+  let genes = refGenes as string[];
   let refMap: Int32Array | null = null;
   let qryMap: Int32Array | null = null;
-  if (qry) {
+  if (names.query) {
+    const qryGenes = names.query.names;
     const same =
-      qry.genes.length === ref.genes.length && qry.genes.every((g, i) => g === ref.genes[i]);
+      qryGenes.length === refGenes.length &&
+      refGenes.every((g, i) => g !== null && g === qryGenes[i]);
     if (!same) {
-      const minGenes = options.minSharedGenes ?? Math.min(100, ref.genes.length, qry.genes.length);
-      const inter = intersectGenes(ref.genes, qry.genes, Math.max(1, minGenes));
+      const inter = intersectGenes(refGenes, qryGenes, 1);
       genes = inter.genes;
       refMap = inter.referenceMap;
       qryMap = inter.queryMap;
-      const dropped = ref.genes.length - genes.length;
-      if (dropped > 0 || qry.genes.length > genes.length) {
+      const dropped = refGenes.length - genes.length;
+      if (dropped > 0 || qryGenes.length > genes.length) {
         control.onWarning?.(
           `training on the ${genes.length} genes both files share ` +
-            `(${dropped} reference-only, ${qry.genes.length - genes.length} query-only genes left out)`,
+            `(${dropped} reference-only, ${qryGenes.length - genes.length} query-only genes left out)`,
         );
       }
     }
+  } else if (refGenes.includes(null)) {
+    // Repeated names in the chosen column: the first gene of each is kept.
+    const inter = intersectGenes(refGenes, refGenes, 1);
+    genes = inter.genes;
+    refMap = inter.referenceMap;
   }
 
   // Reference cells without a label are skipped by training (their code is -1).
@@ -322,6 +345,7 @@ export async function prepareTraining(
     referenceMatrix: ref.reader.name,
     queryMatrix: qry?.reader.name ?? null,
     nUnlabeledReference,
+    geneKeys: { reference: names.reference.key, query: names.query?.key ?? null },
   };
 }
 
@@ -345,6 +369,40 @@ async function chooseFor(
       cause: err,
     });
   }
+}
+
+/** The names each file's genes are matched by (genes.ts), checked for enough overlap. */
+async function trainingGeneNames(
+  reference: AnnData,
+  ref: ChosenMatrix,
+  query: AnnData | null,
+  qry: ChosenMatrix | null,
+  options: PrepareOptions,
+  control: Control,
+): Promise<{ reference: GeneNames; query: GeneNames | null }> {
+  const refSource = datasetGenes('reference', reference, ref.reader.name);
+  if (!query || !qry) {
+    const choice = options.geneKey ?? AUTO_GENE_KEY;
+    const key = choice === AUTO_GENE_KEY ? VAR_NAMES : await refSource.keyFor(choice);
+    if (key === undefined) {
+      throw new NotFoundError(`no var column '${choice}'`, {
+        file: reference.source,
+        element: ref.reader.name === 'raw/X' ? 'raw/var' : 'var',
+        hint: `available columns: ${(await refSource.columns()).join(', ') || 'none'}; or var_names`,
+      });
+    }
+    const names = await refSource.names(key);
+    warnDuplicates(names, control);
+    return { reference: names, query: null };
+  }
+  const minShared = options.minSharedGenes ?? Math.min(100, ref.genes.length, qry.genes.length);
+  const match = await matchGenes(
+    refSource,
+    datasetGenes('query', query, qry.reader.name),
+    { geneKey: options.geneKey, minShared: Math.max(1, minShared) },
+    control,
+  );
+  return { reference: match.a, query: match.b };
 }
 
 function checkClasses(

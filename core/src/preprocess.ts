@@ -266,10 +266,22 @@ export interface OverlapPolicy {
   minGenes?: number;
 }
 
-/** Maps query genes onto model genes; errors on duplicates or too small an overlap. */
+/** The fewest genes a query must share with `nModelGenes` model genes under `policy`. */
+export function minSharedGenes(nModelGenes: number, policy: OverlapPolicy = {}): number {
+  const minFraction = policy.minFraction ?? 0.5;
+  return Math.max(
+    Math.ceil(minFraction * nModelGenes),
+    Math.min(policy.minGenes ?? 100, nModelGenes),
+  );
+}
+
+/**
+ * Maps query genes onto model genes; errors on duplicates or too small an overlap. A null query
+ * gene (no name, or a repeat left out by genes.ts) feeds nothing.
+ */
 export function alignGenes(
   modelGenes: readonly string[],
-  queryGenes: readonly string[],
+  queryGenes: readonly (string | null)[],
   policy: OverlapPolicy = {},
   source: MatrixSource = {},
 ): GeneAlignment {
@@ -279,7 +291,7 @@ export function alignGenes(
   const found = new Uint8Array(modelGenes.length);
   let nShared = 0;
   queryGenes.forEach((gene, q) => {
-    const target = modelIndex.get(gene);
+    const target = gene === null ? undefined : modelIndex.get(gene);
     if (target !== undefined) {
       columnMap[q] = target;
       found[target] = 1;
@@ -292,7 +304,7 @@ export function alignGenes(
   }
   const minFraction = policy.minFraction ?? 0.5;
   const minGenes = Math.min(policy.minGenes ?? 100, modelGenes.length);
-  if (nShared < minFraction * modelGenes.length || nShared < minGenes) {
+  if (nShared < minSharedGenes(modelGenes.length, policy)) {
     throw new ScnymError(
       `only ${nShared} of the model's ${modelGenes.length} genes are in the data ` +
         `(need ≥ ${Math.round(minFraction * 100)}% and ≥ ${minGenes})`,
@@ -315,10 +327,13 @@ export interface GeneIntersection {
   queryMap: Int32Array;
 }
 
-/** The genes reference and query share, in the reference's order (training's gene set). */
+/**
+ * The genes reference and query share, in the reference's order (training's gene set); null
+ * names (see alignGenes) are never shared.
+ */
 export function intersectGenes(
-  referenceGenes: readonly string[],
-  queryGenes: readonly string[],
+  referenceGenes: readonly (string | null)[],
+  queryGenes: readonly (string | null)[],
   minGenes = 1,
 ): GeneIntersection {
   indexUnique(referenceGenes, 'reference', {});
@@ -327,8 +342,8 @@ export function intersectGenes(
   const referenceMap = new Int32Array(referenceGenes.length).fill(-1);
   const queryMap = new Int32Array(queryGenes.length).fill(-1);
   referenceGenes.forEach((gene, r) => {
-    const q = queryIndex.get(gene);
-    if (q !== undefined) {
+    const q = gene === null ? undefined : queryIndex.get(gene);
+    if (gene !== null && q !== undefined) {
       referenceMap[r] = genes.length;
       queryMap[q] = genes.length;
       genes.push(gene);
@@ -344,12 +359,13 @@ export function intersectGenes(
 }
 
 function indexUnique(
-  genes: readonly string[],
+  genes: readonly (string | null)[],
   what: string,
   source: MatrixSource,
 ): Map<string, number> {
   const index = new Map<string, number>();
   genes.forEach((gene, i) => {
+    if (gene === null) return;
     if (index.has(gene)) {
       throw new ScnymError(`duplicate gene name '${gene}' in the ${what} genes`, {
         ...source,

@@ -17,6 +17,8 @@ export interface TrainSettings {
   /** null = the preset's. */
   epochs: number | null;
   seed: number;
+  /** Names genes are matched by: 'auto' (default), 'var_names' or a var column. */
+  geneKey?: string;
 }
 
 // --- extension host → worker ----------------------------------------------------------------
@@ -48,7 +50,15 @@ export type JobRequest =
       modelOut: string;
       overwrite: boolean;
     }
-  | { type: 'predict'; query: string; model: string; keyAdded: string; overwrite: boolean }
+  | {
+      type: 'predict';
+      query: string;
+      model: string;
+      keyAdded: string;
+      overwrite: boolean;
+      /** Names the query's genes are matched to the model's by (default 'auto'). */
+      geneKey?: string;
+    }
   | {
       type: 'saliency';
       dataset: string;
@@ -61,6 +71,8 @@ export type JobRequest =
       maxCells: number;
       /** obs column choosing each class's cells (e.g. the written predictions); else predicted. */
       groupby?: string;
+      /** Names the dataset's genes are matched to the model's by (default 'auto'). */
+      geneKey?: string;
     }
   /** Scores the predictions already in a dataset against a truth column. */
   | { type: 'evaluate'; dataset: string; truthKey: string; keyAdded: string }

@@ -11,7 +11,13 @@ export function trainSettings(): TrainSettings {
     config: c.get<ConfigName>('config', 'no_new_identity'),
     epochs: typeof epochs === 'number' && epochs >= 1 ? Math.floor(epochs) : null,
     seed: Math.max(0, Math.floor(c.get<number>('seed', 0))),
+    geneKey: geneKey(),
   };
+}
+
+/** `scnym.geneKey`: the names genes are matched by ('auto', 'var_names' or a var column). */
+export function geneKey(): string {
+  return vscode.workspace.getConfiguration('scnym').get<string>('geneKey', 'auto').trim() || 'auto';
 }
 
 /** The `scnym.keyAdded` prefix; one the CLI would refuse is reported and replaced by scNym. */

@@ -287,6 +287,7 @@ export class SyntheticCounts {
       obsColumn: unsupported,
       varColumnNames: async () => [],
       varColumn: unsupported,
+      varColumnInfo: unsupported,
       obsmKeys: async () => [],
       obsmShape: unsupported,
       obsm: unsupported,
@@ -298,6 +299,8 @@ export class SyntheticCounts {
         return reader;
       },
       matrixVarNames: async () => this.genes,
+      matrixVarColumnNames: async () => [],
+      matrixVarColumn: unsupported,
       unsKeys: async () => [],
       uns: unsupported,
       close: async () => {},

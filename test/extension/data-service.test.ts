@@ -13,6 +13,7 @@ import type {
   DataResponse,
   DatasetLocation,
 } from '../../plugin/src/shared/worker-messages.js';
+import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
 import { REPO, sharedFile } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -195,4 +196,19 @@ test('DataService: reads wait for an open in progress; open closes the previous 
 
   const unknown = await service.answer({ type: 'bogus', id: 5 } as unknown as DataRequest);
   assert.equal(unknown.response.type, 'error');
+});
+
+test('open lists the var columns that can name genes (for the Gene names choice)', async () => {
+  const genes = makeGeneFixtures(tempDir());
+  const cxg = expect(
+    await ask({
+      type: 'open',
+      dataset: { url: genes.cellxgeneQuery, format: 'zarr', name: 'cxg_query.zarr' },
+    }),
+    'opened',
+  );
+  assert.deepEqual(cxg.summary.varColumns, ['feature_name']);
+  const demo = expect(await ask({ type: 'open', dataset: ZARR }), 'opened');
+  assert.deepEqual(demo.summary.varColumns, []);
+  await closeData();
 });

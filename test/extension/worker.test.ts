@@ -9,6 +9,7 @@ import { before, test } from 'node:test';
 import { openAnnDataFile } from '@scnym/core/node';
 import { JobCancelled, JobError, WorkerClient } from '../../extension/src/worker-client.js';
 import type { JobRequest, TrainSettings } from '../../extension/src/messages.js';
+import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
 
@@ -167,6 +168,49 @@ test('saliency: marker genes per predicted class from the saved model', async ()
     `B markers: ${b.genes.join(', ')}`,
   );
   assert.ok(b.nExplained <= 100 && b.nExplained > 0);
+});
+
+test('scnym.geneKey: a CELLxGENE reference (Ensembl var_names) is matched by feature_name', async () => {
+  const genes = makeGeneFixtures(tempDir());
+  const copy = tempCopy(join(DEMO, 'target.zarr'), 'genes.zarr');
+  const warnings: string[] = [];
+  const onEvent = (e: unknown) => {
+    const event = e as { type: string; message?: string };
+    if (event.type === 'warning') warnings.push(event.message!);
+  };
+  const model = join(workspace, 'genes-model');
+  const r = await run(
+    {
+      type: 'annotate',
+      query: copy,
+      reference: genes.cellxgeneReference,
+      labelKey: 'cell_type',
+      settings: { ...SETTINGS, epochs: 1, geneKey: 'feature_name' },
+      keyAdded: 'scNym',
+      overwrite: false,
+      modelOut: model,
+    },
+    undefined,
+    onEvent,
+  );
+  assert.equal(r.type, 'annotate');
+  if (r.type !== 'annotate') return;
+  assert.equal(r.results.training?.nGenes, 6997);
+  assert.ok(
+    warnings.some((w) => /reference var\['feature_name'\] ↔ query var_names: 6,997 shared/.test(w)),
+    warnings.join('\n'),
+  );
+  // The saved model predicts a CELLxGENE query (Ensembl var_names) by its feature_name.
+  const query = tempCopy(genes.cellxgeneQuery);
+  const p = await run(
+    { type: 'predict', query, model, keyAdded: 'scNym', overwrite: false, geneKey: 'auto' },
+    undefined,
+    onEvent,
+  );
+  assert.equal(p.type, 'predict');
+  if (p.type !== 'predict') return;
+  assert.equal(p.results.nCells, 1039);
+  assert.ok(warnings.some((w) => /to query var\['feature_name'\]: 6,997 of 6,997/.test(w)));
 });
 
 test('cancel: the job stops and the query is left exactly as it was', async () => {

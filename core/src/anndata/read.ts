@@ -323,6 +323,9 @@ class AnnDataHandle implements AnnData {
   varColumn(name: string): Promise<ObsColumn> {
     return this.varFrame.column(name);
   }
+  varColumnInfo(name: string): Promise<ColumnInfo> {
+    return this.varFrame.columnInfo(name);
+  }
 
   async obsmKeys(): Promise<string[]> {
     return (await this.h.kind('obsm')) === 'group' ? this.h.children('obsm') : [];
@@ -440,6 +443,20 @@ class AnnDataHandle implements AnnData {
     const names = await (await Frame.open(this.h, 'raw/var')).index();
     checkUnique(names, this.source, 'raw/var');
     return names;
+  }
+
+  async matrixVarColumnNames(name: string): Promise<string[]> {
+    return (await this.matrixVarFrame(name)).columnNames();
+  }
+
+  async matrixVarColumn(name: string, column: string): Promise<ObsColumn> {
+    return (await this.matrixVarFrame(name)).column(column);
+  }
+
+  private async matrixVarFrame(name: string): Promise<Frame> {
+    if (name !== 'raw/X') return this.varFrame;
+    await this.rawVarCount(); // validates raw/var
+    return Frame.open(this.h, 'raw/var');
   }
 
   private async rawVarCount(): Promise<number> {

@@ -101,6 +101,7 @@ export interface AnnData {
   obsColumn(name: string): Promise<ObsColumn>;
   varColumnNames(): Promise<string[]>;
   varColumn(name: string): Promise<ObsColumn>;
+  varColumnInfo(name: string): Promise<ColumnInfo>;
   obsmKeys(): Promise<string[]>;
   obsmShape(key: string): Promise<number[]>;
   /** An obsm array, or only the given columns of it (e.g. [0, 1] of an embedding). */
@@ -114,6 +115,9 @@ export interface AnnData {
   matrix(name?: string): Promise<MatrixReader>;
   /** Gene names of a matrix's columns: raw/var's index for 'raw/X', var's otherwise. */
   matrixVarNames(name: string): Promise<string[]>;
+  /** Column names of that dataframe (raw/var's for 'raw/X'), e.g. to match genes by symbol. */
+  matrixVarColumnNames(name: string): Promise<string[]>;
+  matrixVarColumn(name: string, column: string): Promise<ObsColumn>;
   unsKeys(): Promise<string[]>;
   uns(key: string): Promise<UnsValue>;
   /** Emitted once per condition worth telling the user (e.g. CSC row reads). */

@@ -87,6 +87,8 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       values.query,
       {
         matrix: result.queryMatrix ?? undefined, // the one training read
+        // The query's genes as training matched them.
+        geneKey: result.geneKeys.query ?? undefined,
         unknownThreshold: threshold,
         embedding: !values['no-embedding'],
       },

@@ -27,6 +27,9 @@ predictions are added to the query in place (atomically; existing keys are kept 
                          models trained with --config new_identity_discovery)
   --matrix NAME          X, raw/X or layers/NAME (default: X if it holds counts or log1p
                          values, else layers/counts, else raw/X)
+  --gene-key KEY         var column of the query holding the model's kind of gene names, or
+                         var_names (default auto: var_names, else the usual columns such as
+                         feature_name or gene_ids, and the one the model was trained on)
   --no-embedding         do not keep or write obsm X_scnym, the 256-d embedding (1 GB per
                          million cells in memory and on disk); an X_scnym already in the
                          file is left as it is
@@ -50,6 +53,7 @@ export async function runPredict(argv: string[]): Promise<number> {
         model: { type: 'string' },
         query: { type: 'string' },
         matrix: { type: 'string' },
+        'gene-key': { type: 'string' },
         ...PREDICT_WRITE_OPTIONS,
         ...COMMON_OPTIONS,
       },
@@ -77,9 +81,14 @@ export async function runPredict(argv: string[]): Promise<number> {
     const unknownThreshold =
       threshold ?? (model.card.training.config === 'new_identity_discovery' ? 0.5 : undefined);
     const prediction = await predictFile(
-      model,
+      { ...model, source: values.model },
       values.query,
-      { matrix: values.matrix, unknownThreshold, embedding: !values['no-embedding'] },
+      {
+        matrix: values.matrix,
+        geneKey: values['gene-key'],
+        unknownThreshold,
+        embedding: !values['no-embedding'],
+      },
       session,
     );
     const written = await writePredictions(

@@ -38,6 +38,8 @@ interpretation): the mean attribution over the cells the model predicts as NAME 
                        at most 1000000)
   --seed N             seed of the subset and the draws (default 0)
   --matrix NAME        X, raw/X or layers/NAME (default: chosen automatically)
+  --gene-key KEY       var column holding the model's kind of gene names, or var_names
+                       (default auto, as in scnym predict)
   --backend NAME       auto (default), wasm or cpu
   --json               print the result as JSON on stdout
   --quiet              no progress output
@@ -66,6 +68,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
         'max-cells': { type: 'string' },
         seed: { type: 'string' },
         matrix: { type: 'string' },
+        'gene-key': { type: 'string' },
         'per-cell': { type: 'boolean' },
         ...COMMON_OPTIONS,
       },
@@ -93,6 +96,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
     groupby: values.groupby,
     group: values.group,
     matrix: values.matrix,
+    geneKey: values['gene-key'],
     top: integer(values.top, '--top', 1, SALIENCY_LIMITS.top) ?? 20,
     steps: integer(values.steps, '--steps', 1, SALIENCY_LIMITS.steps),
     samples: integer(values.samples, '--samples', 1, SALIENCY_LIMITS.samples),
@@ -109,7 +113,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
     let cellNames: string[] = [];
     try {
       result = await saliencyAnnData(
-        model,
+        { ...model, source: values.model },
         data,
         request,
         {

@@ -111,6 +111,7 @@ export const TRAIN_OPTIONS = {
   matrix: { type: 'string' },
   'reference-matrix': { type: 'string' },
   'query-matrix': { type: 'string' },
+  'gene-key': { type: 'string' },
   preset: { type: 'string' },
   config: { type: 'string' },
   epochs: { type: 'string' },
@@ -125,6 +126,10 @@ export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .
                        else layers/counts, else raw/X)
   --reference-matrix NAME, --query-matrix NAME
                        the same for one file only (instead of --matrix for that file)
+  --gene-key KEY       var column to match genes by, in each file that has it, or
+                       var_names (default auto: var_names, unless they share few genes
+                       and a usual column such as feature_name, gene_symbols or
+                       gene_ids shares more; the names matched are reported)
   --preset NAME        default (tuned for small data) or original (the original scNym)
   --config NAME        no_new_identity (default), new_identity_discovery, no_dan, no_ssl
   --epochs N           training epochs (default: the preset's)
@@ -151,6 +156,7 @@ export function trainRequest(values: Record<string, string | boolean | undefined
     matrix: values.matrix as string | undefined,
     referenceMatrix: values['reference-matrix'] as string | undefined,
     queryMatrix: values['query-matrix'] as string | undefined,
+    geneKey: values['gene-key'] as string | undefined,
     preset: preset as PresetName,
     config: config as ConfigName,
     overrides,

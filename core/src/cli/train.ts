@@ -105,6 +105,8 @@ export function trainingSummary(result: TrainResult, modelDir: string | null) {
     nGenes: result.model.genes.length,
     referenceMatrix: result.referenceMatrix,
     queryMatrix: result.queryMatrix,
+    /** The names genes were matched by in each file ('var_names' or a var column). */
+    geneKeys: result.geneKeys,
     preset: result.card.training.preset,
     config: result.card.training.config,
     seed: result.model.options.seed,

@@ -21,6 +21,7 @@ import {
   type Control,
 } from '../prepare.js';
 import { alignGenes } from '../preprocess.js';
+import { queryGeneNames } from '../genes.js';
 import { Rng } from '../random.js';
 import * as tf from '@tensorflow/tfjs';
 import { forward } from '../model/forward.js';
@@ -53,6 +54,8 @@ export interface SaliencyRequest {
   group?: string;
   /** 'auto' (default), 'X', 'raw/X' or 'layers/<name>'. */
   matrix?: string;
+  /** Names the model's genes are matched by: 'auto' (default), 'var_names' or a var column. */
+  geneKey?: string;
   /** Integrated gradients path steps (default 50). */
   steps?: number;
   /** Expected gradients draws per cell (default 100, as the original). */
@@ -72,7 +75,9 @@ export interface SaliencyRequest {
 }
 
 export type SaliencyModel = Pick<LoadedModel, 'network' | 'genes' | 'classNames'> & {
-  card?: Pick<ModelCard, 'training'>;
+  card?: Pick<ModelCard, 'training'> & Partial<Pick<ModelCard, 'provenance'>>;
+  /** Where the model was loaded from, for messages. */
+  source?: string;
 };
 
 export interface SaliencyResult {
@@ -151,7 +156,7 @@ export async function saliencyAnnData(
   const maxRows = request.maxRows ?? DEFAULT_MAX_ROWS;
 
   const chosen = await chooseMatrix(data, request.matrix, control);
-  const aligned = alignToModel(model, chosen, control);
+  const aligned = await alignToModel(model, data, chosen, request.geneKey, control);
   // One pause for the whole run: every pass is followed by a (throttled) yield to the event loop.
   const pause = throttledYield();
 
@@ -313,13 +318,20 @@ interface Aligned {
 }
 
 /** Streams a file's matrix as log1p(CPM) on the model's genes (missing genes are zeros). */
-function alignToModel(model: SaliencyModel, chosen: ChosenMatrix, control: Control): Aligned {
+async function alignToModel(
+  model: SaliencyModel,
+  ad: AnnData,
+  chosen: ChosenMatrix,
+  geneKey: string | undefined,
+  control: Control,
+  role = 'data',
+): Promise<Aligned> {
+  const genes = await queryGeneNames(model, ad, chosen.reader.name, geneKey, control, role);
   const same =
-    chosen.genes.length === model.genes.length &&
-    chosen.genes.every((gene, i) => gene === model.genes[i]);
+    genes.length === model.genes.length && genes.every((gene, i) => gene === model.genes[i]);
   const alignment = same
     ? null
-    : alignGenes(model.genes, chosen.genes, undefined, { file: chosen.source, element: 'var' });
+    : alignGenes(model.genes, genes, undefined, { file: chosen.source, element: 'var' });
   if (alignment && alignment.nMissing > 0) {
     control.onWarning?.(
       `${alignment.nMissing} of the model's ${model.genes.length} genes are not in ${chosen.source} ` +
@@ -406,8 +418,8 @@ async function referencePool(
     ? await chooseMatrix(reference, request.matrix, control)
     : await chooseMatrix(data, request.matrix, control);
   const aligned = reference
-    ? alignToModel(model, chosen, control)
-    : alignToModel(model, chosen, {});
+    ? await alignToModel(model, reference, chosen, request.geneKey, control, 'reference')
+    : await alignToModel(model, data, chosen, request.geneKey, {});
   const n = chosen.reader.shape[0];
   let eligible: Int32Array;
   let excluded: string | null = null;

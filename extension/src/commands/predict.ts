@@ -1,7 +1,7 @@
 /** scNym: Predict with Model… — label a dataset with a saved model. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { keyAdded } from '../settings.js';
+import { geneKey, keyAdded } from '../settings.js';
 import { confirmOverwrite, invokedOn, readColumns } from './common.js';
 import { savedModels } from './models.js';
 import { pickDataset, pickModel } from './pick.js';
@@ -35,6 +35,7 @@ export async function predictCommand(
     model,
     keyAdded: key,
     overwrite,
+    geneKey: geneKey(),
   });
   if (!result) return;
   panels.reloadViewers(query);

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SaliencyMethodName } from '../messages.js';
-import { keyAdded } from '../settings.js';
+import { geneKey, keyAdded } from '../settings.js';
 import { invokedOn } from './common.js';
 import { savedModels } from './models.js';
 import { pickDataset, pickModel } from './pick.js';
@@ -43,6 +43,7 @@ export async function saliencyCommand(
         top: TOP,
         maxCells: MAX_CELLS,
         groupby: keyAdded(),
+        geneKey: geneKey(),
       },
     );
     if (!r) throw new Error('the computation was cancelled or failed (see the notification)');

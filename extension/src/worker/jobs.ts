@@ -78,6 +78,7 @@ function trainRequest(labelKey: string, domainKey: string | undefined, s: TrainS
     preset: s.preset,
     config: s.config,
     overrides: { seed: s.seed, ...(s.epochs ? { nEpochs: s.epochs } : {}) },
+    geneKey: s.geneKey,
   };
   return request;
 }
@@ -129,7 +130,12 @@ async function annotate(
     const prediction = await predictFile(
       { ...result.model, card: result.card },
       job.query,
-      { matrix: request.matrix, unknownThreshold: threshold },
+      // The query's genes as training matched them.
+      {
+        matrix: request.matrix,
+        geneKey: result.geneKeys.query ?? undefined,
+        unknownThreshold: threshold,
+      },
       s,
     );
     // Nothing is written once the user has cancelled.
@@ -187,9 +193,9 @@ async function predictJob(
   try {
     const threshold = model.card.training.config === 'new_identity_discovery' ? 0.5 : undefined;
     const prediction = await predictFile(
-      model,
+      { ...model, source: job.model },
       job.query,
-      { unknownThreshold: threshold },
+      { unknownThreshold: threshold, geneKey: job.geneKey },
       session(ctx),
     );
     ctx.signal.throwIfAborted();
@@ -322,7 +328,7 @@ async function saliency(
       ctx.signal.throwIfAborted();
       ctx.progress('saliency', i, names.length, className);
       const r = await saliencyAnnData(
-        model,
+        { ...model, source: job.model },
         data,
         {
           className,
@@ -331,6 +337,7 @@ async function saliency(
           maxCells: job.maxCells,
           // The cells labelled so in the file, when it holds the predictions: no re-prediction.
           groupby: groupby && groups.has(className) ? groupby : undefined,
+          geneKey: job.geneKey,
           // Fewer draws / steps than the CLI's defaults: an interactive view, not a final figure.
           samples: 50,
           steps: 50,

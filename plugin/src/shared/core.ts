@@ -18,6 +18,7 @@ export { initBackend } from '../../../core/src/backend.js';
 export { modelFromFiles, type LoadedModel, type ModelCard } from '../../../core/src/model/files.js';
 export { chooseMatrix, readLog1pCpm } from '../../../core/src/prepare.js';
 export { alignGenes } from '../../../core/src/preprocess.js';
+export { queryGeneNames } from '../../../core/src/genes.js';
 export { gatherDense, takeRows, type Csr } from '../../../core/src/csr.js';
 export {
   saliencyAnnData,

@@ -85,9 +85,21 @@ export class DataService {
     return {
       type: 'opened',
       id: req.id,
-      summary: { nObs: ad.nObs, nVars: ad.nVars, columns, obsm },
+      summary: { nObs: ad.nObs, nVars: ad.nVars, columns, obsm, varColumns: await geneColumns(ad) },
     };
   }
+}
+
+/**
+ * var columns that can hold gene names (strings, categories): a choice offered for matching
+ * genes, so an unreadable var lists none rather than failing the open.
+ */
+async function geneColumns(ad: AnnData): Promise<string[]> {
+  const names = await Promise.resolve()
+    .then(() => ad.varColumnNames())
+    .catch((): string[] => []);
+  const infos = await Promise.all(names.map((n) => ad.varColumnInfo(n).catch(() => null)));
+  return infos.filter((c) => c?.kind === 'string' || c?.kind === 'categorical').map((c) => c!.name);
 }
 
 async function closeQuietly(ad: Promise<AnnData> | null): Promise<void> {

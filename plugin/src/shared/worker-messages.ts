@@ -24,6 +24,8 @@ export interface DatasetSummary {
   nVars: number;
   columns: ColumnInfo[];
   obsm: { key: string; shape: number[] }[];
+  /** var columns of string or categorical values (gene names to match by). */
+  varColumns?: string[];
 }
 
 export type DataResponse =
@@ -45,6 +47,8 @@ export interface AnnotateRequest {
   type: 'annotate';
   query: DatasetLocation;
   source: TrainSource;
+  /** Names genes are matched by: 'auto', 'var_names' or a var column (core's genes.ts). */
+  geneKey: string;
   config: ConfigChoice;
   /** null = the preset's. */
   epochs: number | null;

@@ -80,6 +80,11 @@ class TransferLabels {
       el('option', { value: 'no_new_identity' }, ['no_new_identity']),
       el('option', { value: 'new_identity_discovery' }, ['new_identity_discovery']),
     ]);
+    // Filled with the var columns of the query and the reference by listGeneKeys().
+    const geneKey = el('select', { id: 'tl-gene-key' }, [
+      el('option', { value: 'auto' }, ['automatic']),
+      el('option', { value: 'var_names' }, ['var_names']),
+    ]);
     const epochs = el('input', {
       id: 'tl-epochs',
       type: 'number',
@@ -99,6 +104,7 @@ class TransferLabels {
       labelKey,
       domainKey,
       config,
+      geneKey,
       epochs,
       annotate,
       cancel,
@@ -113,6 +119,7 @@ class TransferLabels {
       row('Label column', labelKey),
       row('Domain column', domainKey),
       row('Config', config),
+      row('Gene names', geneKey),
       row('Epochs', epochs),
       el('div', { class: 'buttons' }, [annotate, cancel]),
       progress,
@@ -138,6 +145,27 @@ class TransferLabels {
     annotate.onclick = () => this.annotate();
     cancel.onclick = () => this.post({ type: 'cancel' });
     this.sourceChanged();
+    void this.listGeneKeys();
+  }
+
+  /** Offers the string var columns of the query and the reference as names to match genes by. */
+  private async listGeneKeys(): Promise<void> {
+    const worker = new Worker(this.options.dataWorkerUrl, { type: 'module' });
+    const client = new DataClient(worker);
+    const names = new Set<string>();
+    const datasets = [this.api.data().dataset];
+    if (this.config.reference) datasets.push(this.location(this.config.reference));
+    try {
+      for (const d of datasets)
+        for (const c of (await client.open(d)).varColumns ?? []) names.add(c);
+    } catch {
+      // Only automatic and var_names are offered; Annotate reports a file it cannot read.
+    } finally {
+      worker.terminate();
+    }
+    (this.el.geneKey as HTMLSelectElement).append(
+      ...[...names].map((n) => el('option', { value: n }, [`var['${n}']`])),
+    );
   }
 
   // ------------------------------------------------------------------ setup
@@ -220,6 +248,7 @@ class TransferLabels {
         isModel && cfg.model
           ? { kind: 'model', url: new URL(cfg.model.url, location.href).href, name: cfg.model.name }
           : { kind: 'reference', dataset: this.location(cfg.reference!), labelKey, domainKey },
+      geneKey: (this.el.geneKey as HTMLSelectElement).value,
       config: (this.el.config as HTMLSelectElement).value as ConfigChoice,
       epochs: Number.isFinite(epochs) ? epochs : null,
       seed: 0,

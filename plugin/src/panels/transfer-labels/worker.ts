@@ -11,6 +11,7 @@ import {
   modelFromFiles,
   predictAnnData,
   predictionAnnotations,
+  queryGeneNames,
   readLog1pCpm,
   trainOnAnnData,
   type AnnData,
@@ -53,6 +54,8 @@ let last: {
   classNames: string[];
   codes: Int32Array;
   query: AnnotateRequest['query'];
+  /** The names the query's genes were matched to the model's by. */
+  geneKey: string;
   rows?: Csr;
 } | null = null;
 
@@ -132,6 +135,7 @@ async function annotate(req: AnnotateRequest): Promise<void> {
     let genes: string[];
     let classNames: string[];
     let card: Pick<ModelCard, 'classNames' | 'training' | 'provenance' | 'genes' | 'temperature'>;
+    let geneKey = req.geneKey;
     if (req.source.kind === 'reference') {
       reference = await openDatasetOverHttp(req.source.dataset);
       let nEpochs = req.epochs ?? 0;
@@ -142,6 +146,7 @@ async function annotate(req: AnnotateRequest): Promise<void> {
         {
           labelKey: req.source.labelKey,
           domainKey: req.source.domainKey,
+          geneKey: req.geneKey,
           config: req.config,
           overrides: req.epochs ? { seed: req.seed, nEpochs: req.epochs } : { seed: req.seed },
         },
@@ -179,6 +184,7 @@ async function annotate(req: AnnotateRequest): Promise<void> {
       genes = result.model.genes;
       classNames = result.model.classNames;
       card = result.card;
+      geneKey = result.geneKeys.query ?? geneKey; // the query's genes as training matched them
     } else {
       const base = req.source.url.endsWith('/') ? req.source.url : `${req.source.url}/`;
       const loaded = await modelFromFiles(async (file) => {
@@ -194,11 +200,11 @@ async function annotate(req: AnnotateRequest): Promise<void> {
     const prediction = await predictAnnData(
       { network, genes, classNames, card },
       query,
-      { unknownThreshold: req.config === 'new_identity_discovery' ? 0.5 : undefined },
+      { unknownThreshold: req.config === 'new_identity_discovery' ? 0.5 : undefined, geneKey },
       { signal, onWarning, onProgress: (_s, done, total) => onProgress('predicting', done, total) },
     );
     const annotations = predictionAnnotations(prediction, card);
-    last = { network, genes, classNames, codes: prediction.codes, query: req.query };
+    last = { network, genes, classNames, codes: prediction.codes, query: req.query, geneKey };
     const save = toWire(annotations);
     post(
       {
@@ -262,7 +268,13 @@ async function saliency(req: SaliencyRequest): Promise<void> {
       const result = await saliencyAnnData(
         model,
         query,
-        { className: req.className, method: req.method, top: req.top, ...VIEWER_SALIENCY },
+        {
+          className: req.className,
+          method: req.method,
+          top: req.top,
+          geneKey: state.geneKey,
+          ...VIEWER_SALIENCY,
+        },
         { signal, onProgress },
       );
       scores = result.scores;
@@ -275,7 +287,8 @@ async function saliency(req: SaliencyRequest): Promise<void> {
       const query = await openDatasetOverHttp(state.query);
       try {
         const chosen = await chooseMatrix(query, undefined, { signal });
-        const alignment = alignGenes(state.genes, chosen.genes);
+        const names = await queryGeneNames(state, query, chosen.reader.name, state.geneKey);
+        const alignment = alignGenes(state.genes, names);
         state.rows = await readLog1pCpm(
           chosen,
           alignment.columnMap,
