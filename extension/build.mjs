@@ -2,12 +2,14 @@
 //  - dist/extension.cjs: the extension host side (CommonJS, `vscode` external), small, no core;
 //  - dist/worker.mjs: the worker_thread that runs core (TensorFlow.js WASM, AnnData I/O);
 //  - dist/webview/*.js: the webviews' scripts (browser), with @vscode-elements/elements and the
-//    plugin's scatterplot viewer; dist/wasm/: tfjs-backend-wasm's .wasm files.
+//    plugin's scatterplot viewer; dist/wasm/: tfjs-backend-wasm's .wasm files; dist/h5plugins/:
+//    the HDF5 filter plugins (lzf, blosc…), which the worker puts on HDF5's plugin path.
 import { build } from 'esbuild';
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyH5Plugins } from '../core/scripts/h5plugins.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'dist');
@@ -81,6 +83,7 @@ const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
 for (const f of await readdir(wasmDir)) {
   if (f.endsWith('.wasm')) await copyFile(join(wasmDir, f), join(out, 'wasm', f));
 }
+await copyH5Plugins(join(out, 'h5plugins'));
 // vsce packs the licence from the extension's folder: the repository's, copied at build time.
 await copyFile(join(here, '..', 'LICENSE'), join(here, 'LICENSE'));
 console.log(`extension: built ${out}`);

@@ -1,11 +1,13 @@
 // Bundles the browser app (main + the two workers) with esbuild into dist/app/, copies the
-// page, the stylesheet and tfjs-backend-wasm's .wasm files next to them. The server itself is
+// page, the stylesheet, tfjs-backend-wasm's .wasm files and the HDF5 filter plugins
+// (h5plugins/, fetched by the workers when an .h5ad needs one) next to them. The server itself is
 // compiled by tsc (tsconfig.json) into dist/server/.
 import { build } from 'esbuild';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyH5Plugins } from '../core/scripts/h5plugins.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'dist', 'app');
@@ -40,4 +42,5 @@ const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
 for (const f of await readdir(wasmDir)) {
   if (f.endsWith('.wasm')) await copyFile(join(wasmDir, f), join(out, 'wasm', f));
 }
+await copyH5Plugins(join(out, 'h5plugins'));
 console.log(`plugin: built ${out}`);

@@ -311,7 +311,7 @@ test('prediction: sparse and dense inputs give the same probabilities and embedd
   network.dispose();
 });
 
-test('the committed SIMD kernels are simd.wat assembled (core/scripts/build-wasm.mjs --check)', (t) => {
+test('the committed SIMD kernels and lzf plugin are their .wat assembled (core/scripts/build-wasm.mjs --check)', (t) => {
   const assembler = spawnSync('wat2wasm', ['--version']);
   if (assembler.error && !process.env.CI) {
     t.skip('wat2wasm (Debian: wabt) is not installed');

@@ -6,6 +6,9 @@
  * - its high-level reads ignore HDF5's status and hand back uninitialised memory when a read
  *   fails (e.g. a chunk compressed with a filter it lacks), so reads go through the module's
  *   lower-level functions, into zeroed buffers, with the status checked;
+ * - filters other than deflate/shuffle/fletcher32/nbit/scaleoffset (lzf, blosc, zstd…) need
+ *   plugins (Emscripten side modules: ours for lzf, h5wasm-plugins' for the others), which the
+ *   caller hands over (`useFilterPlugins`, see `h5ad/filters.ts`);
  * - HDF5 errors only become exceptions with its throwing error handler (`prepareH5wasm`), and
  *   every such exception leaks a file descriptor inside h5wasm: normal paths never provoke one;
  * - it can neither delete nor rename links, nor write HDF5 enums (h5py's bools). New elements
@@ -17,6 +20,8 @@
  */
 export type { H5Module } from './h5ad/hdf5.js';
 export { asAnnDataError, hdf5Reason, prepareH5wasm } from './h5ad/errors.js';
+export type { FilterPlugins } from './h5ad/filters.js';
+export { useFilterPlugins } from './h5ad/filters.js';
 export type { ByteAccess, H5adFileAccess } from './h5ad/surgery.js';
 export { openH5ad } from './h5ad/read.js';
 export type { H5adWriteOptions } from './h5ad/write.js';

@@ -7,12 +7,15 @@ import {
   createReadStream,
   createWriteStream,
   openSync,
+  readdirSync,
   readSync,
   writeSync,
 } from 'node:fs';
 import { chmod, open, rename, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import h5wasm from 'h5wasm/node';
 import { AnnDataError } from '../anndata/errors.js';
 import {
@@ -20,6 +23,7 @@ import {
   openH5ad,
   openH5adWritable,
   prepareH5wasm,
+  useFilterPlugins,
   type H5adFileAccess,
   type H5Module,
 } from '../anndata/h5ad.js';
@@ -32,14 +36,49 @@ const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]; // \x89HDF\r
 const WRITE_LIBVER = ['earliest', 'latest'] as const;
 
 let loading: Promise<H5Module> | undefined;
+let pluginFolders: string[] | undefined;
 
-/** The h5wasm module, loaded once, with HDF5 errors turned into exceptions. */
+/**
+ * Where the HDF5 filter plugins (libH5Z*.so) are, searched in order: by default core's own
+ * (core/h5plugins: lzf) and then h5wasm-plugins' installed package; a bundle without
+ * node_modules (the VS Code extension's worker) names its copy. Call it before the first file is
+ * opened.
+ */
+export function useH5PluginFolder(folder: string): void {
+  pluginFolders = [folder];
+}
+
+/** The h5wasm module, loaded once, with HDF5 errors turned into exceptions and its plugins. */
 function loadH5wasm(): Promise<H5Module> {
   loading ??= h5wasm.ready.then((m) => {
     prepareH5wasm(m);
+    // a folder that is missing lists no files: reads that need its plugins say which is missing
+    const folders = (pluginFolders ?? defaultPluginFolders()).map((f) => ({
+      path: resolve(f),
+      files: listFiles(f),
+    }));
+    useFilterPlugins(m, { folders });
     return m;
   });
   return loading;
+}
+
+function defaultPluginFolders(): string[] {
+  const ours = fileURLToPath(new URL('../../h5plugins', import.meta.url)); // from src/ or dist/
+  try {
+    const pkg = createRequire(import.meta.url).resolve('h5wasm-plugins/package.json');
+    return [ours, join(dirname(pkg), 'plugins')];
+  } catch {
+    return [ours];
+  }
+}
+
+function listFiles(folder: string): string[] {
+  try {
+    return readdirSync(folder);
+  } catch {
+    return [];
+  }
 }
 
 /** Opens an .h5ad file for reading; `close()` the result when done. */

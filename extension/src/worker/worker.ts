@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../../core/src/backend.js';
+import { useH5PluginFolder } from '../../../core/src/node/h5ad-file.js';
 import type { FromWorker, ToWorker } from '../messages.js';
 import { answerData } from './data.js';
 import { runJob } from './jobs.js';
@@ -16,6 +17,8 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m
 
 // dist/worker.mjs → dist/wasm/ (build.mjs copies tfjs-backend-wasm's .wasm files there).
 const wasmDir = join(dirname(fileURLToPath(import.meta.url)), 'wasm') + '/';
+// …and the HDF5 filter plugins (lzf, blosc…) to dist/h5plugins/: the .vsix has no node_modules.
+useH5PluginFolder(join(dirname(fileURLToPath(import.meta.url)), 'h5plugins'));
 let backend: Promise<string> | null = null;
 let controller: AbortController | null = null;
 

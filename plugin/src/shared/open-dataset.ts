@@ -5,7 +5,7 @@
  */
 import { openAnnData } from '../../../core/src/anndata/read.js';
 import { fetchZarrStore, openZarr } from '../../../core/src/anndata/zarr.js';
-import { openH5ad, prepareH5wasm } from '../../../core/src/anndata/h5ad.js';
+import { openH5ad, prepareH5wasm, useFilterPlugins } from '../../../core/src/anndata/h5ad.js';
 import type { AnnData } from '../../../core/src/anndata/types.js';
 import type { DatasetLocation } from './worker-messages.js';
 
@@ -22,8 +22,21 @@ export async function openDatasetOverHttp(where: DatasetLocation): Promise<AnnDa
   const h5wasm = (await import('h5wasm')).default;
   const module = await h5wasm.ready;
   prepareH5wasm(module);
+  useFilterPlugins(module, { fetch: fetchFilterPlugin });
   const path = `/scnym-${++h5counter}.h5ad`;
   module.FS.writeFile(path, bytes);
   const file = new h5wasm.File(path, 'r');
   return openAnnData(openH5ad(file, where.name, module));
+}
+
+/**
+ * An HDF5 filter plugin (lzf, blosc…), fetched from the app's h5plugins/ folder (plugin/build.mjs
+ * copies h5wasm-plugins' files there) the first time a dataset needs it. The workers run from
+ * the app folder, so their own URL locates it.
+ */
+async function fetchFilterPlugin(file: string): Promise<Uint8Array> {
+  const url = new URL(`h5plugins/${file}`, self.location.href);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }

@@ -131,7 +131,7 @@ function toTypedArray(
   return out;
 }
 
-/** Chunks and compression for a new array: gzip when the file's X uses deflate. */
+/** Chunks and compression for a new array: gzip when the file's X is compressed (any codec). */
 export function layoutFor(
   a: NewArray,
   compress: boolean,

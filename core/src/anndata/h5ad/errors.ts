@@ -18,6 +18,10 @@ export function prepareH5wasm(module: H5Module): void {
 /** The most specific line of an HDF5 error stack, e.g. "required filter 'lzf' is not registered". */
 export function hdf5Reason(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
+  // h5wasm aborts when a filter plugin calls a function it does not export (their error paths)
+  if (/^Aborted\(.*undefined symbol/.test(text)) {
+    return 'a filter plugin failed on a chunk (damaged data?)';
+  }
   const entries = [...text.matchAll(/#\d+: .*? in (\w+)\(\): (.*)/g)].filter(
     (m) => !m[1].startsWith('H5PL'), // plugin-path noise after a missing filter
   );
@@ -30,8 +34,8 @@ function hintFor(reason: string): string {
     return 'the file is incomplete (an interrupted download or copy?); copy or download it again';
   }
   if (/signature not found/i.test(reason)) return 'this is not an HDF5 (.h5ad) file';
-  if (/filter/i.test(reason)) {
-    return 're-save it without the plugin filter, e.g. adata.write_h5ad(path, compression="gzip")';
+  if (/not registered/i.test(reason)) {
+    return "re-save it with gzip: adata.write_h5ad(path, compression='gzip')";
   }
   return 'the file may be damaged: check that python can read it (anndata.read_h5ad), or save it again';
 }

@@ -26,8 +26,14 @@ export const FILTER_NAMES: Record<number, string> = {
   32008: 'bitshuffle',
   32013: 'zfp',
   32015: 'zstd',
+  32017: 'sz',
+  32019: 'jpeg',
+  32022: 'bitgroom',
+  32023: 'bitround',
+  32024: 'sz3',
   32026: 'blosc2',
 };
-/** Filters compiled into h5wasm's HDF5; the others need plugins h5wasm does not ship. */
+/** Filters compiled into h5wasm's HDF5; the others need plugins (see filters.ts). */
 export const BUILT_IN_FILTERS = new Set([1, 2, 3, 5, 6]);
-export const DEFLATE = 1;
+/** Filters that only rearrange or check bytes: a dataset with only these is not compressed. */
+export const NOT_COMPRESSING = new Set([2, 3]); // shuffle, fletcher32

@@ -18,7 +18,14 @@ import type {
 } from '../hierarchy.js';
 import { decodeValues, describeType, dtypeOf, toAttrValue } from './decode.js';
 import { asAnnDataError, prepareH5wasm } from './errors.js';
-import { BUILT_IN_FILTERS, FILTER_NAMES, T_REFERENCE, T_STRING, type H5Module } from './hdf5.js';
+import {
+  fetchesFilters,
+  filterReady,
+  loadFilter,
+  missingFilterError,
+  undecodable,
+} from './filters.js';
+import { FILTER_NAMES, T_REFERENCE, T_STRING, type H5Module } from './hdf5.js';
 import { h5Path, normalize, parentOf } from './paths.js';
 import { product, resolveSelection } from './selection.js';
 import { emptyData } from '../typed-arrays.js';
@@ -57,7 +64,8 @@ export class H5adReader implements Hierarchy {
   meta(path: string): Promise<ArrayMeta> {
     return this.run(path, 'read', (p) => this.metaOf(p));
   }
-  read(path: string, selection?: Selection): Promise<ArrayResult> {
+  async read(path: string, selection?: Selection): Promise<ArrayResult> {
+    if (fetchesFilters(this.m)) await this.loadFilters(path);
     return this.run(path, 'read', (p) => this.readOf(p, selection));
   }
 
@@ -165,22 +173,38 @@ export class H5adReader implements Hierarchy {
     });
   }
 
-  protected filters(path: string): { id: number; name: string }[] {
+  protected filters(path: string): { id: number; name: string; cd_values: number[] }[] {
     const raw = this.m.get_dataset_filters(this.fileId, h5Path(path));
-    return raw.map((f) => ({ id: f.id, name: FILTER_NAMES[f.id] ?? (f.name || `filter ${f.id}`) }));
+    return raw.map((f) => ({
+      id: f.id,
+      name: FILTER_NAMES[f.id] ?? (f.name || `filter ${f.id}`),
+      cd_values: f.cd_values,
+    }));
   }
 
+  /** Refuses, before HDF5 tries, a dataset whose filters cannot be decoded here. */
   private checkFilters(path: string): void {
-    const missing = this.filters(path).find((f) => !BUILT_IN_FILTERS.has(f.id));
-    if (!missing) return;
-    throw new AnnDataError(
-      `is compressed with the '${missing.name}' HDF5 filter (id ${missing.id}), which the bundled HDF5 cannot decode`,
-      {
-        file: this.source,
-        element: path,
-        hint: 're-save the file with gzip or no compression, e.g. adata.write_h5ad(path, compression="gzip")',
-      },
+    for (const f of this.filters(path)) {
+      if (!filterReady(this.m, f.id)) throw missingFilterError(f, this.source, path);
+      const why = undecodable(f);
+      if (why) throw missingFilterError(f, this.source, path, why);
+    }
+  }
+
+  /**
+   * Fetches the plugins of the dataset's filters before HDF5 needs them (browser: HDF5 loads
+   * plugins synchronously). Readers only: the writer runs in Node, where nothing is fetched.
+   */
+  private async loadFilters(path: string): Promise<void> {
+    const filters = await this.run(path, 'read', (p) =>
+      this.kindOf(p) === 'array' ? this.filters(p) : [],
     );
+    for (const f of filters) {
+      await loadFilter(this.m, f.id).catch((err: unknown) => {
+        const why = `fetching its plugin failed: ${err instanceof Error ? err.message : String(err)}`;
+        throw missingFilterError(f, this.source, normalize(path), why);
+      });
+    }
   }
 
   private readDataset(path: string, ranges: Range[]): ArrayData {

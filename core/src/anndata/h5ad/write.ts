@@ -30,7 +30,7 @@ import {
   writeBlockRows,
 } from './encode.js';
 import { hdf5Reason } from './errors.js';
-import { DEFLATE, type H5Module } from './hdf5.js';
+import { NOT_COMPRESSING, type H5Module } from './hdf5.js';
 import { h5Path, isWithin, nameOf, normalize, parentOf } from './paths.js';
 import { H5adReader } from './read.js';
 import { resolveSelection, sliceArray } from './selection.js';
@@ -287,7 +287,8 @@ class H5adWriter extends H5adReader implements WritableHierarchy {
       this.compress =
         x !== 'missing' &&
         super.kindOf(data) === 'array' &&
-        this.filters(data).some((f) => f.id === DEFLATE);
+        // gzip, lzf, blosc…: new datasets get gzip, which every HDF5 reader decodes
+        this.filters(data).some((f) => !NOT_COMPRESSING.has(f.id));
     }
     return this.compress;
   }
