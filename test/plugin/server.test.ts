@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { AnnDataError } from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
 import { startViewServer, type ViewServer } from '../../plugin/src/server/index.js';
+import { withoutPaths } from '../../plugin/src/server/public-error.js';
 import { wireArray, type SaveRequest } from '../../plugin/src/shared/save-format.js';
 import { withHint } from '../../plugin/src/shared/worker-messages.js';
 import { REPO } from '../helpers/paths.js';
@@ -582,5 +583,25 @@ test('a store written by anndata (not consolidated) gets its .zmetadata built in
     assert.equal(existsSync(join(plain, '.zmetadata')), false);
   } finally {
     await s.close();
+  }
+});
+
+test('error text: datasets by base name, paths beside or elsewhere cut, keys and URLs kept', () => {
+  const known = ['/home/ann/my data/q.zarr', 'rel/ref.h5ad'];
+  const cut = (text: string) => withoutPaths(text, known);
+  assert.equal(cut("/home/ann/my data/q.zarr: obs: no column 'x'"), "q.zarr: obs: no column 'x'");
+  assert.equal(
+    cut('cannot rename /home/ann/my data/.q.zarr.scnym-tmp-1 into place'),
+    'cannot rename .q.zarr.scnym-tmp-1 into place',
+  );
+  assert.equal(cut('EACCES: open "/srv/lab/weights/x.bin"'), 'EACCES: open "x.bin"');
+  assert.equal(cut(`${join(process.cwd(), 'rel', 'ref.h5ad')}: bad`), 'ref.h5ad: bad');
+  for (const kept of [
+    'obs/scNym_confidence: 5 values for 1039 cells',
+    'refusing to write obs/../scNym',
+    'see http://127.0.0.1:8080/data/query/ and X/indptr',
+    'keys must be scNym_<name>',
+  ]) {
+    assert.equal(cut(kept), kept);
   }
 });
