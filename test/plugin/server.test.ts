@@ -4,7 +4,7 @@
 // into the opened dataset, only with the page's save token and a body no larger than a save of
 // the query can be; error bodies name no absolute path; a good save round-trips through core.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +13,10 @@ import { AnnDataError } from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
 import { startViewServer, type ViewServer } from '../../plugin/src/server/index.js';
 import { withoutPaths } from '../../plugin/src/server/public-error.js';
-import { wireArray, type SaveRequest } from '../../plugin/src/shared/save-format.js';
+import { maxSaveBytes, wireArray, type SaveRequest } from '../../plugin/src/shared/save-format.js';
 import { withHint } from '../../plugin/src/shared/worker-messages.js';
 import { REPO } from '../helpers/paths.js';
-import { anndataRewrite, zarrConsolidate } from '../helpers/python.js';
+import { anndataRewrite, ensureFixtures, zarrConsolidate } from '../helpers/python.js';
 import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
 
 const DEMO = join(REPO, 'core', 'demo');
@@ -603,5 +603,51 @@ test('error text: datasets by base name, paths beside or elsewhere cut, keys and
     'keys must be scNym_<name>',
   ]) {
     assert.equal(cut(kept), kept);
+  }
+});
+
+test('a model folder: the save cap follows its classes; a folder without a model card is refused', async () => {
+  const dir = tempDir();
+  const model = join(dir, 'model');
+  mkdirSync(model);
+  const classes = Array.from({ length: 40 }, (_, i) => `type${i}`);
+  writeFileSync(
+    join(model, 'scnym.json'),
+    JSON.stringify({ format: 'scnym-model', classNames: classes, network: { nHidden: 64 } }),
+  );
+  const s = await startViewServer({ query, model, appDir: fakeApp(), writable: false });
+  try {
+    assert.equal(s.maxSaveBytes, maxSaveBytes(N, 40, 64));
+  } finally {
+    await s.close();
+  }
+  writeFileSync(join(model, 'scnym.json'), '{"format": "not json');
+  await assert.rejects(
+    startViewServer({ query, model, appDir: fakeApp() }),
+    /not an scNym model card/,
+  );
+});
+
+test('a Zarr v3 store without consolidated metadata gets a consolidated root zarr.json', async () => {
+  const store = tempCopy(join(ensureFixtures(), 'v3.zarr'));
+  const onDisk = JSON.parse(readFileSync(join(store, 'zarr.json'), 'utf8'));
+  assert.equal(onDisk.consolidated_metadata ?? null, null);
+  const digest = treeDigest(store);
+  const s = await startViewServer({ query: store, appDir: fakeApp(), writable: false });
+  try {
+    const c = await login(s);
+    const r = await http('/data/query/zarr.json', { port: s.port, cookie: c });
+    assert.equal(r.status, 200);
+    const root = JSON.parse(r.body.toString());
+    assert.deepEqual(root.attributes, onDisk.attributes);
+    assert.equal(root.consolidated_metadata.kind, 'inline');
+    const meta = root.consolidated_metadata.metadata;
+    assert.equal(meta['obs'].node_type, 'group');
+    assert.equal(meta['X'].node_type, 'group');
+    assert.equal(meta['X/data'].node_type, 'array');
+    assert.equal((await http('/data/query/.zmetadata', { port: s.port, cookie: c })).status, 404);
+    assert.equal(treeDigest(store), digest, 'nothing written into the store');
+  } finally {
+    await s.close();
   }
 });

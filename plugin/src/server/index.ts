@@ -501,7 +501,11 @@ async function readModelCard(
   const inside = real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
   let card: { classNames?: unknown; network?: { nHidden?: unknown } } | undefined;
   if (inside && info.isFile() && info.size <= MAX_CARD_BYTES) {
-    card = JSON.parse(await readFile(real, 'utf8').catch(() => 'null')) ?? undefined;
+    try {
+      card = JSON.parse(await readFile(real, 'utf8')) ?? undefined;
+    } catch {
+      card = undefined; // reported below
+    }
   }
   const classNames = card?.classNames;
   const nHidden = card?.network?.nHidden;
