@@ -93,7 +93,7 @@ test(
       ...(epochs ? ['--epochs', epochs] : []),
     ]);
     server = view.server;
-    const url = view.url;
+    const { url, origin } = view;
 
     const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
     context = launched.context;
@@ -109,7 +109,11 @@ test(
     // Every request (workers' too) must go to this server; the CSP would block others, and
     // Chromium reports those as console errors, caught above.
     context.on('request', (r) => {
-      if (!r.url().startsWith(url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:'))
+      if (
+        !r.url().startsWith(`${origin}/`) &&
+        !r.url().startsWith('blob:') &&
+        !r.url().startsWith('data:')
+      )
         foreign.push(r.url());
     });
     context.on('response', (r) => {

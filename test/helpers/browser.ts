@@ -41,8 +41,13 @@ export async function launchChromium(
   return { context, page };
 }
 
-/** Starts `scnym view ARGS --no-open`; resolves with the process and the URL it prints. */
-export function startView(args: string[]): Promise<{ server: ChildProcess; url: string }> {
+/**
+ * Starts `scnym view ARGS --no-open`; resolves with the process, the URL it prints (with its
+ * `?token=`, which gives the browser the session cookie) and the server's origin.
+ */
+export function startView(
+  args: string[],
+): Promise<{ server: ChildProcess; url: string; origin: string }> {
   return new Promise((ok, fail) => {
     const server = spawn(process.execPath, [CLI, 'view', ...args, '--no-open'], {
       cwd: REPO,
@@ -52,8 +57,8 @@ export function startView(args: string[]): Promise<{ server: ChildProcess; url: 
     let err = '';
     server.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /scNym viewer: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) ok({ server, url: m[1] });
+      const m = /scNym viewer: ((http:\/\/127\.0\.0\.1:\d+)\/\?token=[0-9a-f]+)/.exec(out);
+      if (m) ok({ server, url: m[1], origin: m[2] });
     });
     server.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     server.on('exit', (code) => fail(new Error(`scnym view exited (${code}): ${err}`)));

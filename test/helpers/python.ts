@@ -47,3 +47,33 @@ export function ensureFixtures(): string {
 export function expectedFixtureValues(): any {
   return JSON.parse(readFileSync(join(ensureFixtures(), 'expected.json'), 'utf8'));
 }
+
+/**
+ * Rewrites an AnnData with real anndata (`read_zarr`/`read_h5ad`, then `write_zarr` or
+ * `write_h5ad` by the destination's extension), as a user's own script would: write_zarr does
+ * not consolidate the store's metadata.
+ */
+export function anndataRewrite(src: string, dest: string): void {
+  const script = [
+    'import sys, anndata',
+    'src, dest = sys.argv[1], sys.argv[2]',
+    "a = anndata.read_zarr(src) if src.endswith('.zarr') else anndata.read_h5ad(src)",
+    "a.write_zarr(dest) if dest.endswith('.zarr') else a.write_h5ad(dest)",
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-c', script, src, dest], { encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`anndata could not rewrite ${src} as ${dest}:\n${r.stderr}`);
+}
+
+/** zarr.consolidate_metadata on a store (what a user is told to run). */
+export function zarrConsolidate(store: string): void {
+  const r = spawnSync(
+    PYTHON,
+    ['-c', 'import sys, zarr; zarr.consolidate_metadata(sys.argv[1])', store],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`zarr could not consolidate ${store}:\n${r.stderr}`);
+}

@@ -1,5 +1,5 @@
 // `scnym view --host vitessce`'s server side: the page is the Vitessce host's (with the per-run
-// token), its files are served under /vitessce/ with the same guards as the app's, the app's
+// save token, behind the same session cookie), its files are served under /vitessce/ with the same guards as the app's, the app's
 // workers stay under /app/, and .h5ad queries or an unbuilt host are refused with a reason.
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,16 +22,37 @@ function builtDir(page: string, script: string): string {
   return dir;
 }
 
-function get(server: ViewServer, path: string): Promise<{ status: number; body: string }> {
+/** Each server's session cookie, from its URL's ?token= (as a browser gets it). */
+const sessions = new Map<ViewServer, string>();
+
+function raw(
+  server: ViewServer,
+  path: string,
+  cookie?: string,
+): Promise<{ status: number; body: string; setCookie?: string[] }> {
   return new Promise((ok, fail) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path }, (res) => {
+    const headers = cookie ? { cookie } : {};
+    const req = request({ host: '127.0.0.1', port: server.port, path, headers }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+      res.on('end', () =>
+        ok({ status: res.statusCode ?? 0, body, setCookie: res.headers['set-cookie'] }),
+      );
     });
     req.on('error', fail);
     req.end();
   });
+}
+
+async function get(server: ViewServer, path: string): Promise<{ status: number; body: string }> {
+  let cookie = sessions.get(server);
+  if (!cookie) {
+    const login = await raw(server, `/?token=${server.token}`);
+    assert.equal(login.status, 303);
+    cookie = String(login.setCookie).split(';')[0];
+    sessions.set(server, cookie);
+  }
+  return raw(server, path, cookie);
 }
 
 test('--host vitessce: the Vitessce page with the token, its files, and the app workers', async () => {
@@ -51,7 +72,8 @@ test('--host vitessce: the Vitessce page with the token, its files, and the app 
   const page = await get(server, '/');
   assert.equal(page.status, 200);
   assert.match(page.body, /vitessce page/);
-  assert.match(page.body, new RegExp(`<meta name="scnym-token" content="${server.token}">`));
+  assert.match(page.body, /<meta name="scnym-token" content="[0-9a-f]{48}">/);
+  assert.equal((await raw(server, '/vitessce/main.js')).status, 403, 'no session, no page files');
   assert.equal((await get(server, '/vitessce/main.js')).body, 'vitessce()');
   assert.equal((await get(server, '/app/main.js')).body, 'app()', 'the workers come from /app/');
   for (const path of [

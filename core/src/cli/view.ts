@@ -10,6 +10,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ScnymError } from '../anndata/errors.js';
+import { loadModelDir } from '../node/model-dir.js';
+import { openAnnDataFile } from '../node/open.js';
+import { readLabels } from '../prepare.js';
 import { parseOrExplain, UsageError } from './args.js';
 
 const HELP = `usage: scnym view [QUERY] [--reference FILE [--label-key KEY] | --model DIR] [options]
@@ -19,8 +22,12 @@ Opens QUERY (.h5ad or .zarr) in the scNym viewer: a scatterplot of its embedding
 relabelling, Save). Without QUERY, opens the bundled demo (Kang et al. 2018 PBMCs: control as
 the reference, IFN-β-stimulated as the query; the query is copied to a temporary folder first).
 
-The server listens on 127.0.0.1 only, serves only the app and the given files, and Save writes
-only scNym's keys into QUERY (atomically), authorised by a token embedded in the page.
+The server listens on 127.0.0.1 only and serves only the app and the given files, to a browser
+that opened the printed URL: its ?token=… (new each run) sets a session cookie, and every
+request without that cookie is refused, so other users of a shared machine cannot read or
+write your data. Save writes only scNym's keys into QUERY (atomically). The files are checked
+before the server starts: a file that is not AnnData, a --label-key that is not a column of the
+reference or a --model that is not a model folder is reported here.
 
   --reference FILE   labelled reference offered by the panel
   --label-key KEY    its label column (default: cell_type when present)
@@ -49,6 +56,44 @@ interface PluginServer {
     host?: 'scnym' | 'vitessce';
     onSave?: (keys: string[]) => void;
   }): Promise<{ url: string; close(): Promise<void> }>;
+}
+
+/**
+ * What only the terminal can report well, checked before the server starts: the label column
+ * and the model, with core's readers. (The server opens QUERY and REFERENCE itself, and refuses
+ * a file that is not AnnData before it listens.)
+ */
+async function checkInputs(reference?: string, labelKey?: string, model?: string): Promise<void> {
+  if (reference && labelKey) {
+    const ad = await openAnnDataFile(reference);
+    try {
+      await readLabels(ad, labelKey);
+    } finally {
+      await ad.close();
+    }
+  }
+  if (model) (await loadModelDir(model)).network.dispose();
+}
+
+/** The server's start, with a port already taken (or not ours to take) explained. */
+async function startServer(
+  plugin: PluginServer,
+  options: Parameters<PluginServer['startViewServer']>[0],
+): ReturnType<PluginServer['startViewServer']> {
+  try {
+    return await plugin.startViewServer(options);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new ScnymError(
+        code === 'EADDRINUSE'
+          ? `port ${options.port} is already in use`
+          : `port ${options.port} needs privileges to listen on`,
+        { hint: 'choose another --port, or leave --port out to take any free port' },
+      );
+    }
+    throw err;
+  }
 }
 
 /** The bundled demo folder (core/demo), found from this file (dist/cli/view.js). */
@@ -120,6 +165,8 @@ export async function runView(argv: string[]): Promise<number> {
     }
   }
 
+  await checkInputs(reference, labelKey, values.model);
+
   const specifier = '@scnym/plugin/server';
   let plugin: PluginServer;
   try {
@@ -129,7 +176,7 @@ export async function runView(argv: string[]): Promise<number> {
       hint: `install and build the workspace (npm ci && npm run build); loading ${specifier} failed: ${(err as Error).message}`,
     });
   }
-  const server = await plugin.startViewServer({
+  const server = await startServer(plugin, {
     query,
     reference,
     model: values.model,

@@ -3,3 +3,4 @@ export { openAnnDataFile, isZarrPath } from './open.js';
 export { writeAnnotationsToFile, type FileWriteOptions } from './write-file.js';
 export { FileSystemZarrStore, openZarrFile } from './zarr-store.js';
 export { openH5adFile, updateH5adAtomically, useH5PluginFolder } from './h5ad-file.js';
+export { consolidatedMetadataFile, type ConsolidatedDocument } from './consolidated.js';

@@ -5,11 +5,11 @@
 import { DataClient } from '../host/data-client.js';
 import { Viewer } from '../host/viewer.js';
 import { transferLabelsPanel } from '../panels/transfer-labels/panel.js';
-import type { ViewerConfig } from '../shared/config.js';
+import { fetchConfig } from '../shared/config.js';
 
 async function main(): Promise<void> {
   const root = document.getElementById('app')!;
-  const config = (await (await fetch('/api/config')).json()) as ViewerConfig;
+  const config = await fetchConfig();
   const here = (path: string) => new URL(path, location.href).href;
   const dataWorkerUrl = here('/app/data-worker.js');
   const viewer = new Viewer({

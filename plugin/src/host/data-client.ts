@@ -3,11 +3,12 @@
  * the browser, or an adapter over another channel (the VS Code webview's postMessage).
  */
 import type { ObsColumn } from '../../../core/src/anndata/types.js';
-import type {
-  DataRequest,
-  DataResponse,
-  DatasetLocation,
-  DatasetSummary,
+import {
+  withHint,
+  type DataRequest,
+  type DataResponse,
+  type DatasetLocation,
+  type DatasetSummary,
 } from '../shared/worker-messages.js';
 
 /**
@@ -38,7 +39,7 @@ export class DataClient {
       if (!p) return;
       this.pending.delete(e.data.id);
       if (e.data.type === 'error') {
-        p.fail(new Error(e.data.hint ? `${e.data.message} (${e.data.hint})` : e.data.message));
+        p.fail(new Error(withHint(e.data.message, e.data.hint)));
       } else p.ok(e.data);
     };
     worker.onerror = (e) => {

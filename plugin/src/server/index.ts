@@ -5,11 +5,16 @@
  * guarded write endpoint, `POST /api/save`, that adds scNym's keys to the opened query through
  * core's atomic writer.
  *
- * Guards: binds 127.0.0.1 only; the Host header must name this server (DNS rebinding); a
- * request carrying a foreign Origin is refused; writes need the per-run token (a random value
- * put into the page itself, which other origins cannot read) and may only touch scNym keys;
- * paths are resolved inside the served roots, never outside them (no `..`, no symlinks out).
+ * Guards: binds 127.0.0.1 only; every request needs this run's session cookie, which only the
+ * printed URL's `?token=…` gives (as Jupyter does: on a shared machine such as an HPC login
+ * node, any local user can reach 127.0.0.1); the Host header must name this server (DNS
+ * rebinding); a request carrying a foreign Origin is refused; writes also need the save token
+ * (put into the page, which other origins cannot read: the CSRF guard), may only touch scNym
+ * keys and are capped at what a save of this query can need; paths are resolved inside the
+ * served roots, never outside them (no `..`, no symlinks out); error bodies name files by their
+ * base name only.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
@@ -18,9 +23,16 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeAnnotationsToFile } from '@scnym/core/node';
+import type { AnnData } from '@scnym/core';
+import {
+  consolidatedMetadataFile,
+  openAnnDataFile,
+  writeAnnotationsToFile,
+} from '@scnym/core/node';
+import { withoutPaths } from './public-error.js';
 import { decodeSaveRequest, SaveRejected, writtenKeys } from './save.js';
 import type { ViewerConfig } from '../shared/config.js';
+import { maxSaveBytes } from '../shared/save-format.js';
 
 export type { ViewerConfig } from '../shared/config.js';
 export { isScnymKey } from './save.js';
@@ -54,15 +66,26 @@ export interface ViewServerOptions {
 }
 
 export interface ViewServer {
+  /** The URL to open: the server's root with `?token=…` (it sets the session cookie). */
   url: string;
+  /** `http://127.0.0.1:PORT`, without the token. */
+  origin: string;
   port: number;
+  /** The secret in `url`. */
   token: string;
+  /** The session cookie's name (one per server: cookies on 127.0.0.1 are shared by all ports). */
+  cookieName: string;
+  /** The largest `POST /api/save` body accepted, derived from the query's cells. */
+  maxSaveBytes: number;
   server: Server;
   close(): Promise<void>;
 }
 
-const MAX_SAVE_BYTES = 512 * 1024 * 1024;
+/** The longest string Node makes, so the largest JSON body it can parse at all. */
+const MAX_JSON_BYTES = bufferConstants.MAX_STRING_LENGTH;
 const MODEL_FILES = new Set(['scnym.json', 'model.json', 'weights.bin']);
+/** scnym.json lists genes and classes: megabytes at most. */
+const MAX_CARD_BYTES = 64 * 1024 * 1024;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -132,7 +155,10 @@ async function builtDir(dir: string, what: string): Promise<{ dir: string; index
   return { dir: real, index };
 }
 
-/** Starts the server on 127.0.0.1; resolves once it listens. */
+/**
+ * Starts the server on 127.0.0.1; resolves once it listens. The datasets are opened with core's
+ * readers first, so a file that is not readable AnnData is refused before anything listens.
+ */
 export async function startViewServer(options: ViewServerOptions): Promise<ViewServer> {
   const app = await builtDir(options.appDir ?? defaultAppDir(), 'the viewer');
   const appDir = app.dir;
@@ -152,12 +178,35 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
   if (modelDir && !(await stat(join(modelDir, 'scnym.json')).catch(() => undefined))) {
     throw new Error(`${options.model}: not an scNym model folder (no scnym.json)`);
   }
+  const saveLimit = Math.min(
+    MAX_JSON_BYTES,
+    maxSaveBytes(
+      await withAnnData(options.query, async (ad) => ad.nObs),
+      ...(await annotationShape(options.reference, modelDir)),
+    ),
+  );
   const datasets = new Map<string, Dataset>([[query.id, query]]);
   if (reference) datasets.set(reference.id, reference);
-  const token = randomBytes(24).toString('hex');
+  // Three secrets: the URL's token (gives the cookie), the cookie's value (every request), the
+  // save token (in the page; the CSRF guard on POST /api/save).
+  const token = secret();
+  const session = secret();
+  const saveToken = secret();
   const writable = options.writable ?? true;
   let port = 0;
+  let cookieName = '';
   let saving: Promise<unknown> = Promise.resolve();
+  const publicText = (text: string) =>
+    withoutPaths(text, [
+      query.path,
+      reference?.path,
+      modelDir,
+      options.query,
+      options.reference,
+      options.model,
+      appDir,
+      vitessce?.dir,
+    ]);
 
   const config = (): ViewerConfig => ({
     query: { name: basename(query.path), url: dataUrl(query), format: query.format, writable },
@@ -171,15 +220,26 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
 
   const page = indexHtml.replace(
     '<!--scnym-token-->',
-    `<meta name="scnym-token" content="${token}">`,
+    `<meta name="scnym-token" content="${saveToken}">`,
   );
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { ok: false, error: (err as Error).message });
-      else res.destroy();
+      if (!res.headersSent) {
+        send(res, 500, { ok: false, error: publicText((err as Error).message ?? String(err)) });
+      } else res.destroy();
     });
   });
+
+  function hasSession(req: IncomingMessage): boolean {
+    for (const part of (req.headers.cookie ?? '').split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
+        return sameSecret(part.slice(eq + 1).trim(), session);
+      }
+    }
+    return false;
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
@@ -195,15 +255,40 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     if (fetchSite === 'cross-site' || fetchSite === 'same-site') {
       return send(res, 403, { ok: false, error: 'cross-site request refused' });
     }
+    let url: URL;
     let pathname: string;
     try {
-      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      url = new URL(req.url ?? '/', 'http://x');
+      pathname = decodeURIComponent(url.pathname);
     } catch {
       return send(res, 400, { ok: false, error: 'bad URL' });
     }
     if (pathname.includes('\0') || pathname.includes('\\')) {
       return send(res, 400, { ok: false, error: 'bad path' });
     }
+    const given = url.searchParams.get('token');
+    if (given !== null && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (!sameSecret(given, token)) return refuse(req, res, 'wrong token');
+      // The cookie, then the same URL without the token (out of the address bar and history).
+      url.searchParams.delete('token');
+      res.writeHead(303, {
+        ...securityHeaders(),
+        location: url.pathname + url.search,
+        'set-cookie': `${cookieName}=${session}; HttpOnly; SameSite=Strict; Path=/`,
+        'cache-control': 'no-store',
+      });
+      res.end();
+      return;
+    }
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204, securityHeaders());
+      res.end();
+      return;
+    }
+    // Everything else needs the cookie, the app's own files (/app/, /vitessce/) too: they hold no
+    // data, but one rule for all paths leaves nothing to get wrong later, and the page's workers
+    // send the cookie anyway (same-origin requests carry it).
+    if (!hasSession(req)) return refuse(req, res, 'no session');
     if (req.method === 'POST' && pathname === '/api/save') return save(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, { ok: false, error: 'method not allowed' });
@@ -218,11 +303,6 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
       return;
     }
     if (pathname === '/api/config') return send(res, 200, config());
-    if (pathname === '/favicon.ico') {
-      res.writeHead(204, securityHeaders());
-      res.end();
-      return;
-    }
     if (pathname.startsWith('/app/')) {
       return serveFile(req, res, appDir, pathname.slice('/app/'.length));
     }
@@ -242,29 +322,77 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
         if (m[2] && m[2] !== '/') return send(res, 404, { ok: false, error: 'not found' });
         return serveFile(req, res, dirname(ds.path), basename(ds.path));
       }
-      return serveFile(req, res, ds.path, (m[2] ?? '/').slice(1));
+      const key = (m[2] ?? '/').slice(1);
+      const consolidated = await consolidatedFor(ds, key);
+      if (consolidated) return sendJsonBytes(req, res, consolidated);
+      return serveFile(req, res, ds.path, key);
     }
     return send(res, 404, { ok: false, error: 'not found' });
+  }
+
+  /**
+   * The browser cannot list a store, so it needs consolidated metadata; anndata's write_zarr
+   * does not write it. For a store without it, the `.zmetadata` (v2) or consolidated root
+   * `zarr.json` (v3) is built here from the folder on every request — after a Save too — and
+   * never written into the user's store.
+   */
+  async function consolidatedFor(ds: Dataset, key: string): Promise<Uint8Array | undefined> {
+    if (key !== '.zmetadata' && key !== 'zarr.json') return undefined;
+    const present = await stat(join(ds.path, key)).then(
+      () => true,
+      () => false,
+    );
+    // v2: only when .zmetadata is missing; v3: only for an existing root zarr.json.
+    if (present === (key === '.zmetadata')) return undefined;
+    await saving; // never from a half-written save
+    const built = await consolidatedMetadataFile(ds.path);
+    return built?.key === key ? built.bytes : undefined;
+  }
+
+  /** 403 for a request without the session: a short page for a browser tab, JSON otherwise. */
+  function refuse(req: IncomingMessage, res: ServerResponse, why: string): void {
+    const advice = 'open the URL printed by scnym view (it ends in ?token=…)';
+    const tab =
+      req.headers['sec-fetch-dest'] === 'document' ||
+      String(req.headers.accept ?? '').includes('text/html');
+    if (!tab) return send(res, 403, { ok: false, error: `${why}: ${advice}` });
+    res.writeHead(403, {
+      ...securityHeaders(),
+      'content-type': TYPES['.html'],
+      'cache-control': 'no-store',
+    });
+    res.end(
+      '<!doctype html><meta charset="utf-8"><title>scNym viewer</title>' +
+        `<p>This scNym viewer only opens from its own link: ${advice}.</p>`,
+    );
   }
 
   async function save(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!writable) return send(res, 403, { ok: false, error: 'this server was started read-only' });
     const given = req.headers['x-scnym-token'];
-    if (typeof given !== 'string' || !sameSecret(given, token)) {
+    if (typeof given !== 'string' || !sameSecret(given, saveToken)) {
       return send(res, 403, { ok: false, error: 'missing or wrong token' });
     }
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
       return send(res, 415, { ok: false, error: 'expected application/json' });
     }
+    // The rest of the body is discarded as it comes, never kept (Node drains a declared body;
+    // readBody drops a streamed one); the connection stays open so the client reads this answer.
+    const tooBig = () =>
+      send(res, 413, {
+        ok: false,
+        error: `the body is larger than a save of ${basename(query.path)} can be (${saveLimit} bytes)`,
+      });
+    // Refused by its declared length before a byte is read, and while streaming otherwise.
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && !(Number(declared) <= saveLimit)) return tooBig();
+    const text = await readBody(req, saveLimit);
+    if (text === undefined) return tooBig();
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(req, MAX_SAVE_BYTES));
-    } catch (err) {
-      const tooBig = err instanceof SaveRejected;
-      return send(res, tooBig ? 413 : 400, {
-        ok: false,
-        error: tooBig ? err.message : 'the body is not valid JSON',
-      });
+      body = JSON.parse(text);
+    } catch {
+      return send(res, 400, { ok: false, error: 'the body is not valid JSON' });
     }
     let annotations;
     try {
@@ -284,7 +412,11 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
       await run;
     } catch (err) {
       const e = err as Error & { hint?: string };
-      return send(res, 422, { ok: false, error: e.message, hint: e.hint });
+      return send(res, 422, {
+        ok: false,
+        error: publicText(e.message),
+        hint: e.hint === undefined ? undefined : publicText(e.hint),
+      });
     }
     const keys = writtenKeys(annotations);
     options.onSave?.(keys);
@@ -299,10 +431,15 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     });
   });
   port = (server.address() as AddressInfo).port;
+  cookieName = `scnym-${port}`;
+  const origin = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${origin}/?token=${token}`,
+    origin,
     port,
     token,
+    cookieName,
+    maxSaveBytes: saveLimit,
     server,
     close: () =>
       new Promise<void>((ok) => {
@@ -310,6 +447,72 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
         server.close(() => ok());
       }),
   };
+}
+
+function secret(): string {
+  return randomBytes(24).toString('hex');
+}
+
+/** Opens an AnnData with core's reader, hands it to `use`, and closes it. */
+async function withAnnData<T>(path: string, use: (ad: AnnData) => Promise<T>): Promise<T> {
+  const ad = await openAnnDataFile(path);
+  try {
+    return await use(ad);
+  } finally {
+    await ad.close();
+  }
+}
+
+/**
+ * The most classes and the embedding width a prediction here can have, for the save cap: a
+ * model's own (its scnym.json); for a reference, the largest label column the panel offers
+ * (categories, or one class per cell for a string column) and core's network width.
+ */
+async function annotationShape(
+  referencePath: string | undefined,
+  modelDir: string | undefined,
+): Promise<[classes: number, embeddingDim: number]> {
+  if (modelDir) {
+    const card = await readModelCard(modelDir);
+    return [card.classNames.length, card.network.nHidden];
+  }
+  if (!referencePath) return [0, 0];
+  const classes = await withAnnData(referencePath, async (ad) => {
+    let most = 0;
+    for (const name of await ad.obsColumnNames()) {
+      const info = await ad.obsColumnInfo(name).catch(() => undefined);
+      if (info?.kind === 'categorical') most = Math.max(most, info.nCategories ?? 0);
+      else if (info?.kind === 'string') most = Math.max(most, ad.nObs);
+    }
+    return most;
+  });
+  // Loaded only here: the network's defaults live with TF.js in core's main entry.
+  const { ORIGINAL, PROJECT_DEFAULT } = await import('@scnym/core');
+  return [classes, Math.max(ORIGINAL.network.nHidden, PROJECT_DEFAULT.network.nHidden)];
+}
+
+/** The classes and width of a model folder's scnym.json (a regular file inside it). */
+async function readModelCard(
+  dir: string,
+): Promise<{ classNames: unknown[]; network: { nHidden: number } }> {
+  const file = join(dir, 'scnym.json');
+  const real = await realpath(file);
+  const info = await stat(real);
+  const inside = real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+  let card: { classNames?: unknown; network?: { nHidden?: unknown } } | undefined;
+  if (inside && info.isFile() && info.size <= MAX_CARD_BYTES) {
+    try {
+      card = JSON.parse(await readFile(real, 'utf8')) ?? undefined;
+    } catch {
+      card = undefined; // reported below
+    }
+  }
+  const classNames = card?.classNames;
+  const nHidden = card?.network?.nHidden;
+  if (!Array.isArray(classNames) || typeof nHidden !== 'number') {
+    throw new Error(`${file}: not an scNym model card (no classNames or network)`);
+  }
+  return { classNames, network: { nHidden } };
 }
 
 function dataUrl(ds: Dataset): string {
@@ -333,29 +536,53 @@ function securityHeaders(csp = CSP): Record<string, string> {
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...securityHeaders(),
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
+    ...headers,
   });
   res.end(text);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** A JSON document built in memory (consolidated metadata), whole: no ranges. */
+function sendJsonBytes(req: IncomingMessage, res: ServerResponse, bytes: Uint8Array): void {
+  res.writeHead(200, {
+    ...securityHeaders(),
+    'content-type': TYPES['.json'],
+    'content-length': String(bytes.byteLength),
+    'cache-control': 'no-cache',
+  });
+  res.end(req.method === 'HEAD' ? undefined : bytes);
+}
+
+/**
+ * The body as text, or undefined once it passes `limit` bytes: what was read is dropped there
+ * and the rest is discarded as it arrives (the caller answers 413).
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((ok, fail) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        fail(new SaveRejected(`the body exceeds ${limit} bytes`, 413));
-        req.destroy();
+        req.off('data', onData);
+        req.resume(); // the rest flows past, unkept
+        chunks = [];
+        ok(undefined);
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
     req.on('error', fail);
   });

@@ -16,3 +16,15 @@ export interface ViewerConfig {
   /** Suggested epochs. */
   epochs: number | null;
 }
+
+/** The server's config; a refusal (e.g. no session cookie) becomes an error saying why. */
+export async function fetchConfig(): Promise<ViewerConfig> {
+  const response = await fetch('/api/config');
+  const body = (await response.json().catch(() => null)) as
+    ViewerConfig | { ok: false; error?: string } | null;
+  if (!response.ok || body === null || 'ok' in body) {
+    const error = body && 'error' in body ? body.error : undefined;
+    throw new Error(error ?? `the server answered ${response.status} to /api/config`);
+  }
+  return body;
+}

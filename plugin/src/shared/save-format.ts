@@ -36,6 +36,31 @@ export interface ErrorResponse {
   hint?: string;
 }
 
+/** X_scnym larger than this is left out of a save (the JSON body would be too big). */
+export const MAX_EMBEDDING_BYTES = 64 * 1024 * 1024;
+
+/** What a save carries besides its arrays (category names, colours, uns): in all, and per class. */
+const TEXT_BYTES = 1024 * 1024;
+const TEXT_BYTES_PER_CLASS = 1024;
+
+/** Base64 length of `bytes` bytes. */
+const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
+
+/**
+ * The largest body a save of `nObs` cells can need, as the panel builds it (from core's
+ * predictionAnnotations): the label codes and the confidences (4 bytes a cell each), the class
+ * probabilities (4 bytes a cell and class), X_scnym (4 bytes a cell and dimension, left out
+ * above MAX_EMBEDDING_BYTES), all in base64, and the text. The server refuses larger bodies
+ * unread.
+ */
+export function maxSaveBytes(nObs: number, nClasses: number, embeddingDim: number): number {
+  const arrays =
+    2 * base64Length(4 * nObs) +
+    base64Length(4 * nObs * nClasses) +
+    base64Length(Math.min(MAX_EMBEDDING_BYTES, 4 * nObs * embeddingDim));
+  return arrays + TEXT_BYTES + TEXT_BYTES_PER_CLASS * nClasses;
+}
+
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Base64 of bytes without Buffer or btoa (both platforms, any size). */

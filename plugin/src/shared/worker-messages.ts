@@ -11,6 +11,14 @@ export interface DatasetLocation {
   name: string;
 }
 
+/**
+ * An error's text with its hint, said once: core's errors already end with their hint
+ * ('… → hint'), and a worker also sends it apart for the UIs that show it separately.
+ */
+export function withHint(message: string, hint?: string): string {
+  return hint && !message.includes(hint) ? `${message} (${hint})` : message;
+}
+
 // --- the data worker: reads the shown dataset (zarr lazily, h5ad through h5wasm) -----------
 
 export type DataRequest =

@@ -9,7 +9,7 @@ import { createRoot } from 'react-dom/client';
 import { PluginAsyncFunction, Vitessce } from 'vitessce';
 import { DataClient } from '../../src/host/data-client.js';
 import { transferLabelsPanel } from '../../src/panels/transfer-labels/panel.js';
-import type { ViewerConfig } from '../../src/shared/config.js';
+import { fetchConfig } from '../../src/shared/config.js';
 import type { DatasetLocation } from '../../src/shared/worker-messages.js';
 import type { VitessceHost } from './adapter.js';
 import { setColumns, vitessceConfig } from './config.js';
@@ -17,7 +17,7 @@ import { transferLabelsViewType } from './view.js';
 
 async function main(): Promise<void> {
   const root = document.getElementById('app')!;
-  const config = (await (await fetch('/api/config')).json()) as ViewerConfig;
+  const config = await fetchConfig();
   const here = (path: string) => new URL(path, location.href).href;
   if (config.query.format !== 'zarr') {
     throw new Error(

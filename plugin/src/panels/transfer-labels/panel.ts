@@ -8,18 +8,20 @@ import { categoryColors } from '../../host/colors.js';
 import { DataClient } from '../../host/data-client.js';
 import { el, svg } from '../../host/dom.js';
 import {
+  MAX_EMBEDDING_BYTES,
   wireArray,
   type SaveRequest,
   type SaveResponse,
   type ErrorResponse,
 } from '../../shared/save-format.js';
-import type {
-  AnnotateResult,
-  ConfigChoice,
-  DatasetLocation,
-  FromWorker,
-  SaliencyRequest,
-  ToWorker,
+import {
+  withHint,
+  type AnnotateResult,
+  type ConfigChoice,
+  type DatasetLocation,
+  type FromWorker,
+  type SaliencyRequest,
+  type ToWorker,
 } from '../../shared/worker-messages.js';
 
 export interface TransferLabelsOptions {
@@ -35,8 +37,6 @@ export interface TransferLabelsOptions {
 
 const LABEL = 'scNym';
 const CONFIDENCE = 'scNym_confidence';
-/** Larger embeddings are left out of Save (the JSON body would be too big). */
-const MAX_EMBEDDING_BYTES = 64 * 1024 * 1024;
 
 export function transferLabelsPanel(options: TransferLabelsOptions): PanelDefinition {
   return {
@@ -312,7 +312,7 @@ class TransferLabels {
         progress.value = 0;
         break;
       case 'error':
-        this.fail(m.hint ? `${m.message} — ${m.hint}` : m.message);
+        this.fail(withHint(m.message, m.hint));
         break;
     }
   }
@@ -575,7 +575,7 @@ class TransferLabels {
         body: JSON.stringify(this.saveBody()),
       });
       const reply = (await response.json()) as SaveResponse | ErrorResponse;
-      if (!reply.ok) throw new Error(reply.hint ? `${reply.error} (${reply.hint})` : reply.error);
+      if (!reply.ok) throw new Error(withHint(reply.error, reply.hint));
       info.textContent = `saved ${reply.written.join(', ')}`;
       document.body.dataset.saved = 'true';
     } catch (err) {
