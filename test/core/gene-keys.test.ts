@@ -214,7 +214,7 @@ test('annotate: counts in raw/X are matched by raw.var feature_name', () => {
     '1',
   );
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /using raw\/X instead/);
+  assert.match(r.stderr, /using raw\/X \(X holds negative values/);
   assert.match(
     r.stderr,
     /matched genes by reference raw\.var\['feature_name'\] ↔ query var_names: 6,998 shared/,
