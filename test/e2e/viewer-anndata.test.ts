@@ -88,6 +88,9 @@ test(
     assert.equal(page.url(), `${h5View.origin}/`);
     await openedWithLegend(page);
     await shot(page, '2-h5ad');
+    // Closed here: tempDir's after hook removes the profile folder, which Chromium writes to.
+    await context.close();
+    context = undefined;
 
     console.log(`# screenshots in ${shots}`);
     assert.deepEqual(failed, [], 'no refused or failed request');

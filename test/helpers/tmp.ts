@@ -15,7 +15,9 @@ import { after } from 'node:test';
 
 const dirs: string[] = [];
 after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  // Retries: a browser or child process may still be closing files in it.
+  for (const d of dirs)
+    rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
 export function tempDir(): string {
