@@ -88,7 +88,7 @@ test(
     assert.equal(page.url(), `${h5View.origin}/`);
     await openedWithLegend(page);
     await shot(page, '2-h5ad');
-    // Closed here: tempDir's after hook removes the profile folder, which Chromium writes to.
+    // Closed as soon as it is done with (the after hook only covers a failure).
     await context.close();
     context = undefined;
 

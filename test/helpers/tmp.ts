@@ -11,13 +11,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { after } from 'node:test';
 
 const dirs: string[] = [];
-after(() => {
-  // Retries: a browser or child process may still be closing files in it.
-  for (const d of dirs)
-    rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+// At exit, not in an `after` hook: hooks run in the order they were registered, and this module's
+// would run before a test file's own hook that closes its browser, whose profile is in here.
+process.on('exit', () => {
+  for (const d of dirs) {
+    try {
+      rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch (err) {
+      console.error(`could not remove ${d}: ${(err as Error).message}`);
+    }
+  }
 });
 
 export function tempDir(): string {
