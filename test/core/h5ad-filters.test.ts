@@ -20,8 +20,8 @@ import { saveModelDir } from '../../core/src/node/model-dir.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
 import { initBackend } from '../../core/src/backend.js';
 import { runScnym } from '../helpers/cli.js';
-import { FIXTURES, PYTHON, sharedFile } from '../helpers/paths.js';
-import { readBack } from '../helpers/python.js';
+import { PYTHON } from '../helpers/paths.js';
+import { makeFilteredH5ads, readBack } from '../helpers/python.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const hasPython =
@@ -48,13 +48,7 @@ const fixture = (name: string) => join(dir, `${name}.h5ad`);
 
 before(() => {
   if (!hasPython) return;
-  const r = spawnSync(
-    PYTHON,
-    [join(FIXTURES, 'filtered_h5ad.py'), sharedFile('tiny', 'target.h5ad'), dir],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  skipped = JSON.parse(r.stdout).skipped;
+  skipped = makeFilteredH5ads(dir);
   // Debian's python3-hdf5plugin, python3-zstandard and python3-lz4 write them; CI has all three.
   if (process.env.CI) assert.deepEqual(skipped, {});
 });

@@ -3,11 +3,10 @@
 // blosc-compressed: the data worker fetches both filter plugins from the app's h5plugins/ (under
 // the page's CSP) and shows the cells with their labels. Fixture: test/fixtures/filtered_h5ad.py.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromiumSkip, launchChromium, startView } from '../helpers/browser.js';
-import { FIXTURES, PYTHON, sharedFile } from '../helpers/paths.js';
+import { makeFilteredH5ads } from '../helpers/python.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test(
@@ -15,12 +14,7 @@ test(
   { timeout: 120_000, skip: chromiumSkip },
   async () => {
     const dir = tempDir();
-    const made = spawnSync(
-      PYTHON,
-      [join(FIXTURES, 'filtered_h5ad.py'), sharedFile('tiny', 'target.h5ad'), dir],
-      { encoding: 'utf8' },
-    );
-    assert.equal(made.status, 0, made.stderr);
+    makeFilteredH5ads(dir);
     const view = await startView([join(dir, 'lzf_blosc.h5ad')]);
     // closed in the test's finally, so nothing outlives it
     const { context, page } = await launchChromium(join(dir, 'profile'), {

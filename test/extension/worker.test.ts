@@ -3,7 +3,6 @@
 // annotating the demo (labels written, results summarised, model saved), saliency, evaluate,
 // cancellation leaving the files untouched, and core's errors passed through.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -11,7 +10,8 @@ import { openAnnDataFile } from '@scnym/core/node';
 import { JobCancelled, JobError, WorkerClient } from '../../extension/src/worker-client.js';
 import type { JobRequest, TrainSettings } from '../../extension/src/messages.js';
 import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
-import { FIXTURES, PYTHON, REPO, sharedFile } from '../helpers/paths.js';
+import { PYTHON, REPO } from '../helpers/paths.js';
+import { makeFilteredH5ads } from '../helpers/python.js';
 import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
 
 const WORKER = join(REPO, 'extension', 'dist', 'worker.mjs');
@@ -60,12 +60,7 @@ test(
   },
   async () => {
     const dir = tempDir();
-    const made = spawnSync(
-      PYTHON,
-      [join(FIXTURES, 'filtered_h5ad.py'), sharedFile('tiny', 'target.h5ad'), dir],
-      { encoding: 'utf8' },
-    );
-    assert.equal(made.status, 0, made.stderr);
+    makeFilteredH5ads(dir);
     const r = await run({ type: 'columns', path: join(dir, 'lzf.h5ad') });
     assert.equal(r.type, 'columns');
     if (r.type !== 'columns') return;

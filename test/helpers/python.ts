@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, GENERATED, PYTHON } from './paths.js';
+import { FIXTURES, GENERATED, PYTHON, sharedFile } from './paths.js';
 
 export function runPython(
   script: string,
@@ -76,4 +76,14 @@ export function zarrConsolidate(store: string): void {
   );
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`zarr could not consolidate ${store}:\n${r.stderr}`);
+}
+
+/**
+ * The tiny target re-saved with HDF5 filter plugins (lzf, blosc, …) into `dir`
+ * (test/fixtures/filtered_h5ad.py); returns the filters it had to skip, by file name.
+ */
+export function makeFilteredH5ads(dir: string): Record<string, string> {
+  const r = runPython('filtered_h5ad.py', [sharedFile('tiny', 'target.h5ad'), dir]);
+  if (r.status !== 0) throw new Error(`filtered_h5ad.py failed:\n${r.stderr}`);
+  return (JSON.parse(r.stdout) as { skipped: Record<string, string> }).skipped;
 }
