@@ -3,7 +3,7 @@
  * VS Code extension: train a model from a labelled reference (and an unlabelled query), predict
  * a query, and turn predictions into the AnnData keys the original scNym writes.
  */
-import { ScnymError } from './anndata/errors.js';
+import { ScnymError } from './errors.js';
 import type { AnnData } from './anndata/types.js';
 import { annotationKeys, keyAddedProblem } from './annotation-keys.js';
 import { categoryColors } from './colors.js';

@@ -7,7 +7,7 @@
  * Cells labelled 'Unknown' are abstentions: wrong for accuracy, outside the coverage. ECE scores
  * the model's best class (recovered from the stored probabilities when a cell is 'Unknown').
  */
-import { NotFoundError, ScnymError } from './anndata/errors.js';
+import { NotFoundError, ScnymError } from './errors.js';
 import type { AnnData } from './anndata/types.js';
 import { annotationKeys } from './annotate.js';
 import { auroc, calibrationReport, type ReliabilityBin } from './calibration.js';

@@ -6,7 +6,7 @@
  * loosely: when too few match, one error names both files, their names and why they differ
  * (Ensembl IDs against symbols, letter case as in mouse Cd4 / human CD4, Ensembl versions).
  */
-import { NotFoundError, ScnymError } from './anndata/errors.js';
+import { NotFoundError, ScnymError } from './errors.js';
 import type { AnnData, ObsColumn } from './anndata/types.js';
 import { minSharedGenes } from './preprocess.js';
 

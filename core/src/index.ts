@@ -1,5 +1,5 @@
 // @scnym/core: platform-neutral entry point. File-system access lives in '@scnym/core/node'.
-export * from './anndata/errors.js';
+export * from './errors.js';
 export {
   explainSystemError,
   systemErrorCode,

@@ -2,7 +2,7 @@
  * What a file holds, in the stable JSON shape `scnym inspect --json` prints (schema
  * 'scnym.inspect/1'; fields are only ever added, never renamed or removed).
  */
-import { AnnDataError } from './anndata/errors.js';
+import { AnnDataError, throwIfAborted } from './errors.js';
 import type { AnnData, MatrixReader } from './anndata/types.js';
 import {
   accumulateContentStats,
@@ -62,7 +62,7 @@ export async function matrixStats(
   const stats = emptyContentStats();
   const [nRows] = m.shape;
   for (let start = 0; start < nRows; start += m.preferredBlockRows) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const end = Math.min(nRows, start + m.preferredBlockRows);
     accumulateContentStats(stats, await m.rows(start, end));
     onProgress?.(end, nRows);

@@ -6,6 +6,8 @@
  * `onBatch` with `retain: false` keeps none.
  */
 import * as tf from '@tensorflow/tfjs';
+import { yieldToEventLoop } from './event-loop.js';
+import { throwIfAborted } from './errors.js';
 import { concatBlocks, remapColumns, sliceRows, type Csr } from './csr.js';
 import { batchInput, forward, type ForwardInput } from './model/forward.js';
 import { foldClassifier, inferenceForward } from './model/inference.js';
@@ -181,7 +183,7 @@ export async function predict(
     folded ? inferenceForward(folded, x) : forward(model.network, x, { training: false });
   try {
     for await (const block of asBlocks(rows)) {
-      if (signal?.aborted) throw abortError();
+      throwIfAborted(signal);
       if (block.nCols !== queryGenes.length) {
         throw new RangeError(
           `rows have ${block.nCols} columns for ${queryGenes.length} query genes`,
@@ -224,7 +226,7 @@ export async function predict(
       }
       cellsDone += m.nRows;
       onEvent?.({ type: 'progress', cellsDone });
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await yieldToEventLoop(); // cancel and progress messages are seen between blocks
     }
   } finally {
     folded?.dispose();
@@ -374,10 +376,4 @@ async function* asBlocks(rows: AsyncIterable<Csr> | Iterable<Csr> | Csr): AsyncG
     return;
   }
   for await (const block of rows) yield block.indptr[0] === 0 ? block : concatBlocks([block]);
-}
-
-function abortError(): Error {
-  const error = new Error('prediction aborted');
-  error.name = 'AbortError';
-  return error;
 }

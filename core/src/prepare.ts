@@ -3,7 +3,7 @@
  * counts (or log1p data), streams it in row blocks into log1p(CPM) CSR on a given gene order,
  * and reads labels and domains. Only CSR is ever held whole; nothing is densified here.
  */
-import { AnnDataError, NotFoundError, ScnymError } from './anndata/errors.js';
+import { AnnDataError, NotFoundError, ScnymError, throwIfAborted } from './errors.js';
 import type { AnnData, CsrBlock, MatrixReader } from './anndata/types.js';
 import { concatBlocks, remapColumns, type Csr } from './csr.js';
 import {
@@ -163,7 +163,7 @@ export async function* log1pCpmBlocks(
   const [nRows] = m.reader.shape;
   const step = m.reader.preferredBlockRows;
   for (let start = 0; start < nRows; start += step) {
-    control.signal?.throwIfAborted();
+    throwIfAborted(control.signal);
     const end = Math.min(nRows, start + step);
     const block: CsrBlock = await m.reader.rows(start, end);
     // A block of a count matrix is checked while it is normalised; others are classified first.

@@ -3,7 +3,7 @@
  * scNym's network expects natural-log log1p(counts / rowsum × 1e6) on the model's genes, in the
  * model's gene order; genes the query lacks are zeros (= not expressed).
  */
-import { ScnymError } from './anndata/errors.js';
+import { ScnymError } from './errors.js';
 import type { Csr } from './csr.js';
 
 export const CPM_TARGET = 1e6;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WriteConflictError } from '../../core/src/anndata/errors.js';
+import { WriteConflictError } from '../../core/src/errors.js';
 import type { Annotations } from '../../core/src/anndata/write.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
 import { writeAnnotationsToFile } from '../../core/src/node/write-file.js';

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ScnymError } from '../../core/src/anndata/errors.js';
+import { ScnymError } from '../../core/src/errors.js';
 import { openAnnData } from '../../core/src/anndata/read.js';
 import { inspect } from '../../core/src/inspect.js';
 import { openZarr, type ZarrStore } from '../../core/src/anndata/zarr.js';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { AnnDataError } from '../../core/src/anndata/errors.js';
+import { AnnDataError } from '../../core/src/errors.js';
 import type { AnnData } from '../../core/src/anndata/types.js';
 import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
 import { modelToFiles, type ModelCard } from '../../core/src/model/files.js';

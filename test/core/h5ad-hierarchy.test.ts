@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import h5wasm from 'h5wasm/node';
-import { AnnDataError, WriteConflictError } from '../../core/src/anndata/errors.js';
+import { AnnDataError, WriteConflictError } from '../../core/src/errors.js';
 import { openH5adWritable, prepareH5wasm } from '../../core/src/anndata/h5ad.js';
 import type { Attrs, WritableHierarchy } from '../../core/src/anndata/hierarchy.js';
 import { openH5adFile, updateH5adAtomically } from '../../core/src/node/h5ad-file.js';

@@ -15,7 +15,7 @@ import {
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../../core/src/backend.js';
-import { ScnymError } from '../../core/src/anndata/errors.js';
+import { ScnymError } from '../../core/src/errors.js';
 import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
 import { modelFromFiles, modelToFiles, type ModelCard } from '../../core/src/model/files.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';

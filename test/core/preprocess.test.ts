@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ScnymError } from '../../core/src/anndata/errors.js';
+import { ScnymError } from '../../core/src/errors.js';
 import {
   concatBlocks,
   fromDense,
@@ -9,7 +9,7 @@ import {
   takeRows,
   toDense,
 } from '../../core/src/csr.js';
-import { AnnDataError } from '../../core/src/anndata/errors.js';
+import { AnnDataError } from '../../core/src/errors.js';
 import type { MatrixReader } from '../../core/src/anndata/types.js';
 import { log1pCpmBlocks, type ChosenMatrix } from '../../core/src/prepare.js';
 import {

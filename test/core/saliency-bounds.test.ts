@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { ScnymError } from '../../core/src/anndata/errors.js';
+import { ScnymError } from '../../core/src/errors.js';
 import { initBackend } from '../../core/src/backend.js';
 import { saliencyAnnData } from '../../core/src/interpret/saliency.js';
 import { DEFAULT_NETWORK } from '../../core/src/model/config.js';

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import h5wasm from 'h5wasm/node';
-import { ScnymError } from '../../core/src/anndata/errors.js';
+import { ScnymError } from '../../core/src/errors.js';
 import { asAnnDataError, prepareH5wasm } from '../../core/src/anndata/h5ad.js';
 import {
   explainSystemError,

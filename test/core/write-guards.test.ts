@@ -17,7 +17,7 @@ import {
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { before, test } from 'node:test';
-import { WriteConflictError } from '../../core/src/anndata/errors.js';
+import { WriteConflictError } from '../../core/src/errors.js';
 import { writeAnnotations, type Annotations } from '../../core/src/anndata/write.js';
 import { recoverStaged } from '../../core/src/anndata/zarr/publish.js';
 import { acquireLock, lockPathFor } from '../../core/src/node/lock.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import * as zarr from 'zarrita';
 import ZarritaFileSystemStore from '@zarrita/storage/fs';
-import { AnnDataError, WriteConflictError } from '../../core/src/anndata/errors.js';
+import { AnnDataError, WriteConflictError } from '../../core/src/errors.js';
 import type { Hierarchy } from '../../core/src/anndata/hierarchy.js';
 import {
   encodeVlenUtf8,

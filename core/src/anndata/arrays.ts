@@ -1,5 +1,5 @@
 /** Conversions between the typed arrays a store returns and the ones scNym works with. */
-import { AnnDataError } from './errors.js';
+import { AnnDataError } from '../errors.js';
 import type { ArrayData } from './hierarchy.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;

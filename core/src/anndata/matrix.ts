@@ -4,7 +4,7 @@
  * matrix at once (CSC excepted, which is why it warns).
  */
 import { toFloat32, toFloat64, toInt32 } from './arrays.js';
-import { AnnDataError } from './errors.js';
+import { AnnDataError } from '../errors.js';
 import type { DType, Hierarchy } from './hierarchy.js';
 import type { CsrBlock, MatrixEncoding, MatrixReader } from './types.js';
 

@@ -4,7 +4,7 @@
  * anndata 0.7 legacy layout (categorical columns as codes with a `categories` attribute).
  */
 import { toFloat32, toFloat64, toInt32, toStrings, isStringData } from './arrays.js';
-import { AnnDataError, NotFoundError } from './errors.js';
+import { AnnDataError, NotFoundError } from '../errors.js';
 import type { Attrs, AttrValue, Hierarchy } from './hierarchy.js';
 import { openMatrix } from './matrix.js';
 import type {

@@ -4,7 +4,7 @@
  * CLI's top-level handler and by the readers' error wrapping, so `EACCES` never reaches a user
  * bare. Platform-neutral: it only reads the fields Node puts on its errors.
  */
-import { ScnymError } from './errors.js';
+import { ScnymError } from '../errors.js';
 
 interface SystemErrorFields {
   code?: unknown;

@@ -5,7 +5,7 @@
  * not at all, and a cancelled write leaves the file as it was. Existing keys are never touched
  * unless the caller asks to overwrite.
  */
-import { AnnDataError, WriteConflictError } from './errors.js';
+import { AnnDataError, WriteConflictError, throwIfAborted } from '../errors.js';
 import { STAGE_PREFIX, type Attrs, type WritableHierarchy } from './hierarchy.js';
 
 export type ObsAnnotation =
@@ -67,7 +67,7 @@ export async function writeAnnotations(
       hint: 'choose another prefix (--key-added) or pass --overwrite to replace them',
     });
   }
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
 
   const stage = `${STAGE_PREFIX}${randomId()}`;
   const moves: [string, string][] = [];
@@ -80,7 +80,7 @@ export async function writeAnnotations(
       const staged = `${stage}/${parent}`;
       await h.createGroup(staged, exists ? {} : enc('dict', '0.1.0'));
       for (const [name, value] of entries) {
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
         const path = `${staged}/${name}`;
         if (parent === 'obs') await writeObsColumn(h, path, value as ObsAnnotation, signal);
         else if (parent === 'obsm') await writeObsm(h, path, value as ObsmInput, signal);
@@ -89,7 +89,7 @@ export async function writeAnnotations(
       }
       if (!exists) moves.push([staged, parent]);
     }
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
   } catch (err) {
     await h.remove(stage).catch(() => undefined);
     throw err;

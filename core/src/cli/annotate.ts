@@ -1,5 +1,6 @@
 /** `scnym annotate`: train on a reference with the query as unlabelled data, then predict it. */
 import { parseArgs } from 'node:util';
+import { throwIfAborted } from '../errors.js';
 import { modelToFiles } from '../model/files.js';
 import { saveModelDir } from '../node/model-dir.js';
 import { parseOrExplain, UsageError } from './args.js';
@@ -94,7 +95,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
       },
       session,
     );
-    session.signal.throwIfAborted();
+    throwIfAborted(session.signal);
     if (values['model-out']) {
       await saveModelDir(
         values['model-out'],

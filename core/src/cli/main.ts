@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `scnym` command line: one module per command, errors printed without stack traces. */
-import { ScnymError } from '../anndata/errors.js';
+import { ScnymError } from '../errors.js';
 import { withSystemErrorExplained } from '../anndata/system-errors.js';
 import { runAnnotate } from './annotate.js';
 import { runEvaluate } from './evaluate.js';

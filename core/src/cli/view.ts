@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ScnymError } from '../anndata/errors.js';
+import { ScnymError } from '../errors.js';
 import { loadModelDir } from '../node/model-dir.js';
 import { openAnnDataFile } from '../node/open.js';
 import { readLabels } from '../prepare.js';

@@ -18,6 +18,7 @@
  * shows progress and stops promptly when cancelled.
  */
 import * as tf from '@tensorflow/tfjs';
+import { throwIfAborted } from '../errors.js';
 import { gatherDense, type Csr } from '../csr.js';
 import { BN_EPSILON } from '../model/config.js';
 import type { BatchNormParams, ScnymNetwork } from '../model/network.js';
@@ -81,7 +82,7 @@ export async function runPasses<T>(
   const pause = options.pause ?? throttledYield();
   try {
     for (;;) {
-      options.signal?.throwIfAborted();
+      throwIfAborted(options.signal);
       const step = passes.next();
       if (step.done) return step.value;
       options.onCells?.(step.value);

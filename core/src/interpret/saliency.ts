@@ -9,7 +9,7 @@
  * left out) or, without it, from the data itself (cells outside the explained group), as the
  * original's `source="all"` does.
  */
-import { ScnymError } from '../anndata/errors.js';
+import { ScnymError, throwIfAborted } from '../errors.js';
 import type { AnnData } from '../anndata/types.js';
 import { takeRows, concatBlocks, gatherDense, type Csr, rowRange } from '../csr.js';
 import type { LoadedModel, ModelCard } from '../model/files.js';
@@ -234,7 +234,7 @@ export async function saliencyAnnData(
       next++;
     }
     for (let c = 0; c < local.length; c += CELL_CHUNK) {
-      control.signal?.throwIfAborted();
+      throwIfAborted(control.signal);
       const part = local.slice(c, c + CELL_CHUNK);
       const rows: DenseRows = { values: gatherDense(block, part), nRows: part.length, nGenes: g };
       const done = mean.count;
@@ -357,7 +357,7 @@ async function argmaxAll(
   let offset = 0;
   for await (const block of aligned.blocks('predicting')) {
     for (let start = 0; start < block.nRows; start += 512) {
-      control.signal?.throwIfAborted();
+      throwIfAborted(control.signal);
       const rows = rowRange(start, Math.min(block.nRows, start + 512));
       const codes = tf.tidy(() => {
         const x = tf.tensor2d(gatherDense(block, rows), [rows.length, block.nCols]);

@@ -5,7 +5,7 @@
  * and writes the bytes (Node folder, browser download, IndexedDB, …).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ScnymError } from '../anndata/errors.js';
+import { ScnymError } from '../errors.js';
 import type { NetworkConfig } from './config.js';
 import { fromArtifacts, MODEL_FORMAT, MODEL_FORMAT_VERSION, toArtifacts } from './io.js';
 import type { ScnymNetwork } from './network.js';

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import h5wasm from 'h5wasm/node';
-import { AnnDataError } from '../anndata/errors.js';
+import { AnnDataError, throwIfAborted } from '../errors.js';
 import {
   asAnnDataError,
   openH5ad,
@@ -131,7 +131,7 @@ export async function updateH5adAtomically(
     }
     await syncFile(tmp);
     await chmod(tmp, options.outPath ? mode | 0o600 : mode); // a new file is the user's to edit
-    signal?.throwIfAborted(); // the last moment a cancel keeps the original as it was
+    throwIfAborted(signal); // the last moment a cancel keeps the original as it was
     failpoint('h5ad');
     await rename(tmp, dest);
     failpoint('h5ad');

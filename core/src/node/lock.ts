@@ -9,7 +9,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { WriteConflictError } from '../anndata/errors.js';
+import { WriteConflictError, throwIfAborted } from '../errors.js';
 import { onExit } from './exit-cleanup.js';
 
 export const LOCK_SUFFIX = '.scnym-lock';
@@ -54,7 +54,7 @@ export async function acquireLock(target: string, options: LockOptions = {}): Pr
   const deadline = Date.now() + waitMs;
   let told = false;
   for (;;) {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal);
     const lock = await tryCreate(path);
     if (lock) return lock;
     const owner = await readOwner(path);

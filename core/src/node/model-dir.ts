@@ -7,7 +7,7 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { NotFoundError, ScnymError } from '../anndata/errors.js';
+import { NotFoundError, ScnymError, throwIfAborted } from '../errors.js';
 import { withSystemErrorExplained } from '../anndata/system-errors.js';
 import {
   isPlainFileName,
@@ -69,10 +69,10 @@ async function write(
       await withTemporary(dir, async (tmp) => {
         await mkdir(tmp);
         for (const [name, bytes] of files) {
-          signal?.throwIfAborted();
+          throwIfAborted(signal);
           await writeFile(join(tmp, name), bytes);
         }
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
         await replaceFolder(tmp, dir);
       });
     },

@@ -2,7 +2,7 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { AnnDataError, NotFoundError } from '../anndata/errors.js';
+import { AnnDataError, NotFoundError } from '../errors.js';
 import { openAnnData } from '../anndata/read.js';
 import { withSystemErrorExplained } from '../anndata/system-errors.js';
 import type { AnnData } from '../anndata/types.js';

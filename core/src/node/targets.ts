@@ -8,7 +8,7 @@
 import { constants } from 'node:fs';
 import { access, lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { WriteConflictError } from '../anndata/errors.js';
+import { WriteConflictError } from '../errors.js';
 import { MODEL_JSON, SCNYM_JSON, WEIGHTS_BIN } from '../model/files.js';
 import { MODEL_FORMAT } from '../model/io.js';
 import { hasSignature } from './h5ad-file.js';

@@ -9,6 +9,7 @@
  * by the next one (scratch.ts, zarr/publish.ts).
  */
 import { cp, mkdir } from 'node:fs/promises';
+import { throwIfAborted } from '../errors.js';
 import { basename, dirname, resolve } from 'node:path';
 import { PRIVATE_PREFIX } from '../anndata/hierarchy.js';
 import { withSystemErrorExplained } from '../anndata/system-errors.js';
@@ -94,7 +95,7 @@ async function write(
       await withTemporary(out, async (tmp) => {
         await copyStore(path, tmp, options.signal);
         await writeZarr(tmp, annotations, edit);
-        options.signal?.throwIfAborted();
+        throwIfAborted(options.signal);
         await replaceFolder(tmp, out);
       });
     },
@@ -124,7 +125,7 @@ async function copyStore(from: string, to: string, signal?: AbortSignal): Promis
     errorOnExist: true,
     force: false,
     filter: (src) => {
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       return !basename(src).startsWith(PRIVATE_PREFIX);
     },
   });

@@ -1,7 +1,7 @@
 /** Zarr stores on the local file system: the Node side of `anndata/zarr.ts`. */
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { AnnDataError } from '../anndata/errors.js';
+import { AnnDataError } from '../errors.js';
 import { failpoint } from './failpoint.js';
 import type { Hierarchy, WritableHierarchy } from '../anndata/hierarchy.js';
 import {

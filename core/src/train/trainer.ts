@@ -1,5 +1,7 @@
 /** scNym training: splits, epochs of MixMatch + DAN steps, model selection, early stopping. */
 import * as tf from '@tensorflow/tfjs';
+import { throwIfAborted } from '../errors.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { takeRows, type Csr } from '../csr.js';
 import { batchInput, forward } from '../model/forward.js';
 import type { CsrBatch } from '../model/sparse.js';
@@ -86,13 +88,6 @@ export interface TrainedModel {
 export interface TrainControl {
   onEvent?: (event: TrainEvent) => void;
   signal?: AbortSignal;
-}
-
-export class AbortError extends Error {
-  override readonly name = 'AbortError';
-  constructor(message = 'training aborted') {
-    super(message);
-  }
 }
 
 export async function train(
@@ -339,12 +334,4 @@ function checkData(data: TrainingData): void {
     if (code >= data.classNames.length)
       throw new RangeError(`label code ${code} has no class name`);
   }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError();
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { AnnData } from '../../../core/src/anndata/types.js';
-import { ScnymError } from '../../../core/src/anndata/errors.js';
+import { ScnymError } from '../../../core/src/errors.js';
 import { readLabels } from '../../../core/src/prepare.js';
 import { annotationKeys, type TrainRequest } from '../../../core/src/annotate.js';
 import { modelToFiles } from '../../../core/src/model/files.js';

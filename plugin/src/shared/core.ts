@@ -6,7 +6,7 @@
 export { openAnnData } from '../../../core/src/anndata/read.js';
 export { fetchZarrStore, openZarr } from '../../../core/src/anndata/zarr.js';
 export { openH5ad, prepareH5wasm } from '../../../core/src/anndata/h5ad.js';
-export { ScnymError } from '../../../core/src/anndata/errors.js';
+export { ScnymError } from '../../../core/src/errors.js';
 export type { AnnData, ObsColumn, ColumnInfo } from '../../../core/src/anndata/types.js';
 export {
   trainOnAnnData,

@@ -1,5 +1,5 @@
 /** New elements as h5py/anndata store them: attribute encodings, array data, chunks, gzip. */
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import type { AttrValue, DType, NewArray } from '../hierarchy.js';
 import { product } from './selection.js';
 import { makeNumeric, type NumericArray, type NumericDType } from '../typed-arrays.js';

@@ -1,5 +1,5 @@
 /** h5wasm setup so HDF5 failures throw, and those failures as AnnDataErrors with hints. */
-import { AnnDataError, ScnymError } from '../errors.js';
+import { AnnDataError, ScnymError } from '../../errors.js';
 import { explainSystemError } from '../system-errors.js';
 import type { H5Module } from './hdf5.js';
 

@@ -6,7 +6,7 @@
  * plugin into the module's in-memory file system before the first read that needs it (HDF5 loads
  * plugins synchronously, so it cannot fetch one itself).
  */
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import { BUILT_IN_FILTERS, FILTER_NAMES, type H5Module } from './hdf5.js';
 
 /** The plugin file that holds each filter. */

@@ -3,7 +3,7 @@
  * buffers, with HDF5's status checked (its high-level reads ignore it).
  */
 import type { File as H5File, Metadata } from 'h5wasm';
-import { AnnDataError, ScnymError } from '../errors.js';
+import { AnnDataError, ScnymError } from '../../errors.js';
 import type {
   ArrayData,
   ArrayMeta,

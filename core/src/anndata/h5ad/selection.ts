@@ -1,5 +1,5 @@
 /** Shapes and selections: checking a selection, and slicing data held in memory. */
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import type { ArrayData, Range, Selection } from '../hierarchy.js';
 import { emptyLike } from '../typed-arrays.js';
 

@@ -4,7 +4,7 @@
  * file's bytes (`surgery.ts`), without it those operations are refused.
  */
 import type { Dataset, File as H5File, Group } from 'h5wasm';
-import { AnnDataError, WriteConflictError } from '../errors.js';
+import { AnnDataError, WriteConflictError } from '../../errors.js';
 import type {
   ArrayData,
   ArrayMeta,

@@ -1,5 +1,5 @@
 /** Errors for broken or unsupported Zarr metadata, and the hints they carry. */
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 
 export const CORRUPT_HINT =
   'the file may be corrupt or incompletely copied: re-save or re-download it';

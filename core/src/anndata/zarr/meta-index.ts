@@ -2,7 +2,7 @@
  * Metadata index: node metadata by path, from consolidated metadata or loaded on demand; and the
  * children of a group, from the store's listing or from the index.
  */
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import { PRIVATE_PREFIX, type Attrs } from '../hierarchy.js';
 import { invalidMetadata, messageOf } from './errors.js';
 import { asAttrs, asObject, decodeJson, type JsonObject } from './json.js';

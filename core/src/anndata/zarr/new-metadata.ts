@@ -1,5 +1,5 @@
 /** Metadata documents for new groups and arrays, and consolidated metadata, as zarr writes them. */
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import type { Attrs, DType, NewArray } from '../hierarchy.js';
 import type { JsonObject } from './json.js';
 import type { NodeMeta } from './meta-index.js';

@@ -1,5 +1,5 @@
 /** Opening a store: which zarr version it is, and its metadata index. */
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import type { Hierarchy, WritableHierarchy } from '../hierarchy.js';
 import { decodeJson } from './json.js';
 import { MetaIndex } from './meta-index.js';

@@ -1,6 +1,6 @@
 /** Element paths inside a store: '/'-separated, no leading slash, '' for the root. */
 import type * as zarr from 'zarrita';
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 
 export function normPath(path: string, source: string): string {
   const trimmed = trimSlashes(path);

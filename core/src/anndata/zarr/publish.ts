@@ -7,7 +7,7 @@
  * by `recoverStaged` if the process died half-way; a stage without a journal is discarded.
  */
 import { PRIVATE_PREFIX, STAGE_PREFIX, type Attrs, type PublishPlan } from '../hierarchy.js';
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import { encodeJson, type JsonObject } from './json.js';
 import { listChildren, MetaIndex, type NodeMeta } from './meta-index.js';
 import { consolidatedV2, EMPTY_CONSOLIDATED } from './new-metadata.js';

@@ -1,6 +1,6 @@
 /** The read-only Zarr `Hierarchy`: metadata from the index, array data through zarrita. */
 import * as zarr from 'zarrita';
-import { AnnDataError, ScnymError } from '../errors.js';
+import { AnnDataError, ScnymError } from '../../errors.js';
 import type {
   ArrayData,
   ArrayMeta,

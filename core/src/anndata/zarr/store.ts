@@ -1,6 +1,6 @@
 /** The byte stores a Zarr hierarchy reads and writes, and adapters from zarrita's stores. */
 import * as zarr from 'zarrita';
-import { AnnDataError } from '../errors.js';
+import { AnnDataError } from '../../errors.js';
 import { messageOf } from './errors.js';
 
 export type ByteRange = { offset: number; length: number } | { suffixLength: number };

@@ -2,7 +2,7 @@
  * The writable Zarr hierarchy. Writing is done here rather than by zarrita, which only writes v3
  * metadata and cannot encode strings, gzip or zlib.
  */
-import { ScnymError, WriteConflictError } from '../errors.js';
+import { ScnymError, WriteConflictError, throwIfAborted } from '../../errors.js';
 import { explainSystemError } from '../system-errors.js';
 import type {
   Attrs,
@@ -201,7 +201,7 @@ export class WritableZarrHierarchy extends ZarrHierarchy implements WritableHier
     const nChunks =
       array.data.length === 0 ? 0 : Math.ceil((array.shape[0] ?? 1) / (chunks[0] ?? 1));
     for (let i = 0; i < nChunks; i++) {
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       const start = i * chunkLength;
       const values = sliceChunk(
         array.data,

@@ -1,6 +1,6 @@
 /** What zarrita reads goes through here: the store adapter, blosc header and chunk checks. */
 import * as zarr from 'zarrita';
-import { AnnDataError, ScnymError } from '../errors.js';
+import { AnnDataError, ScnymError } from '../../errors.js';
 import { CORRUPT_HINT, messageOf } from './errors.js';
 import { METADATA_NAMES } from './meta-index.js';
 import { baseName } from './paths.js';
