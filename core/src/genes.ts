@@ -455,7 +455,7 @@ function mismatchError(
     reasons[0]?.hint ??
     `check that both files use the same gene naming, or pass --gene-key COLUMN naming a var column ` +
       `that holds the same kind of names in both${columns}`;
-  return new ScnymError(lines.join('\n'), { hint });
+  return new ScnymError(lines.join('\n'), { hint, code: 'no-shared-genes' });
 }
 
 async function hintColumns(a: GeneSource, b: GeneSource): Promise<string> {

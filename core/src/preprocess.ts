@@ -235,12 +235,17 @@ export function toLog1pCpm(m: Csr, report: ContentReport, source: MatrixSource =
       throw new ScnymError(
         `the matrix holds negative values (min ${report.min}): it looks scaled/z-scored, ` +
           'and scNym needs counts or log1p-normalised expression',
-        { ...source, hint: "use layers['counts'] or raw/X if the file has them" },
+        {
+          ...source,
+          hint: "use layers['counts'] or raw/X if the file has them",
+          code: 'bad-input',
+        },
       );
     default:
       throw new ScnymError(`cannot tell what the matrix holds: ${report.reason}`, {
         ...source,
         hint: "use raw counts (layers['counts'] or raw/X) or log1p(normalize_total) data",
+        code: 'bad-input',
       });
   }
 }
@@ -312,6 +317,7 @@ export function alignGenes(
         ...source,
         element: source.element ?? 'var',
         hint: 'check that gene names use the same convention (symbols vs Ensembl IDs, case)',
+        code: 'no-shared-genes',
       },
     );
   }
@@ -353,6 +359,7 @@ export function intersectGenes(
     throw new ScnymError(`reference and query share ${genes.length} genes (need ≥ ${minGenes})`, {
       element: 'var',
       hint: 'check that both files use the same gene naming',
+      code: 'no-shared-genes',
     });
   }
   return { genes, referenceMap, queryMap };

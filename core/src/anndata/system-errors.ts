@@ -161,7 +161,7 @@ export function explainSystemError(
     problem = `${problem} (copying ${path} to ${dest})`;
     file = undefined;
   }
-  return new ScnymError(problem, { file, hint: explained.hint, cause: err });
+  return new ScnymError(problem, { file, hint: explained.hint, cause: err, code: 'system' });
 }
 
 /** `err` itself when it is already a ScnymError or not a system error; else explained. */

@@ -175,6 +175,7 @@ export async function saliencyAnnData(
           file: data.source,
           element: `obs/${request.groupby}`,
           hint: 'pass one of them with --group',
+          code: 'no-cells',
         },
       );
     }
@@ -195,6 +196,7 @@ export async function saliencyAnnData(
       {
         file: data.source,
         hint: 'choose cells by an obs column instead, e.g. --groupby cell_type',
+        code: 'no-cells',
       },
     );
   }

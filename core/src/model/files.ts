@@ -109,6 +109,7 @@ export function modelFileTooLarge(
   return new ScnymError(
     `is ${size} bytes, more than the ${maxBytes} its model describes: refused without reading it`,
     {
+      code: 'bad-model',
       file: `${source}/${name}`,
       hint: 'the file belongs to another model or is not a model file; train the model again (scnym train … --model-out DIR)',
     },
@@ -123,7 +124,7 @@ export function modelFileTooLarge(
  */
 export async function modelFromFiles(read: ReadModelFile, source: string): Promise<LoadedModel> {
   const fail = (file: string, problem: string, hint: string, element?: string) =>
-    new ScnymError(problem, { file: `${source}/${file}`, element, hint });
+    new ScnymError(problem, { file: `${source}/${file}`, element, hint, code: 'bad-model' });
   const retrain = 'train the model again (scnym train … --model-out DIR)';
   const readChecked = async (name: string, maxBytes: number) => {
     const bytes = await read(name, maxBytes);
@@ -135,6 +136,7 @@ export async function modelFromFiles(read: ReadModelFile, source: string): Promi
   const cardBytes = await readChecked(SCNYM_JSON, MAX_JSON_BYTES);
   if (!cardBytes) {
     throw new ScnymError(`not an scNym model folder: ${SCNYM_JSON} is missing`, {
+      code: 'bad-model',
       file: source,
       hint: 'pass the folder written by scnym train --model-out',
     });
@@ -249,6 +251,7 @@ export async function modelFromFiles(read: ReadModelFile, source: string): Promi
     return { network, genes: card.genes, classNames: card.classNames, card };
   } catch (err) {
     throw new ScnymError(`could not build the network: ${(err as Error).message}`, {
+      code: 'bad-model',
       file: `${source}/${MODEL_JSON}`,
       hint: retrain,
       cause: err,

@@ -188,6 +188,7 @@ async function breakStale(path: string, judged: Owner | null): Promise<void> {
 function busy(target: string, path: string, owner: Owner): WriteConflictError {
   const local = owner.host === hostname();
   return new WriteConflictError(`is being written by ${describe(owner)}`, {
+    code: 'busy',
     file: target,
     hint: local
       ? 'wait for it to finish and run this again'

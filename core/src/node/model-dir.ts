@@ -109,27 +109,47 @@ async function readModelFile(
   const hint =
     'a model folder holds only the files scnym train wrote; copy the real file in, or train the model again';
   if (!isPlainFileName(name)) {
-    throw new ScnymError('is not a file name inside the model folder', { file: path, hint });
+    throw new ScnymError('is not a file name inside the model folder', {
+      file: path,
+      hint,
+      code: 'bad-model',
+    });
   }
   const info = await lstat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
-    throw new ScnymError(`cannot be read (${err.code ?? err.message})`, { file: path, hint });
+    throw new ScnymError(`cannot be read (${err.code ?? err.message})`, {
+      file: path,
+      hint,
+      code: 'bad-model',
+    });
   });
   if (!info) return undefined;
   if (!info.isFile()) {
-    throw new ScnymError(`is ${fileKind(info)}, not a regular file`, { file: path, hint });
+    throw new ScnymError(`is ${fileKind(info)}, not a regular file`, {
+      file: path,
+      hint,
+      code: 'bad-model',
+    });
   }
   if (info.size > maxBytes) throw modelFileTooLarge(dir, name, info.size, maxBytes);
   // O_NOFOLLOW and the same inode: the file cannot be swapped for a link between lstat and open;
   // O_NONBLOCK: a FIFO put there meanwhile does not block the open.
   const flags = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
   const handle = await open(path, flags).catch((err: NodeJS.ErrnoException) => {
-    throw new ScnymError(`cannot be opened (${err.code ?? err.message})`, { file: path, hint });
+    throw new ScnymError(`cannot be opened (${err.code ?? err.message})`, {
+      file: path,
+      hint,
+      code: 'bad-model',
+    });
   });
   try {
     const opened = await handle.stat();
     if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) {
-      throw new ScnymError('changed while it was being opened', { file: path, hint });
+      throw new ScnymError('changed while it was being opened', {
+        file: path,
+        hint,
+        code: 'bad-model',
+      });
     }
     // Never more than the size seen (and allowed): a file that grows meanwhile is cut short,
     // which the caller's byte count then reports.
