@@ -21,6 +21,8 @@ await mkdir(join(out, 'webview'), { recursive: true });
 
 const common = {
   bundle: true,
+  // Workspace packages (@scnym/core, @scnym/plugin) from their sources: the `source` condition.
+  conditions: ['source'],
   sourcemap: true,
   minify,
   legalComments: 'linked',

@@ -21,6 +21,8 @@ await build({
   },
   outdir: out,
   bundle: true,
+  // Workspace packages from their sources (their package.json `source` condition).
+  conditions: ['source'],
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',

@@ -30,7 +30,9 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', ...extra, ...files],
+  // Workspace packages from their sources (package.json `source` condition), as the bundles do,
+  // so a test and the package code it calls share one copy of every class.
+  ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=1', ...extra, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

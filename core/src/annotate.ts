@@ -5,13 +5,20 @@
  */
 import { ScnymError } from './errors.js';
 import type { AnnData } from './anndata/types.js';
-import { annotationKeys, keyAddedProblem } from './annotation-keys.js';
+import {
+  annotationKeys,
+  keyAddedProblem,
+  UNKNOWN_LABEL,
+  type ConfigName,
+  type PresetName,
+} from './vocabulary.js';
 import { categoryColors } from './colors.js';
-import { calibrateTemperature, networkLogits, type TemperatureCalibration } from './calibration.js';
+import { calibrateTemperature, type TemperatureCalibration } from './calibration.js';
+import { networkLogits } from './model/forward.js';
 import type { Annotations } from './anndata/write.js';
 import type { ModelCard, LoadedModel } from './model/files.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model/io.js';
-import { predict, UNKNOWN_LABEL, type Prediction, type PredictEvent } from './predict.js';
+import { predict, type Prediction, type PredictEvent } from './predict.js';
 import {
   chooseMatrix,
   log1pCpmBlocks,
@@ -23,14 +30,7 @@ import {
 import { queryGeneNames } from './genes.js';
 import { CPM_TARGET } from './preprocess.js';
 import { train, type TrainEvent, type TrainedModel } from './train/trainer.js';
-import {
-  resolveOptions,
-  type ConfigName,
-  type PresetName,
-  type TrainOptions,
-} from './train/options.js';
-
-export { annotationKeys, keyAddedProblem } from './annotation-keys.js';
+import { resolveOptions, type TrainOptions } from './train/options.js';
 
 export const TOOL_VERSION = '0.1.0';
 

@@ -4,10 +4,6 @@
  * confidence. ECE itself is train/metrics.ts's expectedCalibrationError; the bins here use the
  * same rule (confidence c falls in bin ⌈c·n⌉ − 1, clamped), so the two always agree.
  */
-import * as tf from '@tensorflow/tfjs';
-import { gatherDense, type Csr } from './csr.js';
-import { forward } from './model/forward.js';
-import type { ScnymNetwork } from './model/network.js';
 import { expectedCalibrationError } from './train/metrics.js';
 
 export interface ReliabilityBin {
@@ -205,21 +201,6 @@ export function calibrateTemperature(
     eceBefore,
     eceAfter,
   };
-}
-
-/** Eval-mode logits of some rows of a CSR matrix (row-major rows.length × nClasses). */
-export function networkLogits(net: ScnymNetwork, m: Csr, rows: Int32Array, chunk = 512) {
-  const nClasses = net.config.nClasses;
-  const out = new Float32Array(rows.length * nClasses);
-  for (let start = 0; start < rows.length; start += chunk) {
-    const part = rows.subarray(start, Math.min(rows.length, start + chunk));
-    const values = tf.tidy(() => {
-      const x = tf.tensor2d(gatherDense(m, part), [part.length, m.nCols]);
-      return forward(net, x, { training: false }).logits.dataSync();
-    });
-    out.set(values, start * nClasses);
-  }
-  return out;
 }
 
 /**

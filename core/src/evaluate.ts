@@ -9,9 +9,9 @@
  */
 import { NotFoundError, ScnymError } from './errors.js';
 import type { AnnData } from './anndata/types.js';
-import { annotationKeys } from './annotate.js';
+import { annotationKeys } from './vocabulary.js';
 import { auroc, calibrationReport, type ReliabilityBin } from './calibration.js';
-import { UNKNOWN_LABEL } from './predict.js';
+import { UNKNOWN_LABEL } from './vocabulary.js';
 import { readLabels } from './prepare.js';
 import { accuracy, balancedAccuracy } from './train/metrics.js';
 

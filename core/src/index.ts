@@ -20,11 +20,11 @@ export * from './interpret/index.js';
 export * from './calibration.js';
 export * from './evaluate.js';
 // The workflow the CLI, the viewer's worker and the extension share.
+export * from './workflow/index.js';
 export {
   trainOnAnnData,
   predictAnnData,
   predictionAnnotations,
-  annotationKeys,
   type TrainRequest,
   type TrainResult,
   type PredictRequest,
@@ -32,7 +32,8 @@ export {
 } from './annotate.js';
 export { initBackend, type BackendPreference } from './backend.js';
 export { modelToFiles, modelFromFiles, type ModelCard, type LoadedModel } from './model/files.js';
+export type { ScnymNetwork } from './model/network.js';
 export { chooseMatrix, prepareTraining, readLabels, type PrepareOptions } from './prepare.js';
-export { categoryColors } from './colors.js';
+export * from './vocabulary.js';
 export type { Prediction } from './predict.js';
 export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';

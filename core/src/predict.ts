@@ -21,9 +21,7 @@ import {
   type OverlapPolicy,
 } from './preprocess.js';
 
-export const UNKNOWN_LABEL = 'Unknown';
-/** The original's find_low_confidence_cells default. */
-export const DEFAULT_UNKNOWN_THRESHOLD = 0.5;
+import { UNKNOWN_LABEL } from './vocabulary.js';
 
 export interface PredictableModel {
   network: ScnymNetwork;

@@ -23,7 +23,7 @@ import {
   toLog1pCpm,
   type ContentReport,
 } from './preprocess.js';
-import { UNKNOWN_LABEL } from './predict.js';
+import { UNKNOWN_LABEL } from './vocabulary.js';
 import type { TrainingData } from './train/trainer.js';
 
 export interface Control {

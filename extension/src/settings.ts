@@ -1,6 +1,6 @@
 /** The user's `scnym.*` settings, read fresh for each job. */
 import * as vscode from 'vscode';
-import { keyAddedProblem } from '../../core/src/annotation-keys.js';
+import { keyAddedProblem } from '../../core/src/vocabulary.js';
 import type { ConfigName, PresetName, TrainSettings } from './messages.js';
 
 export function trainSettings(): TrainSettings {

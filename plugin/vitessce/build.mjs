@@ -34,6 +34,8 @@ const result = await build({
   entryPoints: { main: join(here, 'src/main.tsx') },
   outdir: out,
   bundle: true,
+  // Workspace packages from their sources (their package.json `source` condition).
+  conditions: ['source'],
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',

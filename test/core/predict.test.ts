@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { UNKNOWN_LABEL } from '../../core/src/vocabulary.js';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { predictionAnnotations } from '../../core/src/annotate.js';
@@ -14,12 +15,7 @@ import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
 import { createNetwork } from '../../core/src/model/network.js';
 import { saveModelDir } from '../../core/src/node/model-dir.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
-import {
-  predict,
-  UNKNOWN_LABEL,
-  type Prediction,
-  type PredictionBatch,
-} from '../../core/src/predict.js';
+import { predict, type Prediction, type PredictionBatch } from '../../core/src/predict.js';
 import { log1pCpm } from '../../core/src/preprocess.js';
 import { Rng } from '../../core/src/random.js';
 import { runScnym } from '../helpers/cli.js';

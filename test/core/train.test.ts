@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { AbortError } from '../../core/src/errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../core/src/backend.js';
 import { fromDense, toDense, type Csr } from '../../core/src/csr.js';
@@ -10,7 +11,6 @@ import { forward } from '../../core/src/model/forward.js';
 import {
   Adadelta,
   Adam,
-  AbortError,
   accuracy,
   domainCrossEntropy,
   epochBatches,

@@ -1,6 +1,6 @@
 /** Predicting a query file, writing the predictions and summarising them: predict and annotate. */
+import { annotationKeys } from '../vocabulary.js';
 import {
-  annotationKeys,
   predictAnnData,
   predictionAnnotations,
   type PredictRequest,

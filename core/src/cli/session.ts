@@ -4,9 +4,15 @@
  */
 import { initBackend, type BackendPreference } from '../backend.js';
 import type { TrainRequest } from '../annotate.js';
-import { keyAddedProblem } from '../annotation-keys.js';
-import type { ConfigName, PresetName } from '../train/options.js';
 import type { TrainEvent } from '../train/trainer.js';
+import {
+  CONFIGS,
+  keyAddedProblem,
+  PRESETS,
+  trainingProgress as trainingEvents,
+  type ConfigName,
+  type PresetName,
+} from '../vocabulary.js';
 import { UsageError } from './args.js';
 import { createProgress, type Progress } from './progress.js';
 
@@ -70,29 +76,10 @@ function parseBackend(value: string | undefined): BackendPreference {
 
 /** Renders training events as a progress bar (or plain lines when not on a terminal). */
 export function trainingProgress(progress: Progress): (event: TrainEvent) => void {
-  let total = 1;
-  let stepsPerEpoch = 1;
-  let last = '';
-  let loss = '';
+  const toProgress = trainingEvents();
   return (event) => {
-    if (event.type === 'start') {
-      total = event.nEpochs * event.stepsPerEpoch;
-      stepsPerEpoch = event.stepsPerEpoch;
-    } else if (event.type === 'step') {
-      loss = `loss ${event.loss.toFixed(3)}`;
-      progress.update(
-        'training',
-        event.epoch * stepsPerEpoch + event.stepInEpoch + 1,
-        total,
-        `${last} ${loss}`,
-      );
-    } else {
-      const acc = Number.isFinite(event.valAccuracy)
-        ? ` val acc ${event.valAccuracy.toFixed(3)}`
-        : '';
-      last = `epoch ${event.epoch + 1}/${event.nEpochs}${acc}`;
-      progress.update('training', (event.epoch + 1) * stepsPerEpoch, total, `${last} ${loss}`);
-    }
+    const p = toProgress(event);
+    progress.update(p.stage, p.done, p.total, p.detail);
   };
 }
 
@@ -135,17 +122,14 @@ export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .
   --epochs N           training epochs (default: the preset's)
   --seed N             random seed; the same seed gives the same model on one backend (default 0)`;
 
-const PRESETS = ['default', 'original'];
-const CONFIGS = ['no_new_identity', 'new_identity_discovery', 'no_dan', 'no_ssl'];
-
 export function trainRequest(values: Record<string, string | boolean | undefined>): TrainRequest {
   const labelKey = values['label-key'];
   if (typeof labelKey !== 'string') throw new UsageError('--label-key is required');
   const preset = (values.preset as string | undefined) ?? 'default';
   const config = (values.config as string | undefined) ?? 'no_new_identity';
-  if (!PRESETS.includes(preset))
+  if (!(PRESETS as readonly string[]).includes(preset))
     throw new UsageError(`--preset must be one of ${PRESETS.join(', ')}`);
-  if (!CONFIGS.includes(config))
+  if (!(CONFIGS as readonly string[]).includes(config))
     throw new UsageError(`--config must be one of ${CONFIGS.join(', ')}`);
   const overrides: TrainRequest['overrides'] = { seed: integer(values.seed, '--seed', 0) ?? 0 };
   const epochs = integer(values.epochs, '--epochs', 1);

@@ -50,6 +50,11 @@ export interface SaliencyRequest {
   contrast?: string;
   /** obs column choosing the cells (default: cells predicted as className). */
   groupby?: string;
+  /**
+   * Explain exactly these cells (row indices, e.g. a lasso selection) toward className; expected
+   * gradients then draw their reference cells from the other cells.
+   */
+  cells?: ArrayLike<number>;
   /** Value of `groupby` to explain (default className). */
   group?: string;
   /** 'auto' (default), 'X', 'raw/X' or 'layers/<name>'. */
@@ -86,7 +91,7 @@ export interface SaliencyResult {
   contrast: string | null;
   /** How cells were chosen and how many were explained. */
   cells: {
-    by: 'predicted' | 'obs';
+    by: 'predicted' | 'obs' | 'selection';
     key: string | null;
     group: string;
     nMatching: number;
@@ -162,9 +167,12 @@ export async function saliencyAnnData(
 
   // Which cells to explain.
   let matching: Int32Array;
-  let by: 'predicted' | 'obs' = 'predicted';
+  let by: SaliencyResult['cells']['by'] = 'predicted';
   const group = request.group ?? request.className;
-  if (request.groupby) {
+  if (request.cells) {
+    by = 'selection';
+    matching = selectedRows(request.cells, chosen.reader.shape[0], data.source);
+  } else if (request.groupby) {
     by = 'obs';
     const labels = await readLabels(data, request.groupby);
     const code = labels.names.indexOf(group);
@@ -192,7 +200,9 @@ export async function saliencyAnnData(
     throw new ScnymError(
       by === 'obs'
         ? `no cells to explain in group '${group}'`
-        : `the model predicts no cell of ${data.source} as '${request.className}'`,
+        : by === 'selection'
+          ? 'no cells were selected to explain'
+          : `the model predicts no cell of ${data.source} as '${request.className}'`,
       {
         file: data.source,
         hint: 'choose cells by an obs column instead, e.g. --groupby cell_type',
@@ -371,6 +381,23 @@ async function argmaxAll(
     offset += block.nRows;
   }
   return out;
+}
+
+/** A selection as sorted, unique row indices, each checked to be a cell of the data. */
+function selectedRows(cells: ArrayLike<number>, nCells: number, source: string): Int32Array {
+  for (let i = 0; i < cells.length; i++) {
+    const r = cells[i];
+    if (!(Number.isInteger(r) && r >= 0 && r < nCells)) {
+      throw new ScnymError(`cell ${r} is not a cell of the data (it has ${nCells})`, {
+        file: source,
+        code: 'bad-input',
+      });
+    }
+  }
+  const rows = Int32Array.from(cells).sort();
+  let n = 0;
+  for (let i = 0; i < rows.length; i++) if (n === 0 || rows[n - 1] !== rows[i]) rows[n++] = rows[i];
+  return rows.subarray(0, n);
 }
 
 /** The request's sizes within SALIENCY_LIMITS (checked before any work). */

@@ -5,6 +5,7 @@
  * dropout, i.e. what the saved LayersModel computes.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gatherDense, type Csr } from '../csr.js';
 import type { Rng } from '../random.js';
 import { BN_EPSILON, BN_MOMENTUM } from './config.js';
 import type { AdversaryParams, BatchNormParams, ScnymNetwork } from './network.js';
@@ -186,4 +187,19 @@ export function applyNormUpdates(updates: NormUpdate[]): void {
 /** Eval-mode outputs for a dense batch, as plain arrays. */
 export function evalBatch(net: ScnymNetwork, x: tf.Tensor2D): ForwardOutput {
   return forward(net, x, { training: false });
+}
+
+/** Eval-mode logits of some rows of a CSR matrix (row-major rows.length × nClasses). */
+export function networkLogits(net: ScnymNetwork, m: Csr, rows: Int32Array, chunk = 512) {
+  const nClasses = net.config.nClasses;
+  const out = new Float32Array(rows.length * nClasses);
+  for (let start = 0; start < rows.length; start += chunk) {
+    const part = rows.subarray(start, Math.min(rows.length, start + chunk));
+    const values = tf.tidy(() => {
+      const x = tf.tensor2d(gatherDense(m, part), [part.length, m.nCols]);
+      return forward(net, x, { training: false }).logits.dataSync();
+    });
+    out.set(values, start * nClasses);
+  }
+  return out;
 }

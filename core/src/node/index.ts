@@ -4,3 +4,14 @@ export { writeAnnotationsToFile, type FileWriteOptions } from './write-file.js';
 export { FileSystemZarrStore, openZarrFile } from './zarr-store.js';
 export { openH5adFile, updateH5adAtomically, useH5PluginFolder } from './h5ad-file.js';
 export { consolidatedMetadataFile, type ConsolidatedDocument } from './consolidated.js';
+export {
+  annotateFiles,
+  checkOutputs,
+  evaluateFile,
+  explainFile,
+  predictFiles,
+  trainFiles,
+  type FileOutputs,
+  type Written,
+} from './workflow.js';
+export { loadModelDir, saveModelDir, type SaveModelOptions } from './model-dir.js';

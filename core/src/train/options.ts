@@ -1,6 +1,8 @@
 /** Training options, the original's defaults, the project default and the named configs. */
 import { DEFAULT_NETWORK, type NetworkConfig } from '../model/config.js';
 
+import type { ConfigName, PresetName } from '../vocabulary.js';
+
 export type OptimizerName = 'adadelta' | 'adam';
 
 export interface TrainOptions {
@@ -117,10 +119,10 @@ export const PROJECT_DEFAULT: TrainOptions = {
   minStepsPerEpoch: 2,
 };
 
-export type ConfigName = 'no_new_identity' | 'new_identity_discovery' | 'no_dan' | 'no_ssl';
+export type { ConfigName, PresetName } from '../vocabulary.js';
 
 /** The original's named configs, as changes on top of a preset. */
-export const CONFIGS: Record<ConfigName, Partial<TrainOptions>> = {
+const CONFIG_OPTIONS: Record<ConfigName, Partial<TrainOptions>> = {
   no_new_identity: {},
   new_identity_discovery: { pseudolabelMinConfidence: 0.9, danUseConfidentOnly: true },
   no_dan: { danMaxWeight: 0, danRampEpochs: 1 },
@@ -128,14 +130,12 @@ export const CONFIGS: Record<ConfigName, Partial<TrainOptions>> = {
   no_ssl: { danMaxWeight: 0, danRampEpochs: 1, unsupMaxWeight: 0 },
 };
 
-export type PresetName = 'original' | 'default';
-
 export function resolveOptions(
   preset: PresetName = 'default',
   config: ConfigName = 'no_new_identity',
   overrides: Partial<TrainOptions> = {},
 ): TrainOptions {
   const base = preset === 'original' ? ORIGINAL : PROJECT_DEFAULT;
-  const merged = { ...base, ...CONFIGS[config], ...overrides };
+  const merged = { ...base, ...CONFIG_OPTIONS[config], ...overrides };
   return { ...merged, network: { ...base.network, ...overrides.network } };
 }

@@ -2,7 +2,7 @@
  * The plugin interface: what a panel may do with the viewer. Host-owned and small; the host
  * knows nothing about any panel (the Transfer-labels panel is just one user of it).
  */
-import type { ColumnInfo, ObsColumn } from '../../../core/src/anndata/types.js';
+import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
 import type { DatasetLocation } from '../shared/worker-messages.js';
 import type { ViewerConfig } from '../shared/config.js';
 

@@ -3,7 +3,7 @@ export {
   CATEGORY_PALETTE,
   UNKNOWN_COLOR as MISSING_COLOR,
   categoryColors,
-} from '../../../core/src/colors.js';
+} from '@scnym/core/vocabulary';
 
 const VIRIDIS = [
   [68, 1, 84],

@@ -2,7 +2,7 @@
  * The host's side of the data worker: promise-returning reads. The endpoint is a DOM Worker in
  * the browser, or an adapter over another channel (the VS Code webview's postMessage).
  */
-import type { ObsColumn } from '../../../core/src/anndata/types.js';
+import type { ObsColumn } from '@scnym/core/anndata';
 import {
   withHint,
   type DataRequest,

@@ -4,7 +4,7 @@
  * Plain TypeScript and DOM; the data comes from the data worker (core's reader).
  */
 import createScatterplot from 'regl-scatterplot';
-import type { ColumnInfo, ObsColumn } from '../../../core/src/anndata/types.js';
+import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
 import type { ViewerConfig } from '../shared/config.js';
 import type { DatasetLocation, DatasetSummary } from '../shared/worker-messages.js';
 import type { DataAccess, NewColumn, PanelDefinition, ViewerApi, ViewerEvent } from './api.js';

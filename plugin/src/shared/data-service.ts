@@ -3,7 +3,7 @@
  * AnnData. Platform-neutral: the browser's data worker opens datasets over HTTP, the VS Code
  * extension's worker_thread from the file system; both post the answers with `transfer`.
  */
-import type { AnnData } from '../../../core/src/anndata/types.js';
+import type { AnnData } from '@scnym/core/anndata';
 import type { DataRequest, DataResponse, DatasetLocation } from './worker-messages.js';
 
 export interface DataAnswer {

@@ -3,10 +3,15 @@
  * fetch (only the chunks asked for are requested; consolidated metadata lists the tree), or an
  * .h5ad through h5wasm (the file is fetched into h5wasm's in-memory file system).
  */
-import { openAnnData } from '../../../core/src/anndata/read.js';
-import { fetchZarrStore, openZarr } from '../../../core/src/anndata/zarr.js';
-import { openH5ad, prepareH5wasm, useFilterPlugins } from '../../../core/src/anndata/h5ad.js';
-import type { AnnData } from '../../../core/src/anndata/types.js';
+import {
+  fetchZarrStore,
+  openAnnData,
+  openH5ad,
+  openZarr,
+  prepareH5wasm,
+  useFilterPlugins,
+  type AnnData,
+} from '@scnym/core/anndata';
 import type { DatasetLocation } from './worker-messages.js';
 
 let h5counter = 0;

@@ -2,7 +2,7 @@
  * Messages between the viewer and its workers: one discriminated union per direction.
  * Typed arrays travel as transferables.
  */
-import type { ColumnInfo, ObsColumn } from '../../../core/src/anndata/types.js';
+import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
 
 /** Where a worker finds a dataset. `url` is absolute. */
 export interface DatasetLocation {

@@ -16,8 +16,8 @@
  * React-free: the view (view.tsx) passes a bridge to `useCoordination`'s values and setters and
  * calls `coordinationChanged()` after each change.
  */
-import type { ColumnInfo, ObsColumn } from '../../../core/src/anndata/types.js';
-import { categoryColors } from '../../../core/src/colors.js';
+import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
+import { categoryColors } from '@scnym/core/vocabulary';
 import type {
   DataAccess,
   NewColumn,

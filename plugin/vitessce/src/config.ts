@@ -4,7 +4,7 @@
  * columns as cell sets and X as the feature matrix. Views: the embedding scatterplot, the
  * cell-set manager and the scNym plugin view, all on one coordination scope.
  */
-import type { ColumnInfo } from '../../../core/src/anndata/types.js';
+import type { ColumnInfo } from '@scnym/core/anndata';
 
 /** The plugin view type's name in Vitessce configs. */
 export const VIEW_TYPE = 'scnymTransferLabels';

@@ -4,7 +4,7 @@
  * colours become `obsSetColor` entries and colouring by a column becomes an `obsSetSelection`.
  * No DOM, no React: unit-tested in test/plugin/vitessce-sets.test.ts.
  */
-import { categoryColors } from '../../../core/src/colors.js';
+import { categoryColors } from '@scnym/core/vocabulary';
 
 export type Rgb = [number, number, number];
 /** A member of a set: the obs name and a probability (null: certain). */

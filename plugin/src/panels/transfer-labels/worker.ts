@@ -1,32 +1,22 @@
 /**
- * The Transfer-labels worker: trains scNym on the reference (the query as unlabelled data) or
- * loads a saved model, predicts the query, and explains classes. Every step is core's own
- * function (trainOnAnnData, predictAnnData, predictionAnnotations), as in the CLI.
+ * The Transfer-labels worker: core's workflow in a Web Worker. Annotate trains scNym on the
+ * reference (the query as unlabelled data) and predicts the query (core's annotate), or predicts
+ * it with a saved model (predictQuery); markers explain a class over its predicted cells or a
+ * lasso selection (explain). Events and cancellation are core's; this file only relays them.
  */
 import {
-  alignGenes,
-  chooseMatrix,
-  gatherDense,
+  annotate,
+  explain,
   initBackend,
+  isAbortError,
   modelFromFiles,
-  predictAnnData,
-  predictionAnnotations,
-  queryGeneNames,
-  readLog1pCpm,
-  trainOnAnnData,
-  type AnnData,
+  predictQuery,
   type Annotations,
-  type Csr,
   type ModelCard,
-  saliencyAnnData,
-  vanillaGradient,
-  integratedGradients,
-  expectedGradients,
-  AttributionMean,
-  rankGenes,
-  takeRows,
-  Rng,
-} from '../../shared/core.js';
+  type ScnymNetwork,
+  type WorkflowControl,
+  type WorkflowEvent,
+} from '@scnym/core';
 import { openDatasetOverHttp } from '../../shared/open-dataset.js';
 import { wireArray, type SaveRequest } from '../../shared/save-format.js';
 import type {
@@ -35,7 +25,6 @@ import type {
   SaliencyRequest,
   ToWorker,
 } from '../../shared/worker-messages.js';
-import type { ScnymNetwork } from '../../../../core/src/model/network.js';
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
@@ -47,23 +36,23 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage
 let controller: AbortController | null = null;
 let backend: string | null = null;
 
-/** What saliency needs after a run: the model and the query in the model's gene order. */
-let last: {
+/** What markers need after a run: the model and where the query is. */
+interface LastRun {
   network: ScnymNetwork;
   genes: string[];
   classNames: string[];
-  codes: Int32Array;
+  card: Pick<ModelCard, 'training' | 'provenance'>;
   query: AnnotateRequest['query'];
   /** The names the query's genes were matched to the model's by. */
   geneKey: string;
-  rows?: Csr;
-} | null = null;
+}
+let last: LastRun | null = null;
 
 scope.onmessage = (e) => {
   const msg = e.data;
   if (msg.type === 'cancel') controller?.abort();
-  else if (msg.type === 'annotate') void run(() => annotate(msg));
-  else if (msg.type === 'saliency') void run(() => saliency(msg));
+  else if (msg.type === 'annotate') void run(() => annotateQuery(msg));
+  else if (msg.type === 'saliency') void run(() => markers(msg));
 };
 
 let busy = false;
@@ -79,12 +68,52 @@ async function run(task: () => Promise<void>): Promise<void> {
     await task();
   } catch (err) {
     const e = err as Error & { hint?: string };
-    if (e.name === 'AbortError' || controller?.signal.aborted) post({ type: 'cancelled' });
+    if (isAbortError(err) || controller?.signal.aborted) post({ type: 'cancelled' });
     else post({ type: 'error', message: e.message, hint: e.hint });
   } finally {
     controller = null;
     busy = false;
   }
+}
+
+/** Core's workflow events as the panel's messages. */
+function relay(signal: AbortSignal): WorkflowControl {
+  let nEpochs = 0;
+  let stepsPerEpoch = 1;
+  const onEvent = (event: WorkflowEvent) => {
+    if (event.type === 'progress') {
+      if (event.stage !== 'training') {
+        post({ type: 'stage', stage: event.stage, done: event.done, total: event.total });
+      }
+    } else if (event.type === 'warning' || event.type === 'notice') {
+      post({ type: 'warning', message: event.message });
+    } else {
+      const t = event.event;
+      if (t.type === 'start') {
+        nEpochs = t.nEpochs;
+        stepsPerEpoch = t.stepsPerEpoch;
+        post({ type: 'start', nEpochs, stepsPerEpoch });
+      } else if (t.type === 'step') {
+        post({
+          type: 'progress',
+          epoch: t.epoch,
+          nEpochs,
+          step: t.epoch * stepsPerEpoch + t.stepInEpoch + 1,
+          loss: t.loss,
+        });
+      } else {
+        post({
+          type: 'epoch',
+          epoch: t.epoch,
+          nEpochs: t.nEpochs,
+          losses: t.losses,
+          valAccuracy: t.valAccuracy,
+          valLoss: t.valLoss,
+        });
+      }
+    }
+  };
+  return { signal, onEvent };
 }
 
 /** WebGL unless it is a software rasteriser (then WASM is much faster), then WASM, then CPU. */
@@ -117,95 +146,55 @@ function softwareWebGl(): boolean {
   }
 }
 
-async function annotate(req: AnnotateRequest): Promise<void> {
+async function annotateQuery(req: AnnotateRequest): Promise<void> {
   controller = new AbortController();
-  const signal = controller.signal;
+  const control = relay(controller.signal);
   const t0 = performance.now();
   const name = await startBackend(req);
-  const onProgress = (stage: string, done: number, total: number) =>
-    post({ type: 'stage', stage, done, total });
-  const onWarning = (message: string) => post({ type: 'warning', message });
   last?.network.dispose();
   last = null;
 
   const query = await openDatasetOverHttp(req.query);
-  let reference: AnnData | null = null;
   try {
-    let network: ScnymNetwork;
-    let genes: string[];
-    let classNames: string[];
-    let card: Pick<ModelCard, 'classNames' | 'training' | 'provenance' | 'genes' | 'temperature'>;
-    let geneKey = req.geneKey;
+    let model: LastRun;
+    let output;
     if (req.source.kind === 'reference') {
-      reference = await openDatasetOverHttp(req.source.dataset);
-      let nEpochs = req.epochs ?? 0;
-      let stepsPerEpoch = 1;
-      const result = await trainOnAnnData(
-        reference,
-        query,
-        {
-          labelKey: req.source.labelKey,
-          domainKey: req.source.domainKey,
-          geneKey: req.geneKey,
-          config: req.config,
-          overrides: req.epochs ? { seed: req.seed, nEpochs: req.epochs } : { seed: req.seed },
-        },
-        {
-          signal,
-          onProgress,
-          onWarning,
-          onTrainEvent: (event) => {
-            if (event.type === 'start') {
-              nEpochs = event.nEpochs;
-              stepsPerEpoch = event.stepsPerEpoch;
-              post({ type: 'start', nEpochs, stepsPerEpoch });
-            } else if (event.type === 'step') {
-              post({
-                type: 'progress',
-                epoch: event.epoch,
-                nEpochs,
-                step: event.epoch * stepsPerEpoch + event.stepInEpoch + 1,
-                loss: event.loss,
-              });
-            } else {
-              post({
-                type: 'epoch',
-                epoch: event.epoch,
-                nEpochs: event.nEpochs,
-                losses: event.losses,
-                valAccuracy: event.valAccuracy,
-                valLoss: event.valLoss,
-              });
-            }
+      const reference = await openDatasetOverHttp(req.source.dataset);
+      try {
+        const result = await annotate(
+          reference,
+          query,
+          {
+            labelKey: req.source.labelKey,
+            domainKey: req.source.domainKey,
+            geneKey: req.geneKey,
+            config: req.config,
+            overrides: req.epochs ? { seed: req.seed, nEpochs: req.epochs } : { seed: req.seed },
           },
-        },
-      );
-      network = result.model.network;
-      genes = result.model.genes;
-      classNames = result.model.classNames;
-      card = result.card;
-      geneKey = result.geneKeys.query ?? geneKey; // the query's genes as training matched them
+          control,
+        );
+        output = result;
+        model = {
+          ...result.model,
+          card: result.card,
+          query: req.query,
+          // The query's genes as training matched them.
+          geneKey: result.geneKeys.query ?? req.geneKey,
+        };
+      } finally {
+        await reference.close();
+      }
     } else {
       const base = req.source.url.endsWith('/') ? req.source.url : `${req.source.url}/`;
       const loaded = await modelFromFiles(async (file) => {
         const r = await fetch(new URL(file, base));
         return r.ok ? new Uint8Array(await r.arrayBuffer()) : undefined;
       }, req.source.name);
-      network = loaded.network;
-      genes = loaded.genes;
-      classNames = loaded.classNames;
-      card = loaded.card;
+      model = { ...loaded, query: req.query, geneKey: req.geneKey };
+      output = await predictQuery(loaded, query, { geneKey: req.geneKey }, control);
     }
-    signal.throwIfAborted();
-    const prediction = await predictAnnData(
-      { network, genes, classNames, card },
-      query,
-      { unknownThreshold: req.config === 'new_identity_discovery' ? 0.5 : undefined, geneKey },
-      { signal, onWarning, onProgress: (_s, done, total) => onProgress('predicting', done, total) },
-    );
-    const annotations = predictionAnnotations(prediction, card);
-    last = { network, genes, classNames, codes: prediction.codes, query: req.query, geneKey };
-    const save = toWire(annotations);
+    const { prediction, annotations } = output;
+    last = model;
     post(
       {
         type: 'result',
@@ -217,12 +206,11 @@ async function annotate(req: AnnotateRequest): Promise<void> {
         probabilities: prediction.probabilities,
         embedding: prediction.embedding,
         embeddingDim: prediction.embeddingDim,
-        save,
+        save: toWire(annotations),
       },
       [prediction.embedding.buffer],
     );
   } finally {
-    await reference?.close();
     await query.close();
   }
 }
@@ -244,108 +232,37 @@ function toWire(a: Annotations): SaveRequest {
 }
 
 /** Keeps saliency interactive in a browser: fewer cells, draws and path steps than the CLI. */
-const VIEWER_SALIENCY = { maxCells: 200, samples: 20, steps: 20 };
+const VIEWER_SALIENCY = { maxCells: 200, samples: 20, steps: 20, referenceCells: 500 };
 
-/**
- * Marker genes for a class: core's saliency over the cells predicted as the class
- * (saliencyAnnData), or over a lasso selection (core's gradient functions on those rows).
- */
-async function saliency(req: SaliencyRequest): Promise<void> {
+/** Marker genes for a class: over the cells predicted as it, or over a lasso selection. */
+async function markers(req: SaliencyRequest): Promise<void> {
   if (!last) throw new Error('annotate first: saliency explains the trained model');
   controller = new AbortController();
-  const signal = controller.signal;
   const state = last;
-  const target = state.classNames.indexOf(req.className);
-  if (target < 0) throw new Error(`unknown class '${req.className}'`);
-  const model = { network: state.network, genes: state.genes, classNames: state.classNames };
-  const onProgress = (stage: string, done: number, total: number) =>
-    post({ type: 'stage', stage, done, total });
-  let scores: Float32Array;
-  let nCells: number;
-  if (req.cells.length === 0) {
-    const query = await openDatasetOverHttp(state.query);
-    try {
-      const result = await saliencyAnnData(
-        model,
-        query,
-        {
-          className: req.className,
-          method: req.method,
-          top: req.top,
-          geneKey: state.geneKey,
-          ...VIEWER_SALIENCY,
-        },
-        { signal, onProgress },
-      );
-      scores = result.scores;
-      nCells = result.cells.nExplained;
-    } finally {
-      await query.close();
-    }
-  } else {
-    if (!state.rows) {
-      const query = await openDatasetOverHttp(state.query);
-      try {
-        const chosen = await chooseMatrix(query, undefined, { signal });
-        const names = await queryGeneNames(state, query, chosen.reader.name, state.geneKey);
-        const alignment = alignGenes(state.genes, names);
-        state.rows = await readLog1pCpm(
-          chosen,
-          alignment.columnMap,
-          state.genes.length,
-          'saliency',
-          {
-            signal,
-            onProgress,
-          },
-        );
-      } finally {
-        await query.close();
-      }
-    }
-    const rows = state.rows;
-    const rng = new Rng(0);
-    const cells = req.cells.slice(0, VIEWER_SALIENCY.maxCells);
-    const inSelection = new Set(req.cells);
-    const others = Array.from({ length: rows.nRows }, (_, i) => i).filter(
-      (i) => !inSelection.has(i),
+  const query = await openDatasetOverHttp(state.query);
+  try {
+    const result = await explain(
+      state,
+      query,
+      {
+        className: req.className,
+        method: req.method,
+        top: req.top,
+        geneKey: state.geneKey,
+        cells: req.cells.length > 0 ? req.cells : undefined,
+        ...VIEWER_SALIENCY,
+      },
+      relay(controller.signal),
     );
-    const references = takeRows(
-      rows,
-      others.filter((_, i) => i % Math.ceil(others.length / 500 || 1) === 0),
-    );
-    const mean = new AttributionMean(state.genes.length);
-    for (let start = 0; start < cells.length; start += 32) {
-      signal.throwIfAborted();
-      const part = cells.slice(start, start + 32);
-      const dense = {
-        values: gatherDense(rows, part),
-        nRows: part.length,
-        nGenes: state.genes.length,
-      };
-      const objective = { target };
-      mean.add(
-        req.method === 'gradient'
-          ? vanillaGradient(state.network, dense, objective)
-          : req.method === 'integrated'
-            ? integratedGradients(state.network, dense, objective, { steps: VIEWER_SALIENCY.steps })
-                .attributions
-            : expectedGradients(state.network, dense, references, objective, rng, {
-                samples: VIEWER_SALIENCY.samples,
-              }),
-      );
-      onProgress('saliency', Math.min(cells.length, start + 32), cells.length);
-    }
-    scores = mean.mean();
-    nCells = cells.length;
+    post({
+      type: 'saliency',
+      className: req.className,
+      method: req.method,
+      genes: result.top.map((g) => g.gene),
+      scores: result.top.map((g) => g.score),
+      nCells: result.cells.nExplained,
+    });
+  } finally {
+    await query.close();
   }
-  const top = rankGenes(scores, state.genes, req.top);
-  post({
-    type: 'saliency',
-    className: req.className,
-    method: req.method,
-    genes: top.map((g) => g.gene),
-    scores: top.map((g) => g.score),
-    nCells,
-  });
 }

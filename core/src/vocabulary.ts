@@ -1,0 +1,181 @@
+/**
+ * The product's rules, defined once for every front end (CLI, viewer, Vitessce, VS Code): the
+ * keys predictions are written under, the `Unknown` label and when cells get it, the presets and
+ * configs, which obs columns likely hold cell types, and how progress reads. Dependency-free, so
+ * a page or a webview can import it without TensorFlow.js or the AnnData readers
+ * (`@scnym/core/vocabulary`).
+ */
+
+export { CATEGORY_PALETTE, UNKNOWN_COLOR, categoryColors } from './colors.js';
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+/** The original scNym's `key_added`: obs `scNym`, `scNym_confidence`, obsm `X_scnym`, … */
+export const DEFAULT_KEY_ADDED = 'scNym';
+
+/** A letter, then letters, digits, '_', '-' or '.': safe as an obs/obsm/uns name in zarr and h5ad. */
+const KEY_ADDED = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/** Why `keyAdded` cannot prefix the keys written, or null when it can. */
+export function keyAddedProblem(keyAdded: string): string | null {
+  if (KEY_ADDED.test(keyAdded)) return null;
+  return (
+    `'${keyAdded}' cannot prefix the keys scNym writes: use a letter followed by letters, ` +
+    "digits, '_', '-' or '.' (e.g. scNym or scNym_run2)"
+  );
+}
+
+/** The obs / obsm / uns keys predictions are written under, from the prefix. */
+export function annotationKeys(keyAdded = DEFAULT_KEY_ADDED) {
+  return {
+    label: keyAdded,
+    confidence: `${keyAdded}_confidence`,
+    embedding: `X_${keyAdded.toLowerCase()}`,
+    probabilities: `${keyAdded}_probabilities`,
+    classes: `${keyAdded}_classes`,
+    colors: `${keyAdded}_colors`,
+    trainResults: `${keyAdded}_train_results`,
+  };
+}
+
+export type AnnotationKeyNames = ReturnType<typeof annotationKeys>;
+
+// ---------------------------------------------------------------------------------------------
+// Unknown, presets and configs
+
+/** The label of cells the model abstains on (below the Unknown threshold). */
+export const UNKNOWN_LABEL = 'Unknown';
+
+/** Cells below this confidence are `Unknown` when a model hunts for new cell types. */
+export const DEFAULT_UNKNOWN_THRESHOLD = 0.5;
+
+export const PRESETS = ['default', 'original'] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+export const CONFIGS = ['no_new_identity', 'new_identity_discovery', 'no_dan', 'no_ssl'] as const;
+export type ConfigName = (typeof CONFIGS)[number];
+
+/** One line each, for help texts and form tooltips. */
+export const CONFIG_DESCRIPTIONS: Record<ConfigName, string> = {
+  no_new_identity: 'every query cell belongs to a reference class (default)',
+  new_identity_discovery: `only confident pseudolabels are used; cells below confidence ${DEFAULT_UNKNOWN_THRESHOLD} are labelled ${UNKNOWN_LABEL}`,
+  no_dan: 'no domain adversary',
+  no_ssl: 'no MixMatch and no adversary: plain supervised training',
+};
+
+/**
+ * The Unknown threshold a run uses: the one asked for, else the default for a model trained
+ * with `new_identity_discovery`, else none (every cell gets its best class).
+ */
+export function unknownThresholdFor(
+  config: string | undefined,
+  asked?: number,
+): number | undefined {
+  if (asked !== undefined) return asked;
+  return config === 'new_identity_discovery' ? DEFAULT_UNKNOWN_THRESHOLD : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Label columns
+
+/** Names that usually hold cell types, tried in this order. */
+const LABEL_HINTS = [/^cell_?type$/i, /cell_?type/i, /label|annotation|cluster/i, /type/i];
+
+/**
+ * Columns to offer as cell-type labels, likeliest first: the remembered one, then names that
+ * look like cell types, then the rest; columns with a single category cannot train a classifier
+ * and go last. Stable otherwise.
+ */
+export function rankLabelColumns<T extends { name: string; nCategories?: number }>(
+  columns: readonly T[],
+  remembered?: string,
+): T[] {
+  const score = (c: T) => {
+    if (c.name === remembered) return -1;
+    if (c.nCategories !== undefined && c.nCategories < 2) return LABEL_HINTS.length + 1;
+    const hint = LABEL_HINTS.findIndex((re) => re.test(c.name));
+    return hint < 0 ? LABEL_HINTS.length : hint;
+  };
+  return columns
+    .map((c, i) => ({ c, i, s: score(c) }))
+    .sort((a, b) => a.s - b.s || a.i - b.i)
+    .map((x) => x.c);
+}
+
+/** The column that most likely holds cell types, if any name looks like one. */
+export function likelyLabelColumn<T extends { name: string; nCategories?: number }>(
+  columns: readonly T[],
+): T | undefined {
+  const first = rankLabelColumns(columns)[0];
+  return first && LABEL_HINTS.some((re) => re.test(first.name)) ? first : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+/** What a long run reports: a stage, how far it is, and a detail line. */
+export interface ProgressEvent {
+  /** e.g. 'reading reference', 'training', 'predicting', 'saliency', 'saving'. */
+  stage: string;
+  done: number;
+  total: number;
+  detail?: string;
+}
+
+/**
+ * Progress in words, and the share of the whole run it stands for (0–1): training is most of
+ * an annotation, reading and predicting the rest. One text for the CLI's bar, the viewer's panel
+ * and VS Code's notification.
+ */
+export function describeProgress(event: ProgressEvent): { message: string; fraction: number } {
+  const { stage, done, total, detail } = event;
+  const part = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const [start, width] = stage.startsWith('reading')
+    ? [0, 0.05]
+    : stage === 'training'
+      ? [0.05, 0.85]
+      : stage === 'predicting'
+        ? [0.9, 0.08]
+        : stage === 'saving'
+          ? [0.98, 0.02]
+          : [0, 1];
+  const count = total > 1 ? ` ${done}/${total}` : '';
+  const message = detail ? `${stage}: ${detail.trim()}` : `${stage}${count}`;
+  return { message, fraction: start + width * part };
+}
+
+/** The training events progress is made of (the trainer's TrainEvent has more fields). */
+export type TrainingProgressEvent =
+  | { type: 'start'; nEpochs: number; stepsPerEpoch: number }
+  | { type: 'step'; epoch: number; stepInEpoch: number; loss: number }
+  | { type: 'epoch'; epoch: number; nEpochs: number; valAccuracy: number };
+
+/**
+ * Turns training events into progress events whose detail reads
+ * "epoch 15/30 val acc 0.800 loss 0.512" (steps count towards `total`).
+ */
+export function trainingProgress(): (event: TrainingProgressEvent) => ProgressEvent {
+  let total = 1;
+  let stepsPerEpoch = 1;
+  let epochText = '';
+  let lossText = '';
+  const detail = () => [epochText, lossText].filter(Boolean).join(' ');
+  return (event) => {
+    if (event.type === 'start') {
+      total = event.nEpochs * event.stepsPerEpoch;
+      stepsPerEpoch = event.stepsPerEpoch;
+      return { stage: 'training', done: 0, total, detail: `epoch 0/${event.nEpochs}` };
+    }
+    if (event.type === 'step') {
+      lossText = `loss ${event.loss.toFixed(3)}`;
+      const done = event.epoch * stepsPerEpoch + event.stepInEpoch + 1;
+      return { stage: 'training', done, total, detail: detail() };
+    }
+    const acc = Number.isFinite(event.valAccuracy)
+      ? ` val acc ${event.valAccuracy.toFixed(3)}`
+      : '';
+    epochText = `epoch ${event.epoch + 1}/${event.nEpochs}${acc}`;
+    return { stage: 'training', done: (event.epoch + 1) * stepsPerEpoch, total, detail: detail() };
+  };
+}
