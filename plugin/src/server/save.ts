@@ -3,6 +3,7 @@
  * keys: the server may only ever add or replace scNym's own outputs in the opened dataset.
  */
 import type { Annotations, ObsAnnotation, UnsInput } from '@scnym/core';
+import { annotationKeys, DEFAULT_KEY_ADDED } from '@scnym/core/vocabulary';
 import {
   fromWireArray,
   type SaveRequest,
@@ -21,10 +22,13 @@ export class SaveRejected extends Error {
   }
 }
 
+const KEYS = annotationKeys(DEFAULT_KEY_ADDED);
+const PREFIXED = new RegExp(`^${DEFAULT_KEY_ADDED}(_[A-Za-z0-9]+)*$`);
+
 /** The keys a save may write: `scNym`, `scNym_<word>`, and the embedding `X_scnym`. */
 export function isScnymKey(kind: 'obs' | 'obsm' | 'uns', key: string): boolean {
-  if (/^scNym(_[A-Za-z0-9]+)*$/.test(key)) return true;
-  return kind === 'obsm' && key === 'X_scnym';
+  if (PREFIXED.test(key)) return true;
+  return kind === 'obsm' && key === KEYS.embedding;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -47,7 +51,7 @@ function checkKey(kind: 'obs' | 'obsm' | 'uns', key: string): void {
     throw new SaveRejected(
       `refusing to write ${kind}/${key}: the viewer only writes scNym's keys`,
       403,
-      "keys must be 'scNym', 'scNym_<name>' (or obsm 'X_scnym')",
+      `keys must be '${KEYS.label}', '${KEYS.label}_<name>' (or obsm '${KEYS.embedding}')`,
     );
   }
 }

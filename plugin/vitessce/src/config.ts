@@ -5,6 +5,7 @@
  * cell-set manager and the scNym plugin view, all on one coordination scope.
  */
 import type { ColumnInfo } from '@scnym/core/anndata';
+import { likelyLabelColumn } from '@scnym/core/vocabulary';
 
 /** The plugin view type's name in Vitessce configs. */
 export const VIEW_TYPE = 'scnymTransferLabels';
@@ -50,11 +51,9 @@ export function setColumns(columns: readonly ColumnInfo[]): string[] {
     .map((c) => c.name);
 }
 
-/** The cell_type-like column listed first (Vitessce colours by the first tree at start). */
+/** The likeliest cell-type column listed first (Vitessce colours by the first tree at start). */
 function orderSets(names: string[]): string[] {
-  const first = ['cell_type', 'celltype', 'cell_types', 'labels', 'louvain', 'leiden'].find((n) =>
-    names.includes(n),
-  );
+  const first = likelyLabelColumn(names.map((name) => ({ name })))?.name;
   return first ? [first, ...names.filter((n) => n !== first)] : names;
 }
 

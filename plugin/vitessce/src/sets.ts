@@ -4,7 +4,7 @@
  * colours become `obsSetColor` entries and colouring by a column becomes an `obsSetSelection`.
  * No DOM, no React: unit-tested in test/plugin/vitessce-sets.test.ts.
  */
-import { categoryColors } from '@scnym/core/vocabulary';
+import { annotationKeys, categoryColors } from '@scnym/core/vocabulary';
 
 export type Rgb = [number, number, number];
 /** A member of a set: the obs name and a probability (null: certain). */
@@ -50,8 +50,9 @@ const SELECTION_COLOR: Rgb = [214, 39, 40];
 
 /** The tree name an added obs column is published under. */
 export function nodeNameFor(column: string): string {
-  if (column === 'scNym') return PREDICTIONS_NODE;
-  if (column === 'scNym_confidence') return CONFIDENCE_NODE;
+  const keys = annotationKeys();
+  if (column === keys.label) return PREDICTIONS_NODE;
+  if (column === keys.confidence) return CONFIDENCE_NODE;
   return column;
 }
 
