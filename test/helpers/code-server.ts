@@ -61,7 +61,7 @@ function seedRipgrepCache(): void {
   const asset = join(cache, RIPGREP_ASSET);
   if (existsSync(asset)) return;
   const rg = ['/usr/bin/rg', '/bin/rg'].find((p) => existsSync(p));
-  if (!rg) throw new Error('no /usr/bin/rg: install the Debian package ripgrep (.ci/run does)');
+  if (!rg) throw new Error('no /usr/bin/rg: install the Debian package ripgrep (npm test does)');
   mkdirSync(cache, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'scnym-rg-'));
   try {
