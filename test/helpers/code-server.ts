@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-export { CHROMIUM, chromiumSkip, launchChromium } from './browser.js';
+export { chromiumSkip, launchChromium } from './browser.js';
 
 /** code-server 4.100.3 bundles @vscode/ripgrep 1.15.11, whose postinstall wants this asset. */
 const RIPGREP_PACKAGE = '1.15.11';

@@ -182,8 +182,3 @@ export function applyNormUpdates(updates: NormUpdate[]): void {
   }
   updates.length = 0;
 }
-
-/** Eval-mode outputs for a dense batch, as plain arrays. */
-export function evalBatch(net: ScnymNetwork, x: tf.Tensor2D): ForwardOutput {
-  return forward(net, x, { training: false });
-}

@@ -1,9 +1,9 @@
 /** scNym training: splits, epochs of MixMatch + DAN steps, model selection, early stopping. */
 import * as tf from '@tensorflow/tfjs';
 import { takeRows, type Csr } from '../csr.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { batchInput, forward } from '../model/forward.js';
 import type { CsrBatch } from '../model/sparse.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ScnymModelMetadata } from '../model/io.js';
 import { createNetwork, type ScnymNetwork } from '../model/network.js';
 import { Rng } from '../random.js';
 import { Adadelta, Adam, type Optimizer } from './optimizers.js';
@@ -275,19 +275,6 @@ export async function train(
   }
 }
 
-/** Metadata to save with a trained model. */
-export function modelMetadata(model: TrainedModel): ScnymModelMetadata {
-  return {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    genes: model.genes,
-    classNames: model.classNames,
-    network: model.network.config,
-    input: 'log1p-cpm',
-    extra: { domainNames: model.domainNames, options: model.options, summary: model.summary },
-  };
-}
-
 /** Eval-mode mean cross-entropy and accuracy on some labeled rows. */
 export function evaluate(
   net: ScnymNetwork,
@@ -343,8 +330,4 @@ function checkData(data: TrainingData): void {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError();
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
