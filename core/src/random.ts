@@ -147,11 +147,6 @@ export class Rng {
     }
     return values;
   }
-
-  /** A new generator whose stream is independent of this one's continuation. */
-  fork(): Rng {
-    return new Rng(this.nextUint32() ^ 0x5bd1e995);
-  }
 }
 
 function rotl(x: number, k: number): number {

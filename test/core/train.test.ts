@@ -17,7 +17,7 @@ import {
   linearRamp,
   log1pDrop,
   maskedConsistencyMse,
-  mixupRows,
+  mixRows,
   resolveOptions,
   sampleMixWeights,
   sharpen,
@@ -112,14 +112,12 @@ test('sharpen: T=0.5 squares and renormalises, T=0 is one-hot', () => {
 test('MixUp: γ = max(γ, 1−γ) and one permutation for inputs and targets', () => {
   const gamma = sampleMixWeights(1000, 0.3, new Rng(0));
   assert.ok(gamma.every((g) => g >= 0.5 && g <= 1));
-  const mixed = mixupRows(
-    Float32Array.from([1, 0, 0, 1, 2, 2]),
-    Float32Array.from([1, 0, 0, 1, 0.5, 0.5]),
-    Int32Array.from([1, 0, 2]),
-    Float32Array.from([0.8, 0.6, 0.5]),
-  );
-  [0.8, 0.2, 0.4, 0.6, 2, 2].forEach((v, i) => close(mixed.x[i], v));
-  [0.8, 0.2, 0.4, 0.6, 0.5, 0.5].forEach((v, i) => close(mixed.targets[i], v));
+  const permutation = Int32Array.from([1, 0, 2]);
+  const weights = Float32Array.from([0.8, 0.6, 0.5]);
+  const x = mixRows(Float32Array.from([1, 0, 0, 1, 2, 2]), permutation, weights);
+  const targets = mixRows(Float32Array.from([1, 0, 0, 1, 0.5, 0.5]), permutation, weights);
+  [0.8, 0.2, 0.4, 0.6, 2, 2].forEach((v, i) => close(x[i], v));
+  [0.8, 0.2, 0.4, 0.6, 0.5, 0.5].forEach((v, i) => close(targets[i], v));
 });
 
 test('presets: original keeps the original scNym values; default changes only measured keys', () => {

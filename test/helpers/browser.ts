@@ -15,7 +15,7 @@ export const CHROMIUM = process.env.SCNYM_CHROMIUM ?? '/usr/bin/chromium';
 export const chromiumSkip: string | false =
   existsSync(CHROMIUM) || process.env.CI
     ? false
-    : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+    : `no Chromium at ${CHROMIUM} (npm test installs it)`;
 
 /** A headless Chromium with a fresh profile; without the network flags it dials out at start. */
 export async function launchChromium(

@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-export { CHROMIUM, chromiumSkip, launchChromium } from './browser.js';
+export { chromiumSkip, launchChromium } from './browser.js';
 
 /** code-server 4.100.3 bundles @vscode/ripgrep 1.15.11, whose postinstall wants this asset. */
 const RIPGREP_PACKAGE = '1.15.11';
@@ -61,7 +61,7 @@ function seedRipgrepCache(): void {
   const asset = join(cache, RIPGREP_ASSET);
   if (existsSync(asset)) return;
   const rg = ['/usr/bin/rg', '/bin/rg'].find((p) => existsSync(p));
-  if (!rg) throw new Error('no /usr/bin/rg: install the Debian package ripgrep (.ci/run does)');
+  if (!rg) throw new Error('no /usr/bin/rg: install the Debian package ripgrep (npm test does)');
   mkdirSync(cache, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'scnym-rg-'));
   try {

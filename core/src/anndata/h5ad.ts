@@ -19,7 +19,7 @@
  * The public entry point; the code lives in `h5ad/`.
  */
 export type { H5Module } from './h5ad/hdf5.js';
-export { asAnnDataError, hdf5Reason, prepareH5wasm } from './h5ad/errors.js';
+export { asAnnDataError, prepareH5wasm } from './h5ad/errors.js';
 export type { FilterPlugins } from './h5ad/filters.js';
 export { useFilterPlugins } from './h5ad/filters.js';
 export type { ByteAccess, H5adFileAccess } from './h5ad/surgery.js';

@@ -184,11 +184,6 @@ export function applyNormUpdates(updates: NormUpdate[]): void {
   updates.length = 0;
 }
 
-/** Eval-mode outputs for a dense batch, as plain arrays. */
-export function evalBatch(net: ScnymNetwork, x: tf.Tensor2D): ForwardOutput {
-  return forward(net, x, { training: false });
-}
-
 /** Eval-mode logits of some rows of a CSR matrix (row-major rows.length × nClasses). */
 export function networkLogits(net: ScnymNetwork, m: Csr, rows: Int32Array, chunk = 512) {
   const nClasses = net.config.nClasses;

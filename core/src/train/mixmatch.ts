@@ -26,19 +26,9 @@ export function sampleMixWeights(n: number, alpha: number, rng: Rng): Float32Arr
 }
 
 /**
- * MixUp on row-major host arrays (cheaper than tensor gathers on WASM):
- * x̃_i = γ_i x_i + (1 − γ_i) x_perm(i), and the same for the targets.
+ * MixUp on a row-major host array (cheaper than tensor gathers on WASM): row i becomes
+ * γ_i·row_i + (1 − γ_i)·row_perm(i). Inputs and targets are mixed with the same permutation.
  */
-export function mixupRows(
-  x: Float32Array,
-  targets: Float32Array,
-  permutation: Int32Array,
-  gamma: Float32Array,
-): { x: Float32Array; targets: Float32Array } {
-  return { x: mixRows(x, permutation, gamma), targets: mixRows(targets, permutation, gamma) };
-}
-
-/** Mixes the rows of a row-major array: row i becomes γ_i·row_i + (1 − γ_i)·row_perm(i). */
 export function mixRows(
   values: Float32Array,
   permutation: Int32Array,

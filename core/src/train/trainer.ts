@@ -1,11 +1,10 @@
 /** scNym training: splits, epochs of MixMatch + DAN steps, model selection, early stopping. */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfAborted } from '../errors.js';
-import { yieldToEventLoop } from '../event-loop.js';
 import { takeRows, type Csr } from '../csr.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { batchInput, forward } from '../model/forward.js';
 import type { CsrBatch } from '../model/sparse.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ScnymModelMetadata } from '../model/io.js';
 import { createNetwork, type ScnymNetwork } from '../model/network.js';
 import { Rng } from '../random.js';
 import { Adadelta, Adam, type Optimizer } from './optimizers.js';
@@ -268,19 +267,6 @@ export async function train(
     best?.weights.forEach((t) => t.dispose());
     optimizer.dispose();
   }
-}
-
-/** Metadata to save with a trained model. */
-export function modelMetadata(model: TrainedModel): ScnymModelMetadata {
-  return {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    genes: model.genes,
-    classNames: model.classNames,
-    network: model.network.config,
-    input: 'log1p-cpm',
-    extra: { domainNames: model.domainNames, options: model.options, summary: model.summary },
-  };
 }
 
 /** Eval-mode mean cross-entropy and accuracy on some labeled rows. */
