@@ -19,8 +19,10 @@ await rm(out, { recursive: true, force: true });
 await mkdir(join(out, 'wasm'), { recursive: true });
 await mkdir(join(out, 'webview'), { recursive: true });
 
+// `source`: workspace packages (@scnym/plugin/ui, …) are bundled from their TypeScript sources.
 const common = {
   bundle: true,
+  conditions: ['source'],
   sourcemap: true,
   minify,
   legalComments: 'linked',

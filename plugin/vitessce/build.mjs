@@ -34,6 +34,7 @@ const result = await build({
   entryPoints: { main: join(here, 'src/main.tsx') },
   outdir: out,
   bundle: true,
+  conditions: ['source'],
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
