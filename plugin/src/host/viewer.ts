@@ -3,14 +3,14 @@
  * colour-by with a legend, lasso selection, hover tooltips, and the plugin interface panels use.
  * Plain TypeScript and DOM; the data comes from the data worker (core's reader). This class
  * holds the state and the plugin interface; the parts are drawn by toolbar, legend, tooltip
- * and scatter.
+ * and scatter, and the obs columns are kept by a ColumnStore.
  */
-import type { ColumnInfo } from '../../../core/src/anndata/types.js';
 import type { ViewerConfig } from '../shared/config.js';
 import type { DatasetLocation, DatasetSummary } from '../shared/worker-messages.js';
 import { el } from '../ui/dom.js';
 import type { DataAccess, NewColumn, PanelDefinition, ViewerApi, ViewerEvent } from './api.js';
-import { fromNewColumn, toColourColumn, toObsColumn, type ColourColumn } from './columns.js';
+import { ColumnStore } from './column-store.js';
+import type { ColourColumn } from './columns.js';
 import type { DataClient } from './data-client.js';
 import { embeddingKeys, normalisedXY } from './embedding.js';
 import { renderLegend } from './legend.js';
@@ -33,9 +33,7 @@ export class Viewer implements ViewerApi {
   private x: Float32Array = new Float32Array(0);
   private y: Float32Array = new Float32Array(0);
   private colourColumn: string | null = null;
-  private readonly fileColumns = new Map<string, ColumnInfo>();
-  private readonly added = new Map<string, { info: ColumnInfo; column: ColourColumn }>();
-  private readonly cache = new Map<string, Promise<ColourColumn | null>>();
+  private readonly columns: ColumnStore;
   private readonly hidden = new Set<number>();
   private selected: number[] = [];
   private names: Promise<string[]> | null = null;
@@ -51,6 +49,7 @@ export class Viewer implements ViewerApi {
   private spatialIndex: ArrayBuffer | null = null;
 
   constructor(private readonly options: ViewerOptions) {
+    this.columns = new ColumnStore(options.client);
     this.toolbar = new Toolbar(options.dataset.name, {
       embedding: (key) => void this.showEmbedding(key),
       colorBy: (column) => void this.colorBy(column),
@@ -69,7 +68,7 @@ export class Viewer implements ViewerApi {
   async start(): Promise<void> {
     this.status(`opening ${this.options.dataset.name}…`);
     this.summary = await this.options.client.open(this.options.dataset);
-    for (const c of this.summary.columns) this.fileColumns.set(c.name, c);
+    this.columns.setFileColumns(this.summary.columns);
     const embeddings = embeddingKeys(this.summary);
     if (embeddings.length === 0) {
       throw new Error(
@@ -95,7 +94,7 @@ export class Viewer implements ViewerApi {
     const initial =
       this.summary.columns.find((c) => c.name === 'cell_type' && c.kind === 'categorical') ??
       this.summary.columns.find((c) => c.kind === 'categorical');
-    if (initial && (await this.column(initial.name).catch(() => null))) {
+    if (initial && (await this.columns.colour(initial.name).catch(() => null))) {
       this.colourColumn = initial.name;
       this.toolbar.showColorBy(initial.name);
     }
@@ -123,12 +122,8 @@ export class Viewer implements ViewerApi {
       dataset: this.options.dataset,
       config: this.options.config,
       nObs: this.summary.nObs,
-      columns: () => [...this.fileColumns.values(), ...[...this.added.values()].map((a) => a.info)],
-      obsColumn: async (name) => {
-        const a = this.added.get(name);
-        if (a) return toObsColumn(a.column);
-        return this.options.client.obsColumn(name);
-      },
+      columns: () => this.columns.list(),
+      obsColumn: (name) => this.columns.obsColumn(name),
       obsNames: () => this.obsNames(),
       embeddings: () => embeddingKeys(this.summary),
     };
@@ -139,7 +134,7 @@ export class Viewer implements ViewerApi {
   }
 
   async colorBy(column: string): Promise<void> {
-    const col = await this.column(column);
+    const col = await this.columns.colour(column);
     if (!col) throw new Error(`obs column '${column}' cannot be used for colouring`);
     this.colourColumn = column;
     this.hidden.clear();
@@ -149,19 +144,11 @@ export class Viewer implements ViewerApi {
   }
 
   addObsColumn(name: string, column: NewColumn): void {
-    const colour = fromNewColumn(column);
-    const info: ColumnInfo =
-      colour.kind === 'categorical'
-        ? { name, kind: 'categorical', dtype: 'int32', nCategories: colour.categories.length }
-        : { name, kind: 'numeric', dtype: 'float32' };
-    this.added.set(name, { info, column: colour });
-    this.cache.set(name, Promise.resolve(colour));
+    this.columns.add(name, column);
     this.refreshColumnChooser();
     this.emit({
       type: 'columns',
-      columns: this.data()
-        .columns()
-        .map((c) => c.name),
+      columns: this.columns.list().map((c) => c.name),
     });
     if (this.colourColumn === name) void this.redraw();
   }
@@ -209,20 +196,10 @@ export class Viewer implements ViewerApi {
   }
 
   private refreshColumnChooser(): void {
-    const names = this.data()
-      .columns()
-      .map((c) => c.name);
-    this.toolbar.setColumns(names, this.colourColumn);
-  }
-
-  private column(name: string): Promise<ColourColumn | null> {
-    let p = this.cache.get(name);
-    if (!p) {
-      p = this.options.client.obsColumn(name).then(toColourColumn);
-      this.cache.set(name, p);
-      p.catch(() => this.cache.delete(name));
-    }
-    return p;
+    this.toolbar.setColumns(
+      this.columns.list().map((c) => c.name),
+      this.colourColumn,
+    );
   }
 
   private async showEmbedding(key: string): Promise<void> {
@@ -246,7 +223,7 @@ export class Viewer implements ViewerApi {
 
   private async draw(): Promise<void> {
     if (!this.scatter || this.x.length === 0) return;
-    const col = this.colourColumn ? await this.column(this.colourColumn) : null;
+    const col = this.colourColumn ? await this.columns.colour(this.colourColumn) : null;
     const { valueA, valueB } = await setColours(this.scatter, col, this.x.length);
     await this.scatter.draw(
       { x: this.x, y: this.y, valueA, valueB },
@@ -279,8 +256,8 @@ export class Viewer implements ViewerApi {
     return this.tooltip.show(
       i,
       this.obsNames(),
-      () => [...(this.colourColumn ? [this.colourColumn] : []), ...this.cache.keys()],
-      (name) => this.cache.get(name),
+      () => [...(this.colourColumn ? [this.colourColumn] : []), ...this.columns.loaded()],
+      (name) => this.columns.ifLoaded(name),
     );
   }
 }
