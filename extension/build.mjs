@@ -19,6 +19,7 @@ await rm(out, { recursive: true, force: true });
 await mkdir(join(out, 'wasm'), { recursive: true });
 await mkdir(join(out, 'webview'), { recursive: true });
 
+// `source`: workspace packages (@scnym/plugin/ui, …) are bundled from their TypeScript sources.
 const common = {
   bundle: true,
   // Workspace packages (@scnym/core, @scnym/plugin) from their sources: the `source` condition.

@@ -1,7 +1,9 @@
 // Bundles the browser app (main + the two workers) with esbuild into dist/app/, copies the
 // page, the stylesheet, tfjs-backend-wasm's .wasm files and the HDF5 filter plugins
-// (h5plugins/, fetched by the workers when an .h5ad needs one) next to them. The server itself is
-// compiled by tsc (tsconfig.json) into dist/server/.
+// (h5plugins/, fetched by the workers when an .h5ad needs one) next to them, and bundles the UI
+// kit (the `./ui` entry point) into dist/ui/. The server itself is compiled by tsc
+// (tsconfig.json) into dist/server/. Workspace packages are read from their sources (the
+// `source` condition of their exports).
 import { build } from 'esbuild';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -35,6 +37,18 @@ await build({
   // Node built-ins some dependencies mention behind runtime checks; never loaded in a browser.
   external: ['node:*', 'fs', 'path', 'os', 'crypto', 'worker_threads', 'perf_hooks', 'util'],
   define: { 'process.env.NODE_ENV': '"production"' },
+});
+
+// The UI kit for bundlers that do not read sources (the workspace's read src/ui/index.ts).
+await build({
+  entryPoints: { index: join(here, 'src/ui/index.ts') },
+  outdir: join(here, 'dist', 'ui'),
+  bundle: true,
+  conditions: ['source'],
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  logLevel: 'warning',
 });
 
 for (const f of ['index.html', 'styles.css'])

@@ -38,6 +38,7 @@ before(async () => {
       saliency: join(EXTENSION, 'src/webview/saliency.ts'),
     },
     bundle: true,
+    conditions: ['source'],
     outdir: dist,
     format: 'iife',
     platform: 'browser',

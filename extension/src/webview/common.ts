@@ -1,9 +1,11 @@
 /**
- * What the results and saliency pages share: the VS Code API handle, DOM and SVG builders that
- * only ever set text through textContent (never markup), number formats that survive the JSON
- * round trip of postMessage/setState (NaN arrives as null), and vscode-table construction.
- * The @vscode-elements custom elements are defined by elements.js, loaded before each page.
+ * What the results and saliency pages share: the VS Code API handle, number formats that
+ * survive the JSON round trip of postMessage/setState (NaN arrives as null), and vscode-table
+ * construction. Elements and charts come from the plugin's UI kit (text only ever as text
+ * nodes, never markup). The @vscode-elements custom elements are defined by elements.js, loaded
+ * before each page.
  */
+import { appendChildren, el, type Attrs, type Child } from '@scnym/plugin/ui';
 
 export interface VsCodeApi<State> {
   postMessage(message: unknown): void;
@@ -22,52 +24,11 @@ export function onMessage<T>(handler: (message: T) => void): void {
   window.addEventListener('message', (event: MessageEvent<T>) => handler(event.data));
 }
 
-type Attrs = Record<string, string | number | boolean | null | undefined>;
-type Child = Node | string | null | undefined | false;
-
-function setAttrs(el: Element, attrs: Attrs): void {
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    el.setAttribute(name, value === true ? '' : String(value));
-  }
-}
-
-function append(el: Element, children: Child[]): void {
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-}
-
-/** An HTML (or custom) element; strings become text nodes. */
-export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  setAttrs(el, attrs);
-  append(el, children);
-  return el;
-}
-
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-export function svg(tag: string, attrs: Attrs = {}, ...children: Child[]): SVGElement {
-  const el = document.createElementNS(SVG_NS, tag) as SVGElement;
-  setAttrs(el, attrs);
-  append(el, children);
-  return el;
-}
-
-/** A hover tooltip for an SVG shape. */
-export function tooltip(text: string): SVGElement {
-  const title = svg('title');
-  title.textContent = text;
-  return title;
-}
-
 /** A coloured square; the colour goes through the CSSOM, which the CSP allows. */
 export function swatch(color: string): HTMLElement {
-  const el = h('span', { class: 'swatch', 'aria-hidden': 'true' });
-  el.style.backgroundColor = color;
-  return el;
+  const square = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+  square.style.backgroundColor = color;
+  return square;
 }
 
 export function isNumber(v: unknown): v is number {
@@ -108,27 +69,27 @@ export interface Row {
 
 /** A vscode-table with a header row and one vscode-table-row per row. */
 export function table(testId: string, columns: Column[], rows: Row[]): HTMLElement {
-  const header = h(
+  const header = el(
     'vscode-table-header',
     { slot: 'header' },
-    ...columns.map((c) =>
-      h('vscode-table-header-cell', { class: c.numeric ? 'numeric' : undefined }, c.title),
+    columns.map((c) =>
+      el('vscode-table-header-cell', { class: c.numeric ? 'numeric' : undefined }, [c.title]),
     ),
   );
-  const body = h(
+  const body = el(
     'vscode-table-body',
     { slot: 'body' },
-    ...rows.map((r) =>
-      h(
+    rows.map((r) =>
+      el(
         'vscode-table-row',
         r.attrs,
-        ...r.cells.map((cell, i) =>
-          h('vscode-table-cell', { class: columns[i]?.numeric ? 'numeric' : undefined }, cell),
+        r.cells.map((cell, i) =>
+          el('vscode-table-cell', { class: columns[i]?.numeric ? 'numeric' : undefined }, [cell]),
         ),
       ),
     ),
   );
-  const el = h(
+  return el(
     'vscode-table',
     {
       'data-testid': testId,
@@ -137,21 +98,19 @@ export function table(testId: string, columns: Column[], rows: Row[]): HTMLEleme
       resizable: true,
       columns: JSON.stringify(columns.map((c) => c.width ?? 'auto')),
     },
-    header,
-    body,
+    [header, body],
   );
-  return el;
 }
 
 /** A titled section of a page. */
 export function section(title: string, ...children: Child[]): HTMLElement {
-  return h('section', {}, h('h2', {}, title), ...children);
+  return el('section', {}, [el('h2', {}, [title]), ...children]);
 }
 
 /** Replaces the page's content (the pages rebuild on each model; they are small). */
 export function mount(root: HTMLElement, ...children: Child[]): void {
   root.replaceChildren();
-  append(root, children);
+  appendChildren(root, children);
 }
 
 /** The page root: a <main> created once. */

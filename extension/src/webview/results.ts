@@ -5,9 +5,9 @@
  * 'show' message. The data-testid attributes are a contract with the end-to-end test.
  */
 import type { ClassRow, FromResultsView, ResultsModel, ToResultsView } from '../messages.js';
+import { el, histogram, svg } from '@scnym/plugin/ui';
 import {
   fixed,
-  h,
   integer,
   isNumber,
   mount,
@@ -17,10 +17,8 @@ import {
   seconds,
   section,
   setPageState,
-  svg,
   swatch,
   table,
-  tooltip,
   vscodeApi,
 } from './common.js';
 
@@ -53,11 +51,11 @@ function summary(r: ResultsModel): HTMLElement {
         `ECE ${fixed(e.ece)}`,
     );
   }
-  return h('p', { class: 'summary', 'data-testid': 'summary' }, parts.join(' · '));
+  return el('p', { class: 'summary', 'data-testid': 'summary' }, [parts.join(' · ')]);
 }
 
 function labelCell(c: ClassRow): HTMLElement {
-  return h('span', { class: 'label' }, swatch(c.color), c.label);
+  return el('span', { class: 'label' }, [swatch(c.color), c.label]);
 }
 
 /** A share bar in the class's colour (SVG fill is an attribute, not an inline style). */
@@ -66,8 +64,10 @@ function shareBar(c: ClassRow): SVGElement {
   return svg(
     'svg',
     { class: 'share', viewBox: '0 0 100 10', preserveAspectRatio: 'none', 'aria-hidden': true },
-    svg('rect', { class: 'track', x: 0, y: 0, width: 100, height: 10 }),
-    svg('rect', { x: 0, y: 0, width, height: 10, fill: c.color }),
+    [
+      svg('rect', { class: 'track', x: 0, y: 0, width: 100, height: 10 }),
+      svg('rect', { x: 0, y: 0, width, height: 10, fill: c.color }),
+    ],
   );
 }
 
@@ -80,7 +80,7 @@ function labelCounts(r: ResultsModel): HTMLElement {
       cells: [
         labelCell(c),
         integer(c.count),
-        h('span', { class: 'share-cell' }, shareBar(c), percent(c.fraction)),
+        el('span', { class: 'share-cell' }, [shareBar(c), percent(c.fraction)]),
       ],
     })),
   );
@@ -90,84 +90,20 @@ const HIST = { width: 640, height: 200, left: 44, right: 12, top: 12, bottom: 34
 
 /** Bars per confidence bin; bins below the threshold are drawn in the warning colour. */
 function histogramChart(r: ResultsModel): SVGElement {
-  const { edges, counts } = r.histogram;
-  const plotW = HIST.width - HIST.left - HIST.right;
-  const plotH = HIST.height - HIST.top - HIST.bottom;
-  const max = Math.max(1, ...counts);
-  const x = (v: number) => HIST.left + v * plotW;
-  const y = (n: number) => HIST.top + plotH - (n / max) * plotH;
-  const chart = svg('svg', {
-    class: 'chart histogram',
-    'data-testid': 'confidence-histogram',
-    viewBox: `0 0 ${HIST.width} ${HIST.height}`,
-    role: 'img',
-    'aria-label': `Confidence histogram of ${r.nCells} cells`,
+  return histogram(r.histogram, {
+    frame: HIST,
+    threshold: r.threshold,
+    title: 'confidence',
+    binTitle: (lo, hi, n, last) =>
+      `${fixed(lo, 2)}–${fixed(hi, 2)}${last ? ' (inclusive)' : ''}: ${integer(n)} cells`,
+    labels: 'axes',
+    attrs: {
+      class: 'chart histogram',
+      'data-testid': 'confidence-histogram',
+      role: 'img',
+      'aria-label': `Confidence histogram of ${r.nCells} cells`,
+    },
   });
-  counts.forEach((n, i) => {
-    const x0 = x(edges[i]);
-    const x1 = x(edges[i + 1]);
-    const last = i === counts.length - 1;
-    chart.append(
-      svg(
-        'rect',
-        {
-          class: edges[i + 1] <= r.threshold ? 'bar below' : 'bar',
-          'data-bin': i,
-          'data-count': n,
-          x: x0 + 0.5,
-          y: y(n),
-          width: Math.max(0, x1 - x0 - 1),
-          height: HIST.top + plotH - y(n),
-        },
-        tooltip(
-          `${fixed(edges[i], 2)}–${fixed(edges[i + 1], 2)}${last ? ' (inclusive)' : ''}: ` +
-            `${integer(n)} cells`,
-        ),
-      ),
-    );
-  });
-  const axis = HIST.top + plotH;
-  chart.append(svg('line', { class: 'axis', x1: x(0), x2: x(1), y1: axis, y2: axis }));
-  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    chart.append(
-      svg('line', { class: 'tick', x1: x(t), x2: x(t), y1: axis, y2: axis + 4 }),
-      svg(
-        'text',
-        { class: 'tick-label', x: x(t), y: axis + 16, 'text-anchor': 'middle' },
-        String(t),
-      ),
-    );
-  }
-  chart.append(
-    svg(
-      'text',
-      { class: 'tick-label', x: HIST.left - 6, y: HIST.top + 10, 'text-anchor': 'end' },
-      integer(max),
-    ),
-    svg('text', { class: 'tick-label', x: HIST.left - 6, y: axis, 'text-anchor': 'end' }, '0'),
-    svg(
-      'text',
-      { class: 'axis-title', x: x(0.5), y: HIST.height - 2, 'text-anchor': 'middle' },
-      'confidence',
-    ),
-  );
-  if (isNumber(r.threshold) && r.threshold > 0 && r.threshold < 1) {
-    chart.append(
-      svg('line', {
-        class: 'threshold',
-        x1: x(r.threshold),
-        x2: x(r.threshold),
-        y1: HIST.top,
-        y2: axis,
-      }),
-      svg(
-        'text',
-        { class: 'threshold-label', x: x(r.threshold) + 4, y: HIST.top + 10 },
-        `threshold ${r.threshold}`,
-      ),
-    );
-  }
-  return chart;
 }
 
 function perClass(r: ResultsModel): HTMLElement {
@@ -217,9 +153,9 @@ function lowConfidence(r: ResultsModel): HTMLElement {
     r.lowConfidence.map((c) => ({
       attrs: { 'data-cell': c.cell, 'data-index': c.index },
       cells: [
-        h('span', { class: 'mono' }, c.cell),
+        el('span', { class: 'mono' }, [c.cell]),
         integer(c.index),
-        h('span', { class: 'label' }, swatch(color.get(c.label) ?? 'transparent'), c.label),
+        el('span', { class: 'label' }, [swatch(color.get(c.label) ?? 'transparent'), c.label]),
         fixed(c.confidence),
         ...(withRunnerUp ? [c.runnerUp ?? '—'] : []),
       ],
@@ -228,31 +164,25 @@ function lowConfidence(r: ResultsModel): HTMLElement {
 }
 
 function render(r: ResultsModel): void {
-  const button = h('vscode-button', { 'data-testid': 'open-viewer' }, 'Open in Viewer');
+  const button = el('vscode-button', { 'data-testid': 'open-viewer' }, ['Open in Viewer']);
   button.addEventListener('click', () => post({ type: 'openViewer', path: r.path }));
   mount(
     pageRoot(),
-    h(
-      'header',
-      {},
-      h(
-        'div',
-        {},
-        h('h1', {}, `scNym results — ${r.dataset}`),
-        h('p', { class: 'subtitle' }, `${r.path} · obs['${r.keyAdded}']`),
-      ),
+    el('header', {}, [
+      el('div', {}, [
+        el('h1', {}, [`scNym results — ${r.dataset}`]),
+        el('p', { class: 'subtitle' }, [`${r.path} · obs['${r.keyAdded}']`]),
+      ]),
       button,
-    ),
+    ]),
     summary(r),
     section('Predicted labels', labelCounts(r)),
     section(
       'Confidence',
       histogramChart(r),
-      h(
-        'p',
-        { class: 'note' },
+      el('p', { class: 'note' }, [
         `${integer(r.nBelow)} cells below ${r.threshold}; the last bin includes confidence 1.`,
-      ),
+      ]),
     ),
     section(
       r.evaluation ? `Per class (against ${r.evaluation.truthKey})` : 'Per class',
@@ -270,7 +200,7 @@ function show(results: ResultsModel): void {
     render(results);
   } catch (err) {
     setPageState('error');
-    mount(pageRoot(), h('p', { class: 'error' }, `Cannot show the results: ${String(err)}`));
+    mount(pageRoot(), el('p', { class: 'error' }, [`Cannot show the results: ${String(err)}`]));
   }
 }
 
@@ -278,7 +208,7 @@ setPageState('loading');
 const saved = vscode.getState();
 if (saved?.results) show(saved.results);
 else
-  mount(pageRoot(), h('p', { class: 'note' }, h('vscode-progress-ring', {}), 'Loading results…'));
+  mount(pageRoot(), el('p', { class: 'note' }, [el('vscode-progress-ring'), 'Loading results…']));
 onMessage<ToResultsView>((message) => {
   if (message?.type === 'show') show(message.results);
 });

@@ -12,9 +12,8 @@ import type {
   SaliencyModel,
   ToSaliencyView,
 } from '../messages.js';
+import { barChart, el } from '@scnym/plugin/ui';
 import {
-  fixed,
-  h,
   integer,
   isNumber,
   mount,
@@ -23,8 +22,6 @@ import {
   seconds,
   section,
   setPageState,
-  svg,
-  tooltip,
   vscodeApi,
 } from './common.js';
 
@@ -44,7 +41,7 @@ const post = (message: FromSaliencyView) => vscode.postMessage(message);
 
 let state: State | undefined;
 /** The status line (busy ring and message, or the error), kept across redraws. */
-const status = h('div', { class: 'status', 'data-testid': 'status', role: 'status' });
+const status = el('div', { class: 'status', 'data-testid': 'status', role: 'status' });
 let chartHolder: HTMLElement | undefined;
 let methodSelect: HTMLElement & { value?: string };
 
@@ -53,10 +50,10 @@ function save(): void {
 }
 
 function select(testId: string, options: [string, string][], value: string): HTMLElement {
-  return h(
+  return el(
     'vscode-single-select',
     { 'data-testid': testId },
-    ...options.map(([v, label]) => h('vscode-option', { value: v, selected: v === value }, label)),
+    options.map(([v, label]) => el('vscode-option', { value: v, selected: v === value }, [label])),
   );
 }
 
@@ -72,82 +69,30 @@ function chart(c: SaliencyClass | undefined): SVGElement {
   const genes = c?.genes ?? [];
   const scores = (c?.scores ?? []).map((s) => (isNumber(s) ? s : 0));
   const longest = Math.max(4, ...genes.map((g) => g.length));
-  const left = Math.min(220, 16 + longest * 7.5);
-  const plotW = CHART.width - left - CHART.right;
-  const height = CHART.top + Math.max(1, genes.length) * ROW + CHART.bottom;
-  const lo = Math.min(0, ...scores);
-  let hi = Math.max(0, ...scores);
-  if (hi === lo) hi = lo + 1;
-  const x = (v: number) => left + ((v - lo) / (hi - lo)) * plotW;
-  const el = svg('svg', {
-    class: 'chart saliency',
-    'data-testid': 'saliency-chart',
-    'data-class': c?.name ?? '',
-    viewBox: `0 0 ${CHART.width} ${height}`,
-    role: 'img',
-    'aria-label': c ? `Top ${genes.length} genes for ${c.name}` : 'No class',
-  });
-  genes.forEach((gene, i) => {
-    const s = scores[i];
-    const y = CHART.top + i * ROW;
-    const x0 = Math.min(x(0), x(s));
-    el.append(
-      svg(
-        'g',
-        { class: 'gene', 'data-gene': gene, 'data-score': s },
-        tooltip(`${gene}: ${s.toPrecision(4)}`),
-        svg(
-          'text',
-          {
-            class: 'gene-label',
-            x: left - 6,
-            y: y + ROW / 2,
-            'text-anchor': 'end',
-            'dominant-baseline': 'central',
-          },
-          gene,
-        ),
-        svg('rect', {
-          x: x0,
-          y: y + 3,
-          width: Math.abs(x(s) - x(0)),
-          height: ROW - 6,
-          fill: c!.color,
-        }),
-        svg(
-          'text',
-          {
-            class: 'value',
-            x: Math.max(x(0), x(s)) + 4,
-            y: y + ROW / 2,
-            'dominant-baseline': 'central',
-          },
-          s.toPrecision(3),
-        ),
-      ),
-    );
-  });
-  const axis = CHART.top + Math.max(1, genes.length) * ROW;
-  el.append(
-    svg('line', { class: 'axis', x1: x(0), x2: x(0), y1: CHART.top, y2: axis }),
-    svg('line', { class: 'axis', x1: left, x2: left + plotW, y1: axis, y2: axis }),
-    svg(
-      'text',
-      { class: 'tick-label', x: left, y: axis + 14, 'text-anchor': 'start' },
-      fixed(lo, 3),
-    ),
-    svg(
-      'text',
-      { class: 'tick-label', x: left + plotW, y: axis + 14, 'text-anchor': 'end' },
-      fixed(hi, 3),
-    ),
-    svg(
-      'text',
-      { class: 'axis-title', x: left + plotW / 2, y: axis + 14, 'text-anchor': 'middle' },
-      'mean attribution',
-    ),
+  const { width, right, top, bottom } = CHART;
+  return barChart(
+    genes.map((name, i) => ({ name, value: scores[i], color: c!.color })),
+    {
+      width,
+      margin: { top, right, bottom, left: Math.min(220, 16 + longest * 7.5) },
+      row: ROW,
+      bar: { y: 3, height: ROW - 6 },
+      text: { y: ROW / 2, central: true },
+      nameGap: 6,
+      values: true,
+      axisTitle: 'mean attribution',
+      attrs: {
+        class: 'chart saliency',
+        'data-testid': 'saliency-chart',
+        'data-class': c?.name ?? '',
+        role: 'img',
+        'aria-label': c ? `Top ${genes.length} genes for ${c.name}` : 'No class',
+      },
+      rowAttrs: (item) => ({ class: 'gene', 'data-gene': item.name, 'data-score': item.value }),
+      nameAttrs: { class: 'gene-label' },
+      title: (item) => `${item.name}: ${item.value.toPrecision(4)}`,
+    },
   );
-  return el;
 }
 
 function chartSection(model: SaliencyModel, c: SaliencyClass | undefined): HTMLElement {
@@ -157,7 +102,7 @@ function chartSection(model: SaliencyModel, c: SaliencyClass | undefined): HTMLE
       ? `No cells predicted as ${c.name} were explained.`
       : `Top ${c.genes.length} genes for ${c.name}: mean ${methodName(model.method)} ` +
         `attribution over ${integer(c.nExplained)} of ${integer(c.nCells)} cells.`;
-  return h('div', {}, h('p', { class: 'note' }, caption), chart(c));
+  return el('div', {}, [el('p', { class: 'note' }, [caption]), chart(c)]);
 }
 
 function methodName(method: SaliencyMethodName): string {
@@ -186,30 +131,22 @@ function render(model: SaliencyModel): void {
     showBusy(`Computing ${methodName(method)} saliency…`);
     post({ type: 'method', method });
   });
-  chartHolder = h('div', {}, chartSection(model, c));
+  chartHolder = el('div', {}, [chartSection(model, c)]);
   mount(
     pageRoot(),
-    h(
-      'header',
-      {},
-      h(
-        'div',
-        {},
-        h('h1', {}, `scNym markers — ${model.dataset}`),
-        h(
-          'p',
-          { class: 'subtitle' },
+    el('header', {}, [
+      el('div', {}, [
+        el('h1', {}, [`scNym markers — ${model.dataset}`]),
+        el('p', { class: 'subtitle' }, [
           `${model.path} · model ${model.model} · ${methodName(model.method)} in ${seconds(model.seconds)}`,
-        ),
-      ),
-    ),
-    h(
-      'div',
-      { class: 'controls' },
-      h('label', {}, h('span', {}, 'Class'), classSelect),
-      h('label', {}, h('span', {}, 'Method'), methodSelect),
+        ]),
+      ]),
+    ]),
+    el('div', { class: 'controls' }, [
+      el('label', {}, [el('span', {}, ['Class']), classSelect]),
+      el('label', {}, [el('span', {}, ['Method']), methodSelect]),
       status,
-    ),
+    ]),
     section('Marker genes', chartHolder),
   );
   document.title = `scNym markers — ${model.dataset}`;
@@ -234,13 +171,13 @@ function ensureStatus(): void {
 
 function showBusy(message: string): void {
   ensureStatus();
-  status.replaceChildren(h('vscode-progress-ring', {}), h('span', {}, message));
+  status.replaceChildren(el('vscode-progress-ring'), el('span', {}, [message]));
   setPageState('busy');
 }
 
 function showError(message: string): void {
   ensureStatus();
-  status.replaceChildren(h('span', { class: 'error', 'data-testid': 'error' }, message));
+  status.replaceChildren(el('span', { class: 'error', 'data-testid': 'error' }, [message]));
   // The chart still shows the last model's method; say so in the switch too.
   if (state && methodSelect) methodSelect.value = state.saliency.method;
   setPageState('error');
@@ -250,7 +187,7 @@ setPageState('loading');
 state = vscode.getState();
 if (state?.saliency) show(state.saliency);
 else
-  mount(pageRoot(), h('p', { class: 'note' }, h('vscode-progress-ring', {}), 'Loading markers…'));
+  mount(pageRoot(), el('p', { class: 'note' }, [el('vscode-progress-ring'), 'Loading markers…']));
 onMessage<ToSaliencyView>((message) => {
   if (message?.type === 'show') show(message.saliency);
   else if (message?.type === 'busy') showBusy(message.message);

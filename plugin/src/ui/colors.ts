@@ -1,9 +1,14 @@
-/** Colour tables: core's categorical palette (the one it writes to uns) and a viridis ramp. */
-export {
-  CATEGORY_PALETTE,
-  UNKNOWN_COLOR as MISSING_COLOR,
-  categoryColors,
-} from '@scnym/core/vocabulary';
+/**
+ * The colours the viewer and its panels draw with: core's category palette (the one the CLI
+ * writes to uns, so a saved file looks the same in scanpy), the grey of missing values, the two
+ * chart colours, and a viridis ramp for numbers.
+ */
+export { UNKNOWN_COLOR as MISSING_COLOR, categoryColors } from '@scnym/core/vocabulary';
+
+/** Points with no colour column, the lasso, bars and lines (also styles.css's primary button). */
+export const ACCENT = '#3a6ea5';
+/** What a threshold marks: bins below it, negative scores. */
+export const ALERT = '#d62728';
 
 const VIRIDIS = [
   [68, 1, 84],

@@ -1,0 +1,42 @@
+/**
+ * Embeddings: the obsm keys that can be drawn, and an embedding's first two columns scaled into
+ * the scatterplot's [-1, 1] square (aspect kept, a 5 % margin, non-finite points at the centre).
+ */
+import type { DatasetSummary } from '../shared/worker-messages.js';
+
+/** The X_* obsm entries with at least two columns. */
+export function embeddingKeys(summary: DatasetSummary): string[] {
+  return summary.obsm
+    .filter((o) => o.key.startsWith('X_') && o.shape.length === 2 && (o.shape[1] ?? 0) >= 2)
+    .map((o) => o.key);
+}
+
+/** `data` holds n rows of (x, y). */
+export function normalisedXY(
+  data: ArrayLike<number>,
+  n: number,
+): { x: Float32Array; y: Float32Array } {
+  const x = new Float32Array(n);
+  const y = new Float32Array(n);
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < n; i++) {
+    const a = data[2 * i];
+    const b = data[2 * i + 1];
+    x[i] = a;
+    y[i] = b;
+    if (Number.isFinite(a) && Number.isFinite(b)) {
+      x0 = Math.min(x0, a);
+      x1 = Math.max(x1, a);
+      y0 = Math.min(y0, b);
+      y1 = Math.max(y1, b);
+    }
+  }
+  const half = Math.max(x1 - x0, y1 - y0, 1e-9) / 2 / 0.95;
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  for (let i = 0; i < n; i++) {
+    x[i] = Number.isFinite(x[i]) ? (x[i] - cx) / half : 0;
+    y[i] = Number.isFinite(y[i]) ? (y[i] - cy) / half : 0;
+  }
+  return { x, y };
+}

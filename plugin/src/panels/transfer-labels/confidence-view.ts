@@ -1,0 +1,74 @@
+/**
+ * The Confidence section: colour the cells by prediction or by confidence, the histogram of the
+ * confidences with the bins below the threshold in the alert colour, and a button selecting
+ * the cells below it.
+ */
+import type { ViewerApi } from '../../host/api.js';
+import { ACCENT, ALERT } from '../../ui/colors.js';
+import { el } from '../../ui/dom.js';
+import { histogram, unitBins } from '../../ui/histogram.js';
+import { CONFIDENCE, LABEL } from './keys.js';
+
+const BINS = 20;
+const FRAME = { width: 260, height: 80, top: 4, right: 0, bottom: 14, left: 0 };
+
+export class ConfidenceView {
+  readonly element: HTMLElement;
+  private readonly threshold = el('input', {
+    id: 'tl-threshold',
+    type: 'number',
+    min: '0',
+    max: '1',
+    step: '0.05',
+    value: '0.7',
+  });
+  private readonly chart = el('div', { id: 'tl-histogram', class: 'chart' });
+  private confidence: Float32Array | null = null;
+
+  constructor(private readonly api: ViewerApi) {
+    const colour = el('button', { id: 'tl-colour-confidence' }, ['Colour by confidence']);
+    const colourLabel = el('button', { id: 'tl-colour-label' }, ['Colour by prediction']);
+    const selectLow = el('button', { id: 'tl-select-low' }, ['Highlight low-confidence cells']);
+    colour.onclick = () => void api.colorBy(CONFIDENCE);
+    colourLabel.onclick = () => void api.colorBy(LABEL);
+    this.threshold.oninput = () => this.draw();
+    selectLow.onclick = () => this.selectLow();
+    this.element = el('div', { class: 'section' }, [
+      el('h3', {}, ['Confidence']),
+      el('div', { class: 'buttons' }, [colourLabel, colour]),
+      this.chart,
+      el('div', { class: 'buttons' }, [el('label', {}, ['below ', this.threshold]), selectLow]),
+    ]);
+  }
+
+  show(confidence: Float32Array): void {
+    this.confidence = confidence;
+    this.draw();
+  }
+
+  private selectLow(): void {
+    if (!this.confidence) return;
+    const t = Number(this.threshold.value);
+    const cells: number[] = [];
+    this.confidence.forEach((c, i) => {
+      if (c < t) cells.push(i);
+    });
+    this.api.setSelection(cells);
+    this.api.status(`${cells.length} cells below confidence ${t}`);
+  }
+
+  private draw(): void {
+    if (!this.confidence) return;
+    this.chart.replaceChildren(
+      histogram(unitBins(this.confidence, BINS), {
+        frame: FRAME,
+        threshold: Number(this.threshold.value),
+        title: 'confidence',
+        binTitle: (lo, hi, count) => `${lo.toFixed(2)}–${hi.toFixed(2)}: ${count} cells`,
+        labels: 'ends',
+        fill: { bar: ACCENT, below: ALERT },
+        attrs: { width: FRAME.width, height: FRAME.height },
+      }),
+    );
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The Transfer-labels panel's controller: it owns the state (the worker's result, the labels
+ * with the hand edits), the training worker and its messages, and hands each section its part.
+ * The sections are views: form, progress, confidence, markers, relabel, save.
+ */
+import type { ViewerApi } from '../../host/api.js';
+import {
+  withHint,
+  type AnnotateResult,
+  type FromWorker,
+  type ToWorker,
+} from '../../shared/worker-messages.js';
+import { categoryColors } from '../../ui/colors.js';
+import { el } from '../../ui/dom.js';
+import { ConfidenceView } from './confidence-view.js';
+import { FormView } from './form-view.js';
+import { CONFIDENCE, LABEL, UNKNOWN } from './keys.js';
+import { MarkersView } from './markers-view.js';
+import type { TransferLabelsOptions } from './panel.js';
+import { ProgressView } from './progress-view.js';
+import { RelabelView } from './relabel-view.js';
+import { SaveView, type Annotation } from './save-view.js';
+
+export class TransferLabels {
+  private worker: Worker | null = null;
+  private result: AnnotateResult | null = null;
+  /** Current labels (predictions, then hand edits). */
+  private labels: string[] = [];
+  private categories: string[] = [];
+  private edited = 0;
+  private readonly form: FormView;
+  private readonly progress = new ProgressView();
+  private readonly confidence: ConfidenceView;
+  private readonly markers: MarkersView;
+  private readonly relabel: RelabelView;
+  private readonly save: SaveView;
+  /** The sections that show a result (hidden while a run goes). */
+  private readonly results: HTMLElement;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly api: ViewerApi,
+    private readonly options: TransferLabelsOptions,
+  ) {
+    const data = api.data();
+    this.form = new FormView(data.config, data.dataset, options.dataWorkerUrl, (message) =>
+      this.progress.say(message),
+    );
+    this.confidence = new ConfidenceView(api);
+    this.markers = new MarkersView(api, (request) => this.post(request));
+    this.relabel = new RelabelView(api, (cells, name) => this.relabelCells(cells, name));
+    this.save = new SaveView(api, data.config, options.token, () => this.annotation());
+    this.results = el('div', { id: 'tl-results', hidden: '' }, [
+      this.confidence.element,
+      this.markers.element,
+      this.relabel.element,
+      this.save.element,
+    ]);
+  }
+
+  render(): void {
+    const setup = el('div', { class: 'form' }, [
+      ...this.form.elements(),
+      ...this.progress.elements(),
+    ]);
+    this.root.replaceChildren(setup, this.results);
+    this.form.start({
+      annotate: () => this.annotate(),
+      cancel: () => this.post({ type: 'cancel' }),
+    });
+  }
+
+  // ------------------------------------------------------------------ worker
+
+  private post(message: ToWorker): void {
+    this.worker?.postMessage(message);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.options.workerUrl, { type: 'module' });
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
+    worker.onerror = (e) => {
+      this.fail(`the training worker failed: ${e.message || 'unknown error'}`);
+      this.worker?.terminate();
+      this.worker = null;
+    };
+    this.worker = worker;
+    return worker;
+  }
+
+  private annotate(): void {
+    const choice = this.form.choice();
+    if ('missing' in choice) return this.fail(choice.missing);
+    this.results.hidden = true; // no saliency or save of old results while a run is going
+    this.setBusy(true);
+    this.progress.starting();
+    this.ensureWorker().postMessage({
+      type: 'annotate',
+      query: this.api.data().dataset,
+      ...choice,
+      seed: 0,
+      wasmPaths: this.options.wasmPaths,
+      backend: backendFromUrl(),
+    } satisfies ToWorker);
+  }
+
+  private onWorker(m: FromWorker): void {
+    switch (m.type) {
+      case 'backend':
+        this.api.status(`TensorFlow.js backend: ${m.name}`);
+        break;
+      case 'stage':
+      case 'start':
+      case 'progress':
+      case 'epoch':
+        this.progress.show(m);
+        break;
+      case 'warning':
+        this.progress.say(`warning: ${m.message}`);
+        break;
+      case 'result':
+        void this.showResult(m);
+        break;
+      case 'saliency':
+        this.markers.show(m);
+        break;
+      case 'cancelled':
+        this.setBusy(false);
+        this.progress.cancelled();
+        break;
+      case 'error':
+        this.fail(withHint(m.message, m.hint));
+        break;
+    }
+  }
+
+  private setBusy(busy: boolean): void {
+    this.form.setBusy(busy);
+    document.body.dataset.annotating = busy ? 'true' : 'false';
+  }
+
+  private fail(message: string): void {
+    this.setBusy(false);
+    this.progress.error(message);
+    this.api.status(message);
+  }
+
+  // ------------------------------------------------------------------ result
+
+  private async showResult(m: AnnotateResult): Promise<void> {
+    this.result = m;
+    this.labels = [...m.labels];
+    this.categories = [...m.classNames];
+    if (this.labels.includes(UNKNOWN) && !this.categories.includes(UNKNOWN))
+      this.categories.push(UNKNOWN);
+    this.edited = 0;
+    this.setBusy(false);
+    this.progress.done(m.seconds, m.backend);
+    document.body.dataset.annotated = 'true';
+    document.body.dataset.backend = m.backend;
+    document.body.dataset.annotateSeconds = m.seconds.toFixed(1);
+    this.publishLabels();
+    this.api.addObsColumn(CONFIDENCE, { kind: 'numeric', values: m.confidence, range: [0, 1] });
+    await this.api.colorBy(LABEL);
+    this.results.hidden = false;
+    this.markers.setClasses(m.classNames);
+    this.relabel.setClasses(m.classNames);
+    this.confidence.show(m.confidence);
+    this.api.status(
+      `annotated ${m.labels.length.toLocaleString('en-US')} cells in ${m.seconds.toFixed(1)} s (${m.backend})`,
+    );
+  }
+
+  private publishLabels(): void {
+    this.api.addObsColumn(LABEL, {
+      kind: 'categorical',
+      values: this.labels,
+      categories: this.categories,
+      colors: categoryColors(this.categories),
+    });
+  }
+
+  /** Gives the cells a label by hand; returns the number of edits so far. */
+  private relabelCells(cells: number[], name: string): number {
+    if (!this.categories.includes(name)) this.categories.push(name);
+    for (const c of cells) this.labels[c] = name;
+    this.edited += cells.length;
+    this.publishLabels();
+    return this.edited;
+  }
+
+  private annotation(): Annotation | null {
+    return this.result && { result: this.result, labels: this.labels, categories: this.categories };
+  }
+}
+
+/** `?backend=webgl|wasm|cpu` in the page URL forces a TF.js backend (default: auto). */
+function backendFromUrl(): 'auto' | 'webgl' | 'wasm' | 'cpu' {
+  const b = new URLSearchParams(location.search).get('backend');
+  return b === 'webgl' || b === 'wasm' || b === 'cpu' ? b : 'auto';
+}

@@ -1,0 +1,96 @@
+/**
+ * The Save section: into the query (the server writes obs, obsm and uns, with the hand edits)
+ * when it may write there, else a CSV download of the labels and confidences.
+ */
+import type { ViewerApi } from '../../host/api.js';
+import type { ViewerConfig } from '../../shared/config.js';
+import {
+  MAX_EMBEDDING_BYTES,
+  wireArray,
+  type ErrorResponse,
+  type SaveRequest,
+  type SaveResponse,
+} from '../../shared/save-format.js';
+import { withHint, type AnnotateResult } from '../../shared/worker-messages.js';
+import { categoryColors } from '../../ui/colors.js';
+import { el } from '../../ui/dom.js';
+import { CONFIDENCE, EMBEDDING, LABEL } from './keys.js';
+
+/** The annotation as it stands: the worker's result and the labels after the hand edits. */
+export interface Annotation {
+  result: AnnotateResult;
+  labels: readonly string[];
+  categories: readonly string[];
+}
+
+export class SaveView {
+  readonly element: HTMLElement;
+
+  constructor(
+    private readonly api: ViewerApi,
+    private readonly config: ViewerConfig,
+    private readonly token: string | null,
+    private readonly current: () => Annotation | null,
+  ) {
+    const writable = config.query.writable && token;
+    const save = el('button', { id: 'tl-save', class: 'primary' }, [
+      writable ? `Save into ${config.query.name}` : 'Download predictions (CSV)',
+    ]);
+    const info = el('div', { id: 'tl-save-info', class: 'small muted' });
+    save.onclick = () => void (writable ? this.save(info) : this.download(info));
+    this.element = el('div', { class: 'section' }, [el('h3', {}, ['Save']), save, info]);
+  }
+
+  private async save(info: HTMLElement): Promise<void> {
+    const annotation = this.current();
+    if (!annotation) return;
+    info.textContent = 'saving…';
+    try {
+      const response = await fetch('/api/save', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-scnym-token': this.token ?? '' },
+        body: JSON.stringify(saveBody(annotation)),
+      });
+      const reply = (await response.json()) as SaveResponse | ErrorResponse;
+      if (!reply.ok) throw new Error(withHint(reply.error, reply.hint));
+      info.textContent = `saved ${reply.written.join(', ')}`;
+      document.body.dataset.saved = 'true';
+    } catch (err) {
+      info.textContent = `save failed: ${(err as Error).message}`;
+      info.classList.add('error');
+    }
+  }
+
+  private async download(info: HTMLElement): Promise<void> {
+    const annotation = this.current();
+    if (!annotation) return;
+    const { labels, result } = annotation;
+    const names = await this.api.data().obsNames();
+    const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const lines = [`obs_names,${LABEL},${CONFIDENCE}`];
+    for (let i = 0; i < labels.length; i++) {
+      lines.push(`${quote(names[i])},${quote(labels[i])},${result.confidence[i]}`);
+    }
+    const url = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'text/csv' }));
+    const a = el('a', { href: url, download: `${this.config.query.name}.${LABEL}.csv` });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    info.textContent = 'downloaded the predictions as CSV';
+  }
+}
+
+/** The worker's annotations, with the label column and colours rebuilt from the edits. */
+function saveBody({ result, labels, categories }: Annotation): SaveRequest {
+  const index = new Map(categories.map((c, i) => [c, i]));
+  const codes = Int32Array.from(labels, (l) => index.get(l) ?? -1);
+  const body: SaveRequest = structuredClone(result.save);
+  body.obs![LABEL] = {
+    kind: 'categorical',
+    codes: wireArray(codes),
+    categories: [...categories],
+  };
+  body.uns = { ...body.uns, [`${LABEL}_colors`]: categoryColors(categories) };
+  const emb = body.obsm?.[EMBEDDING];
+  if (emb && emb.shape[0] * emb.shape[1] * 4 > MAX_EMBEDDING_BYTES) delete body.obsm![EMBEDDING];
+  return body;
+}
