@@ -1,8 +1,8 @@
 /**
- * The extension's pure decisions, kept apart from the `vscode` API so they are unit-tested:
- * what a path is, which models to offer first, how progress reads in a notification.
+ * The extension's own pure decisions, kept apart from the `vscode` API so they are unit-tested:
+ * what a path is, which models to offer first, where a new model goes. (How progress reads and
+ * which label columns come first are core's: @scnym/core/vocabulary.)
  */
-import type { JobEvent } from './worker-client.js';
 
 /** 'zarr' | 'h5ad' from the name, '' for anything else. */
 export function datasetKind(path: string): 'zarr' | 'h5ad' | '' {
@@ -47,58 +47,6 @@ export function modelFolderName(query: string, date: Date): string {
     .replace(/[^A-Za-z0-9_.-]+/g, '_');
   const stamp = date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   return `${base || 'model'}-${stamp}`;
-}
-
-/**
- * Progress as a notification line, and the share of the whole job it stands for (0–1):
- * training is most of an annotation, reading and predicting the rest.
- */
-export function describeProgress(event: Extract<JobEvent, { type: 'progress' }>): {
-  message: string;
-  fraction: number;
-} {
-  const { stage, done, total, detail } = event;
-  const part = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
-  const [start, width] = stage.startsWith('reading')
-    ? [0, 0.05]
-    : stage === 'training'
-      ? [0.05, 0.85]
-      : stage === 'predicting'
-        ? [0.9, 0.08]
-        : stage === 'saving'
-          ? [0.98, 0.02]
-          : [0, 1];
-  const count = total > 1 ? ` ${done}/${total}` : '';
-  const message = detail ? `${stage}: ${detail.trim()}` : `${stage}${count}`;
-  return { message, fraction: start + width * part };
-}
-
-/** Every obs key a prediction run writes under `keyAdded` (not offered as "known labels"). */
-export function annotationKeysOf(keyAdded: string): string[] {
-  return [keyAdded, `${keyAdded}_confidence`];
-}
-
-/** Names that usually hold cell types, tried in this order. */
-const LABEL_HINTS = [/^cell_?type$/i, /cell_?type/i, /label|annotation|cluster/i, /type/i];
-
-/**
- * Label columns to offer, likeliest first: the remembered one, then names that look like cell
- * types, then the rest; columns with a single category cannot train a classifier and go last.
- */
-export function rankLabelColumns<T extends { name: string; nCategories?: number }>(
-  columns: readonly T[],
-  remembered?: string,
-): T[] {
-  const score = (c: T) => {
-    if (c.name === remembered) return -1;
-    if (c.nCategories !== undefined && c.nCategories < 2) return LABEL_HINTS.length + 1;
-    const hint = LABEL_HINTS.findIndex((re) => re.test(c.name));
-    return hint < 0 ? LABEL_HINTS.length : hint;
-  };
-  return columns
-    .map((c, i) => ({ c, i, s: score(c) }))
-    .sort((a, b) => a.s - b.s || a.i - b.i)
-    .map((x) => x.c);
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {

@@ -4,10 +4,11 @@
  * the extension host ↔ each webview (results, saliency markers, the scatterplot viewer).
  * Paths are absolute file-system paths; typed arrays travel as they are.
  */
-import type { DataRequest, DataResponse } from '../../plugin/src/shared/worker-messages.js';
+import type { ErrorCode } from '@scnym/core/errors';
+import type { ConfigName, PresetName } from '@scnym/core/vocabulary';
+import type { DataRequest, DataResponse } from '@scnym/plugin/data-messages';
 
-export type PresetName = 'default' | 'original';
-export type ConfigName = 'no_new_identity' | 'new_identity_discovery' | 'no_dan' | 'no_ssl';
+/** core's SaliencyMethod (core's root entry is not for the webviews' type-check). */
 export type SaliencyMethodName = 'gradient' | 'integrated' | 'expected';
 
 /** The user's settings (`scnym.*`) as one job sees them. */
@@ -116,10 +117,21 @@ export type JobResult =
 
 export type FromWorker =
   | { type: 'progress'; stage: string; done: number; total: number; detail?: string }
+  /** Something the user should know about the result (shown as a warning). */
   | { type: 'warning'; message: string }
+  /** Something that happened along the way (e.g. cleanup after a killed run): for information. */
+  | { type: 'notice'; message: string }
   | { type: 'done'; result: JobResult }
   | { type: 'cancelled' }
-  | { type: 'error'; message: string; hint?: string }
+  /** core's error: its message (with the hint), stable code, file and element. */
+  | {
+      type: 'error';
+      message: string;
+      code?: ErrorCode;
+      hint?: string;
+      file?: string;
+      element?: string;
+    }
   | { type: 'data'; response: DataResponse };
 
 // --- what the webviews show ----------------------------------------------------------------

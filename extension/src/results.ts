@@ -1,24 +1,15 @@
 /**
  * Summarises predictions into the model the results webview shows: counts and confidence per
- * label, a confidence histogram, the least confident cells (with their runner-up class), and,
- * with truth labels, the same scores `scnym evaluate` reports.
+ * label, a confidence histogram and the least confident cells (with their runner-up class),
+ * which core does not compute, and, with truth labels, core's evaluation (@scnym/core/scores:
+ * the scores `scnym evaluate` reports) per class and overall.
  *
- * Platform-neutral on purpose (no vscode, DOM or fs): the worker calls it after a job, the tests
- * call it directly, and the webview type-check includes it. It therefore imports only core's
- * pure modules; core's evaluate.ts would drag TensorFlow.js in through predict.ts, so the
- * scores are recomputed here with core's metric functions and the same conventions ('Unknown'
- * is an abstention, wrong for accuracy; ECE scores the best class when probabilities exist).
+ * Platform-neutral on purpose (no vscode, DOM, fs or TensorFlow.js): the worker calls it after
+ * a job, the tests call it directly, and the webview type-check includes it.
  */
-import { categoryColors } from '../../core/src/colors.js';
-import {
-  accuracy,
-  balancedAccuracy,
-  expectedCalibrationError,
-} from '../../core/src/train/metrics.js';
+import { evaluatePredictions, type EvaluationReport } from '@scnym/core/scores';
+import { categoryColors, DEFAULT_UNKNOWN_THRESHOLD, UNKNOWN_LABEL } from '@scnym/core/vocabulary';
 import type { ClassRow, LowConfidenceCell, ResultsModel, TrainingInfo } from './messages.js';
-
-/** core's UNKNOWN_LABEL (predict.ts imports TensorFlow.js, so it is not imported from there). */
-export const UNKNOWN_LABEL = 'Unknown';
 
 export interface ResultsInput {
   /** Display name of the dataset. */
@@ -36,10 +27,12 @@ export interface ResultsInput {
   colors?: Readonly<Record<string, string>>;
   /** Row-major cells × classes, for the runner-up class and the best class of 'Unknown' cells. */
   probabilities?: { data: ArrayLike<number>; nClasses: number; classNames: readonly string[] };
-  /** Known label per cell (null = none); scored when present. */
+  /** Known label per cell (null = none); scored with core's evaluatePredictions when present. */
   truth?: readonly (string | null)[];
+  /** Core's evaluation, when already made (e.g. of the file, by the evaluate workflow). */
+  evaluation?: EvaluationReport;
   truthKey?: string;
-  /** Cells below this confidence count as low confidence (default 0.5). */
+  /** Cells below this confidence count as low confidence (default: core's Unknown threshold). */
   threshold?: number;
   /** How many least confident cells to list (default 50). */
   nLow?: number;
@@ -51,7 +44,7 @@ export interface ResultsInput {
 export function summarizeResults(input: ResultsInput): ResultsModel {
   const { labels, confidence } = input;
   const n = labels.length;
-  const threshold = input.threshold ?? 0.5;
+  const threshold = input.threshold ?? DEFAULT_UNKNOWN_THRESHOLD;
   const nLow = input.nLow ?? 50;
   const bins = input.bins ?? 20;
   checkInput(input, bins);
@@ -76,7 +69,7 @@ export function summarizeResults(input: ResultsInput): ResultsModel {
   }
 
   const colorOf = paletteFor(input, [...count.keys()]);
-  const scores = input.truth ? scoreTruth(input) : undefined;
+  const scores = scoresOf(input);
 
   const classes: ClassRow[] = [...count.entries()]
     .sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))
@@ -227,82 +220,42 @@ function argmaxClass(p: NonNullable<ResultsInput['probabilities']>, row: number)
 
 type ClassScores = Required<Pick<ClassRow, 'precision' | 'recall' | 'f1' | 'support'>>;
 
-/** The scores core's evaluatePredictions reports, over the cells with a truth label. */
-function scoreTruth(input: ResultsInput): {
-  perClass: Map<string, ClassScores>;
-  evaluation: NonNullable<ResultsModel['evaluation']>;
-} {
-  const truthAll = input.truth!;
-  const keep: number[] = [];
-  for (let i = 0; i < truthAll.length; i++) if (truthAll[i] !== null) keep.push(i);
-  const truth = keep.map((i) => truthAll[i] as string);
-  const predicted = keep.map((i) => input.labels[i]);
-
-  const names = new Set<string>([
-    ...truth,
-    ...predicted.filter((p) => p !== UNKNOWN_LABEL),
-    ...(input.probabilities?.classNames ?? []),
-  ]);
-  const code = new Map([...names].map((c, i) => [c, i]));
-  const truthCodes = Int32Array.from(truth, (t) => code.get(t)!);
-  // 'Unknown' (unless the truth itself uses it) gets -1, which no truth code equals.
-  const predCodes = Int32Array.from(predicted, (p) => code.get(p) ?? -1);
-
-  const support = new Map<number, number>();
-  const nPred = new Map<number, number>();
-  const hits = new Map<number, number>();
-  const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
-  for (let i = 0; i < truthCodes.length; i++) {
-    bump(support, truthCodes[i]);
-    bump(nPred, predCodes[i]);
-    if (truthCodes[i] === predCodes[i]) bump(hits, truthCodes[i]);
-  }
-  const perClass = new Map<string, ClassScores>();
-  let f1Sum = 0;
-  let nWithSupport = 0;
-  for (const [name, c] of code) {
-    const s = support.get(c) ?? 0;
-    const p = nPred.get(c) ?? 0;
-    if (s === 0 && p === 0) continue;
-    const h = hits.get(c) ?? 0;
-    const precision = p ? h / p : NaN;
-    const recall = s ? h / s : NaN;
-    // As core: NaN precision (never predicted) makes the sum NaN, and F1 then 0.
-    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-    perClass.set(name, { precision, recall, f1, support: s });
-    if (s > 0) {
-      f1Sum += f1;
-      nWithSupport++;
+/**
+ * Core's evaluation ('Unknown' is an abstention, wrong for accuracy; ECE scores the best class
+ * when probabilities give it) as the webview shows it: per class, and overall.
+ */
+function scoresOf(input: ResultsInput):
+  | {
+      perClass: Map<string, ClassScores>;
+      evaluation: NonNullable<ResultsModel['evaluation']>;
     }
-  }
-
-  // ECE of the best class when probabilities give it for every cell (also 'Unknown' ones),
-  // else of the label, leaving out the abstentions.
-  const probs = input.probabilities;
-  const calRows = keep
-    .map((_, j) => j)
-    .filter((j) => probs !== undefined || predicted[j] !== UNKNOWN_LABEL);
-  const calPred = Int32Array.from(calRows, (j) =>
-    probs ? code.get(argmaxClass(probs, keep[j]))! : predCodes[j],
-  );
-  const ece = calRows.length
-    ? expectedCalibrationError(
-        Int32Array.from(calRows, (j) => truthCodes[j]),
-        calPred,
-        Float64Array.from(calRows, (j) => input.confidence[keep[j]]),
-        10,
-      )
-    : NaN;
-
+  | undefined {
+  const p = input.probabilities;
+  const report =
+    input.evaluation ??
+    (input.truth &&
+      evaluatePredictions({
+        truth: input.truth,
+        predicted: input.labels,
+        confidence: input.confidence,
+        bestClass: p && Array.from(input.labels, (_, i) => argmaxClass(p, i)),
+        modelClasses: p?.classNames,
+      }));
+  if (!report) return undefined;
   return {
-    perClass,
+    perClass: new Map(
+      report.classes.map((c) => [
+        c.name,
+        { precision: c.precision, recall: c.recall, f1: c.f1, support: c.support },
+      ]),
+    ),
     evaluation: {
       truthKey: input.truthKey ?? 'truth',
-      accuracy: accuracy(truthCodes, predCodes),
-      balancedAccuracy: balancedAccuracy(truthCodes, predCodes),
-      macroF1: nWithSupport ? f1Sum / nWithSupport : NaN,
-      ece,
-      nCells: truth.length,
+      accuracy: report.accuracy,
+      balancedAccuracy: report.balancedAccuracy,
+      macroF1: report.macroF1,
+      ece: report.calibration.ece,
+      nCells: report.nCells,
     },
   };
 }

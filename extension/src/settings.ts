@@ -1,7 +1,12 @@
 /** The user's `scnym.*` settings, read fresh for each job. */
 import * as vscode from 'vscode';
-import { keyAddedProblem } from '../../core/src/vocabulary.js';
-import type { ConfigName, PresetName, TrainSettings } from './messages.js';
+import {
+  DEFAULT_KEY_ADDED,
+  keyAddedProblem,
+  type ConfigName,
+  type PresetName,
+} from '@scnym/core/vocabulary';
+import type { TrainSettings } from './messages.js';
 
 export function trainSettings(): TrainSettings {
   const c = vscode.workspace.getConfiguration('scnym');
@@ -20,11 +25,16 @@ export function geneKey(): string {
   return vscode.workspace.getConfiguration('scnym').get<string>('geneKey', 'auto').trim() || 'auto';
 }
 
-/** The `scnym.keyAdded` prefix; one the CLI would refuse is reported and replaced by scNym. */
+/** The `scnym.keyAdded` prefix; one core refuses is reported and replaced by the default. */
 export function keyAdded(): string {
-  const key = vscode.workspace.getConfiguration('scnym').get<string>('keyAdded', 'scNym').trim();
+  const key = vscode.workspace
+    .getConfiguration('scnym')
+    .get<string>('keyAdded', DEFAULT_KEY_ADDED)
+    .trim();
   const problem = keyAddedProblem(key);
   if (!problem) return key;
-  void vscode.window.showWarningMessage(`scnym.keyAdded: ${problem}. Using scNym instead.`);
-  return 'scNym';
+  void vscode.window.showWarningMessage(
+    `scnym.keyAdded: ${problem}. Using ${DEFAULT_KEY_ADDED} instead.`,
+  );
+  return DEFAULT_KEY_ADDED;
 }

@@ -3,26 +3,31 @@
  * prediction, saliency…) or per viewer (data reads). Typed messages only (messages.ts).
  */
 import { Worker } from 'node:worker_threads';
-import type { DataRequest, DataResponse } from '../../plugin/src/shared/worker-messages.js';
+import { AbortError, ScnymError } from '@scnym/core/errors';
+import type { DataRequest, DataResponse } from '@scnym/plugin/data-messages';
 import type { FromWorker, JobRequest, JobResult } from './messages.js';
 
-export type JobEvent = Extract<FromWorker, { type: 'progress' | 'warning' }>;
+export type JobEvent = Extract<FromWorker, { type: 'progress' | 'warning' | 'notice' }>;
 
-/** A job that failed: the worker's message and hint (core's typed errors carry both). */
-export class JobError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'JobError';
-  }
-}
+type WorkerError = Extract<FromWorker, { type: 'error' }>;
 
-export class JobCancelled extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'JobCancelled';
+/**
+ * A job that failed in the worker, as core threw it: the message (hint included), and the
+ * stable code, hint, file and element, so `isScnymError(err, 'no-shared-genes')` works here too.
+ * A cancelled job rejects with core's AbortError instead.
+ */
+export class JobError extends ScnymError {
+  override readonly name = 'JobError';
+  override readonly hint?: string;
+  override readonly file?: string;
+  override readonly element?: string;
+
+  constructor({ message, code, hint, file, element }: Omit<WorkerError, 'type'>) {
+    // The message is already formatted (file, element, hint); keep it as it is.
+    super(message, { code });
+    this.hint = hint;
+    this.file = file;
+    this.element = element;
   }
 }
 
@@ -55,10 +60,15 @@ export class WorkerClient {
   /**
    * Runs one job. `signal` cancels it: the worker is asked to stop (core checks the signal
    * between steps and before writing, so the user's files are left untouched) and is
-   * terminated if it has not stopped after a grace period.
+   * terminated if it has not stopped after a grace period. A cancelled job rejects with
+   * core's AbortError, a failed one with a JobError.
    */
   run(job: JobRequest, onEvent: (e: JobEvent) => void, signal?: AbortSignal): Promise<JobResult> {
-    if (this.jobListener) return Promise.reject(new Error('the worker is already running a job'));
+    if (this.jobListener) {
+      return Promise.reject(
+        new JobError({ message: 'the worker is already running a job', code: 'busy' }),
+      );
+    }
     return new Promise<JobResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const finish = () => {
@@ -71,25 +81,25 @@ export class WorkerClient {
         timer = setTimeout(() => {
           finish();
           void this.worker.terminate();
-          reject(new JobCancelled());
+          reject(new AbortError());
         }, CANCEL_GRACE_MS);
       };
       this.jobListener = (m) => {
-        if (m.type === 'progress' || m.type === 'warning') onEvent(m);
+        if (m.type === 'progress' || m.type === 'warning' || m.type === 'notice') onEvent(m);
         else if (m.type === 'done') {
           finish();
           resolve(m.result);
         } else if (m.type === 'cancelled') {
           finish();
-          reject(new JobCancelled());
+          reject(new AbortError());
         } else if (m.type === 'error') {
           finish();
-          reject(signal?.aborted ? new JobCancelled() : new JobError(m.message, m.hint));
+          reject(signal?.aborted ? new AbortError() : new JobError(m));
         }
       };
       if (signal?.aborted) {
         finish();
-        reject(new JobCancelled());
+        reject(new AbortError());
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });

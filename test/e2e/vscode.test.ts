@@ -268,9 +268,10 @@ test(
       await runCommand(page, 'scNym: Annotate Dataset…');
       await pickAnnotateInputs(page, '02');
       started = Date.now();
+      // Training starts at "epoch 0/30"; once an epoch is done the line carries its scores.
       const epoch = await waitForNotification(
         page,
-        /annotating target\.zarr.*epoch \d+\/\d+/,
+        /annotating target\.zarr.*epoch \d+\/\d+ .*(loss|acc)/,
         5 * 60_000,
       );
       console.log(`# progress: ${epoch}`);

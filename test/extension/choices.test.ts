@@ -1,15 +1,14 @@
-// The extension's pure decisions: dataset kinds, model memory, progress lines.
+// The extension's pure decisions (dataset kinds, model memory), and the rules it takes from
+// core's vocabulary: progress lines in the notification, the order of the label-column pick.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describeProgress, rankLabelColumns } from '@scnym/core/vocabulary';
 import {
-  annotationKeysOf,
   datasetKind,
-  describeProgress,
   MAX_MODELS,
   modelFolderName,
   modelsFor,
   plural,
-  rankLabelColumns,
   rememberModel,
   type ModelRecord,
 } from '../../extension/src/choices.js';
@@ -59,16 +58,10 @@ test('modelFolderName: dataset name and a timestamp, nothing a path dislikes', (
 });
 
 test('describeProgress: training dominates the bar; messages carry epoch and loss', () => {
-  const reading = describeProgress({
-    type: 'progress',
-    stage: 'reading reference',
-    done: 5,
-    total: 10,
-  });
+  const reading = describeProgress({ stage: 'reading reference', done: 5, total: 10 });
   assert.equal(reading.message, 'reading reference 5/10');
   assert.ok(Math.abs(reading.fraction - 0.025) < 1e-9);
   const training = describeProgress({
-    type: 'progress',
     stage: 'training',
     done: 30,
     total: 60,
@@ -76,13 +69,9 @@ test('describeProgress: training dominates the bar; messages carry epoch and los
   });
   assert.equal(training.message, 'training: epoch 15/30 val acc 0.800 loss 0.512');
   assert.ok(Math.abs(training.fraction - (0.05 + 0.85 / 2)) < 1e-9);
-  const saved = describeProgress({ type: 'progress', stage: 'saving', done: 1, total: 1 });
+  const saved = describeProgress({ stage: 'saving', done: 1, total: 1 });
   assert.equal(saved.fraction, 1);
   assert.equal(saved.message, 'saving');
-});
-
-test('annotationKeysOf: the obs keys a prediction run writes', () => {
-  assert.deepEqual(annotationKeysOf('scNym'), ['scNym', 'scNym_confidence']);
 });
 
 test('rankLabelColumns: remembered, then cell-type-like names, single categories last', () => {

@@ -5,14 +5,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
-import type { AnnData } from '../../core/src/anndata/types.js';
-import { DataService } from '../../plugin/src/shared/data-service.js';
+import type { AnnData } from '@scnym/core';
+import type { DataRequest, DataResponse, DatasetLocation } from '@scnym/plugin/data-messages';
+import { DataService } from '@scnym/plugin/data-service';
 import { answerData, closeData } from '../../extension/src/worker/data.js';
-import type {
-  DataRequest,
-  DataResponse,
-  DatasetLocation,
-} from '../../plugin/src/shared/worker-messages.js';
 import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
 import { REPO, sharedFile } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -12,9 +12,9 @@ import { extname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { chromiumSkip, launchChromium } from '../helpers/browser.js';
-import { openAnnDataFile } from '../../core/src/node/open.js';
-import { DataService } from '../../plugin/src/shared/data-service.js';
-import type { DataRequest, DatasetLocation } from '../../plugin/src/shared/worker-messages.js';
+import { openAnnDataFile } from '@scnym/core/node';
+import type { DataRequest, DatasetLocation } from '@scnym/plugin/data-messages';
+import { DataService } from '@scnym/plugin/data-service';
 import type { FromViewerView, ToViewerView } from '../../extension/src/messages.js';
 import { nonce, webviewDocument } from '../../extension/src/panels/webview-html.js';
 import {

@@ -1,13 +1,15 @@
 // The extension's worker_thread (extension/dist/worker.mjs, built by `npm run build`) driven
 // through the extension host's WorkerClient, as the commands drive it: reading columns,
 // annotating the demo (labels written, results summarised, model saved), saliency, evaluate,
-// cancellation leaving the files untouched, and core's errors passed through.
+// cancellation leaving the files untouched (core's AbortError), and core's errors passed through
+// with their codes.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { AbortError, isAbortError, isScnymError } from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
-import { JobCancelled, JobError, WorkerClient } from '../../extension/src/worker-client.js';
+import { JobError, WorkerClient } from '../../extension/src/worker-client.js';
 import type { JobRequest, TrainSettings } from '../../extension/src/messages.js';
 import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
 import { PYTHON, REPO } from '../helpers/paths.js';
@@ -254,14 +256,14 @@ test('cancel: the job stops and the query is left exactly as it was', async () =
         if ((e as { stage?: string }).stage === 'training') controller.abort();
       },
     ),
-    JobCancelled,
+    (err: unknown) => err instanceof AbortError && isAbortError(err),
   );
   assert.ok(Date.now() - started < 60_000, 'cancel is prompt');
   assert.equal(treeDigest(copy), before);
   assert.ok(!existsSync(join(workspace, 'cancelled-model')));
 });
 
-test('errors from core reach the extension with the file, the element and the fix', async () => {
+test('errors from core reach the extension with their code, the file, the element and the fix', async () => {
   await assert.rejects(
     run({
       type: 'annotate',
@@ -275,11 +277,18 @@ test('errors from core reach the extension with the file, the element and the fi
     }),
     (err: unknown) =>
       err instanceof JobError &&
+      isScnymError(err, 'not-found') &&
+      err.file === reference &&
+      err.element === 'obs' &&
       /no_such_column/.test(err.message) &&
       /cell_type/.test(err.message),
   );
   await assert.rejects(
     run({ type: 'columns', path: join(workspace, 'missing.h5ad') }),
-    (err: unknown) => err instanceof JobError && /missing\.h5ad/.test(err.message),
+    (err: unknown) =>
+      isScnymError(err, 'not-found') &&
+      err.file === join(workspace, 'missing.h5ad') &&
+      err.hint !== undefined &&
+      /missing\.h5ad/.test(err.message),
   );
 });

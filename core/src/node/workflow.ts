@@ -196,25 +196,29 @@ async function writeResults(
   return { written, modelDir: paths.modelOut ?? null };
 }
 
+/** A model folder, or a model already loaded (with the folder it came from, for messages). */
+type ModelInput = string | (LoadedModel & { source?: string });
+
 /** The genes behind one class (or, with `classes`, each of several) in a data file. */
 export async function explainFile(
-  paths: { model: string | LoadedModel; data: string; reference?: string },
+  paths: { model: ModelInput; data: string; reference?: string },
   request: ExplainRequest,
   control?: WorkflowControl,
 ): Promise<SaliencyResult>;
 export async function explainFile(
-  paths: { model: string | LoadedModel; data: string; reference?: string },
+  paths: { model: ModelInput; data: string; reference?: string },
   request: Omit<ExplainRequest, 'className'> & { classes: readonly string[] },
   control?: WorkflowControl,
 ): Promise<SaliencyResult[]>;
 export async function explainFile(
-  paths: { model: string | LoadedModel; data: string; reference?: string },
+  paths: { model: ModelInput; data: string; reference?: string },
   request: (ExplainRequest | Omit<ExplainRequest, 'className'>) & { classes?: readonly string[] },
   control: WorkflowControl = {},
 ): Promise<SaliencyResult | SaliencyResult[]> {
   const modelDir = typeof paths.model === 'string' ? paths.model : undefined;
-  const loaded = typeof paths.model === 'string' ? await loadModelDir(paths.model) : paths.model;
-  const model = { ...loaded, source: modelDir };
+  const loaded: Exclude<ModelInput, string> =
+    typeof paths.model === 'string' ? await loadModelDir(paths.model) : paths.model;
+  const model = { ...loaded, source: modelDir ?? loaded.source };
   try {
     return await withFiles<SaliencyResult | SaliencyResult[]>(
       [paths.data, paths.reference],

@@ -1,7 +1,7 @@
 /** scNym: Evaluate Against Labels… — score a dataset's predictions against known labels. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { annotationKeysOf } from '../choices.js';
+import { annotationKeys } from '@scnym/core/vocabulary';
 import { keyAdded } from '../settings.js';
 import { invokedOn, readColumns } from './common.js';
 import { pickColumn, pickDataset } from './pick.js';
@@ -30,11 +30,13 @@ export async function evaluateCommand(
     );
     return;
   }
+  // Not the predictions themselves.
+  const keys = annotationKeys(key);
   const truthKey = await pickColumn(context, columns, {
     title: `scNym: known labels in ${path.basename(dataset)} (2/2)`,
     placeHolder: 'the obs column to compare the predictions with',
     memory: 'scnym.truthKey',
-    exclude: annotationKeysOf(key),
+    exclude: [keys.label, keys.confidence],
   });
   if (!truthKey) return;
   const result = await runJob(context, `scNym: evaluating ${path.basename(dataset)}`, {

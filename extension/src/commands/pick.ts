@@ -4,8 +4,9 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { rankLabelColumns } from '@scnym/core/vocabulary';
 import type { ColumnChoice } from '../messages.js';
-import { datasetKind, plural, rankLabelColumns, type ModelRecord } from '../choices.js';
+import { datasetKind, plural, type ModelRecord } from '../choices.js';
 
 const BROWSE = 'Browse…';
 

@@ -4,9 +4,10 @@
  * as they were); errors are shown with the file, the element and the fix core put in them.
  */
 import * as vscode from 'vscode';
-import { describeProgress } from '../choices.js';
+import { isAbortError } from '@scnym/core/errors';
+import { describeProgress } from '@scnym/core/vocabulary';
 import type { JobRequest, JobResult } from '../messages.js';
-import { JobCancelled, JobError, WorkerClient } from '../worker-client.js';
+import { WorkerClient } from '../worker-client.js';
 
 export const log = vscode.window.createOutputChannel('scNym');
 
@@ -41,6 +42,11 @@ export async function runJob<T extends JobResult['type']>(
             void vscode.window.showWarningMessage(`scNym: ${event.message}`);
             return;
           }
+          if (event.type === 'notice') {
+            log.appendLine(`  ${event.message}`);
+            void vscode.window.showInformationMessage(`scNym: ${event.message}`);
+            return;
+          }
           const { message, fraction } = describeProgress(event);
           const increment = Math.max(0, 100 * fraction - reported);
           reported += increment;
@@ -66,12 +72,12 @@ export async function runJob<T extends JobResult['type']>(
     log.appendLine(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return result as Extract<JobResult, { type: T }>;
   } catch (err) {
-    if (err instanceof JobCancelled) {
+    if (isAbortError(err)) {
       log.appendLine('  cancelled');
       void vscode.window.showInformationMessage(`${title}: cancelled. Nothing was written.`);
       return undefined;
     }
-    const message = err instanceof JobError || err instanceof Error ? err.message : String(err);
+    const message = err instanceof Error ? err.message : String(err);
     log.appendLine(`  error: ${message}`);
     void vscode.window.showErrorMessage(`${title} failed: ${message}`, 'Show Log').then((b) => {
       if (b) log.show();

@@ -2,7 +2,7 @@
  * The viewer webview's page, without `vscode` (so a plain Node test can serve the same page to
  * Chromium): the markup, the theme overrides and what its Content-Security-Policy adds.
  */
-import type { DataRequest, DatasetLocation } from '../../../plugin/src/shared/worker-messages.js';
+import type { DataRequest, DatasetLocation } from '@scnym/plugin/data-messages';
 
 /** dist/webview files: the bundle of src/webview/viewer.ts and the plugin's styles.css. */
 export const VIEWER_SCRIPT = 'viewer.js';

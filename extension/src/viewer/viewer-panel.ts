@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import type { DatasetLocation } from '../../../plugin/src/shared/worker-messages.js';
+import type { DatasetLocation } from '@scnym/plugin/data-messages';
 import type { FromViewerView, ToViewerView } from '../messages.js';
 import { webviewHtml, webviewOptions } from '../panels/webview-html.js';
 import { WorkerClient } from '../worker-client.js';

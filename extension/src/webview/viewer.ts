@@ -4,9 +4,8 @@
  * instead of a browser worker. The host forwards the reads to a worker_thread that reads the
  * file with core. No Transfer-labels panel here: annotation runs from VS Code commands.
  */
-import { DataClient, type MessageEndpoint } from '../../../plugin/src/host/data-client.js';
-import { Viewer } from '../../../plugin/src/host/viewer.js';
-import type { ViewerConfig } from '../../../plugin/src/shared/config.js';
+import { DataClient, type MessageEndpoint } from '@scnym/plugin/data-client';
+import { Viewer, type ViewerOptions } from '@scnym/plugin/viewer';
 import type { FromViewerView, ToViewerView } from '../messages.js';
 
 interface VsCodeApi {
@@ -42,7 +41,7 @@ async function start(init: Extract<ToViewerView, { type: 'init' }>): Promise<voi
   // The host knows the file's path; the webview only names the dataset (the `open` request's
   // location is replaced by the host, so a webview cannot ask for other files).
   const dataset = { url: init.name, format: init.format, name: init.name };
-  const config: ViewerConfig = {
+  const config: ViewerOptions['config'] = {
     query: { ...dataset, writable: false },
     reference: null,
     model: null,

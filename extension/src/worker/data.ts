@@ -3,9 +3,9 @@
  * Node reader, so the webview gets the same DataResponse messages the browser's data worker
  * posts. `DatasetLocation.url` holds the absolute file-system path here.
  */
-import { openAnnDataFile } from '../../../core/src/node/open.js';
-import { DataService, type DataAnswer } from '../../../plugin/src/shared/data-service.js';
-import type { DataRequest } from '../../../plugin/src/shared/worker-messages.js';
+import { openAnnDataFile } from '@scnym/core/node';
+import type { DataRequest } from '@scnym/plugin/data-messages';
+import { DataService, type DataAnswer } from '@scnym/plugin/data-service';
 
 // One per worker: each viewer panel has its own worker, so its own open dataset.
 const service = new DataService((where) => openAnnDataFile(where.url));

@@ -1,25 +1,29 @@
 /**
- * The jobs the worker runs, each a composition of the functions the `scnym` CLI uses
- * (trainFiles, predictFile, writePredictions, saveModelDir, saliencyAnnData, evaluateAnnData):
- * one implementation of each step, whatever the front end.
+ * The jobs the worker runs, each one call of core's workflow over files (annotateFiles,
+ * trainFiles, predictFiles, explainFile from @scnym/core/node; evaluate from @scnym/core), the
+ * same the `scnym` CLI runs, turned into what the extension shows. The job's context is the
+ * workflow's control: its signal cancels, its one listener relays the events to the host.
  */
 import { basename } from 'node:path';
-import type { AnnData } from '../../../core/src/anndata/types.js';
-import { ScnymError } from '../../../core/src/errors.js';
-import { readLabels } from '../../../core/src/prepare.js';
-import type { TrainRequest } from '../../../core/src/annotate.js';
-import { annotationKeys } from '../../../core/src/vocabulary.js';
-import { modelToFiles } from '../../../core/src/model/files.js';
-import { loadModelDir, saveModelDir } from '../../../core/src/node/model-dir.js';
-import { openAnnDataFile } from '../../../core/src/node/open.js';
-import { saliencyAnnData } from '../../../core/src/interpret/saliency.js';
-import { evaluateAnnData } from '../../../core/src/evaluate.js';
-import { checkWriteTargets, predictFile, writePredictions } from '../../../core/src/cli/outputs.js';
-import { trainFiles } from '../../../core/src/cli/train.js';
-import type { Session } from '../../../core/src/cli/session.js';
-import type { TrainResult } from '../../../core/src/annotate.js';
-import type { Prediction } from '../../../core/src/predict.js';
-import { categoryColors } from '../../../core/src/colors.js';
+import {
+  evaluate,
+  readLabels,
+  ScnymError,
+  type AnnData,
+  type Prediction,
+  type TrainRequest,
+  type TrainResult,
+  type WorkflowControl,
+} from '@scnym/core';
+import {
+  annotateFiles,
+  explainFile,
+  loadModelDir,
+  openAnnDataFile,
+  predictFiles,
+  trainFiles,
+} from '@scnym/core/node';
+import { annotationKeys, categoryColors } from '@scnym/core/vocabulary';
 import type {
   ColumnChoice,
   JobRequest,
@@ -31,12 +35,13 @@ import type {
 } from '../messages.js';
 import { summarizeResults } from '../results.js';
 
-export interface JobContext {
+export interface JobContext extends WorkflowControl {
   signal: AbortSignal;
+  /** The TensorFlow.js backend the worker runs on ('none' for jobs without a model). */
   backend: string;
-  progress: (stage: string, done: number, total: number, detail?: string) => void;
-  warn: (message: string) => void;
 }
+
+type Job<T extends JobRequest['type']> = Extract<JobRequest, { type: T }>;
 
 export async function runJob(job: JobRequest, ctx: JobContext): Promise<JobResult> {
   switch (job.type) {
@@ -47,29 +52,14 @@ export async function runJob(job: JobRequest, ctx: JobContext): Promise<JobResul
     case 'train':
       return train(job, ctx);
     case 'predict':
-      return predictJob(job, ctx);
+      return predict(job, ctx);
     case 'saliency':
       return saliency(job, ctx);
     case 'evaluate':
-      return {
-        type: 'evaluate',
-        results: await resultsOf(job.dataset, job.keyAdded, job.truthKey),
-      };
+      return { type: 'evaluate', results: await resultsOf(job.dataset, job.keyAdded, ctx, job) };
     case 'results':
-      return { type: 'results', results: await resultsOf(job.dataset, job.keyAdded) };
+      return { type: 'results', results: await resultsOf(job.dataset, job.keyAdded, ctx) };
   }
-}
-
-/** The CLI's Session, reporting to the extension host instead of stderr. */
-function session(ctx: JobContext): Session {
-  return {
-    signal: ctx.signal,
-    backend: ctx.backend,
-    warn: ctx.warn,
-    note: ctx.warn, // shown in the output channel like warnings
-    progress: { update: ctx.progress, done: () => undefined },
-    close: () => undefined,
-  };
 }
 
 function trainRequest(labelKey: string, domainKey: string | undefined, s: TrainSettings) {
@@ -116,104 +106,53 @@ function trainingInfo(result: TrainResult, backend: string): TrainingInfo {
   };
 }
 
-async function annotate(
-  job: Extract<JobRequest, { type: 'annotate' }>,
-  ctx: JobContext,
-): Promise<JobResult> {
-  const s = session(ctx);
-  const request = trainRequest(job.labelKey, job.domainKey, job.settings);
-  const inputs = [job.reference, job.query];
-  // Refused outputs are reported before training, not after it.
-  await checkWriteTargets({ query: job.query, modelOut: job.modelOut, overwrite: true, inputs });
-  const result = await trainFiles(job.reference, job.query, request, s);
-  try {
-    const threshold = job.settings.config === 'new_identity_discovery' ? 0.5 : undefined;
-    const prediction = await predictFile(
-      { ...result.model, card: result.card },
-      job.query,
-      // The query's genes as training matched them.
-      {
-        matrix: request.matrix,
-        geneKey: result.geneKeys.query ?? undefined,
-        unknownThreshold: threshold,
-      },
-      s,
-    );
-    // Nothing is written once the user has cancelled.
-    ctx.signal.throwIfAborted();
-    ctx.progress('saving', 0, 1);
-    await saveModelDir(job.modelOut, await modelToFiles(result.model.network, result.card), {
-      overwrite: true,
-      inputs,
-      signal: ctx.signal,
-      onNotice: ctx.warn,
-    });
-    const written = await writePredictions(
-      prediction,
-      result.card,
-      { query: job.query, keyAdded: job.keyAdded, overwrite: job.overwrite, inputs },
-      s,
-    );
-    ctx.progress('saving', 1, 1);
-    const results = await resultsFromPrediction(job.query, job.keyAdded, prediction);
-    results.training = trainingInfo(result, ctx.backend);
-    return { type: 'annotate', written, modelDir: job.modelOut, results };
-  } finally {
-    result.model.network.dispose();
-  }
-}
-
-async function train(
-  job: Extract<JobRequest, { type: 'train' }>,
-  ctx: JobContext,
-): Promise<JobResult> {
-  const request = trainRequest(job.labelKey, job.domainKey, job.settings);
-  const inputs = [job.reference, ...(job.query ? [job.query] : [])];
-  await checkWriteTargets({ modelOut: job.modelOut, overwrite: job.overwrite, inputs });
-  const result = await trainFiles(job.reference, job.query, request, session(ctx));
-  try {
-    ctx.signal.throwIfAborted();
-    await saveModelDir(job.modelOut, await modelToFiles(result.model.network, result.card), {
+async function annotate(job: Job<'annotate'>, ctx: JobContext): Promise<JobResult> {
+  const result = await annotateFiles(
+    {
+      reference: job.reference,
+      query: job.query,
+      modelOut: job.modelOut,
       overwrite: job.overwrite,
-      inputs,
-      signal: ctx.signal,
-      onNotice: ctx.warn,
-    });
-    return { type: 'train', modelDir: job.modelOut, training: trainingInfo(result, ctx.backend) };
+    },
+    { ...trainRequest(job.labelKey, job.domainKey, job.settings), keyAdded: job.keyAdded },
+    ctx,
+  );
+  try {
+    const results = await resultsFromPrediction(job.query, job.keyAdded, result.prediction);
+    results.training = trainingInfo(result, ctx.backend);
+    return { type: 'annotate', written: result.written, modelDir: job.modelOut, results };
   } finally {
     result.model.network.dispose();
   }
 }
 
-async function predictJob(
-  job: Extract<JobRequest, { type: 'predict' }>,
-  ctx: JobContext,
-): Promise<JobResult> {
-  await checkWriteTargets({ query: job.query, inputs: [job.model] });
-  const model = await loadModelDir(job.model);
-  try {
-    const threshold = model.card.training.config === 'new_identity_discovery' ? 0.5 : undefined;
-    const prediction = await predictFile(
-      { ...model, source: job.model },
-      job.query,
-      { unknownThreshold: threshold, geneKey: job.geneKey },
-      session(ctx),
-    );
-    ctx.signal.throwIfAborted();
-    const written = await writePredictions(
-      prediction,
-      model.card,
-      { query: job.query, keyAdded: job.keyAdded, overwrite: job.overwrite, inputs: [job.model] },
-      session(ctx),
-    );
-    return {
-      type: 'predict',
-      written,
-      results: await resultsFromPrediction(job.query, job.keyAdded, prediction),
-    };
-  } finally {
-    model.network.dispose();
-  }
+async function train(job: Job<'train'>, ctx: JobContext): Promise<JobResult> {
+  const result = await trainFiles(
+    {
+      reference: job.reference,
+      query: job.query,
+      modelOut: job.modelOut,
+      overwrite: job.overwrite,
+    },
+    trainRequest(job.labelKey, job.domainKey, job.settings),
+    ctx,
+  );
+  const training = trainingInfo(result, ctx.backend);
+  result.model.network.dispose();
+  return { type: 'train', modelDir: job.modelOut, training };
+}
+
+async function predict(job: Job<'predict'>, ctx: JobContext): Promise<JobResult> {
+  const output = await predictFiles(
+    { model: job.model, query: job.query, overwrite: job.overwrite },
+    { keyAdded: job.keyAdded, geneKey: job.geneKey },
+    ctx,
+  );
+  return {
+    type: 'predict',
+    written: output.written,
+    results: await resultsFromPrediction(job.query, job.keyAdded, output.prediction),
+  };
 }
 
 async function resultsFromPrediction(
@@ -244,36 +183,42 @@ async function resultsFromPrediction(
   });
 }
 
-/** The predictions already in a file (and, with truthKey, scored against that column). */
-async function resultsOf(path: string, keyAdded: string, truthKey?: string): Promise<ResultsModel> {
+/** The predictions already in a file (and, with truthKey, core's evaluation of them). */
+async function resultsOf(
+  path: string,
+  keyAdded: string,
+  ctx: JobContext,
+  scored?: { truthKey: string },
+): Promise<ResultsModel> {
   const keys = annotationKeys(keyAdded);
   const ad = await openAnnDataFile(path);
   try {
-    // evaluateAnnData checks the columns and explains what is missing; run it first.
-    const report = truthKey ? await evaluateAnnData(ad, { truthKey, predKey: keyAdded }) : null;
+    // Core's evaluation checks the columns and explains what is missing; run it first.
+    const evaluation = scored
+      ? await evaluate(ad, { truthKey: scored.truthKey, predKey: keyAdded }, ctx)
+      : undefined;
     const predicted = await labelsOf(ad, keys.label);
     const conf = await ad.obsColumn(keys.confidence);
     if (conf.kind !== 'numeric') {
-      throw new Error(`${path}: obs/${keys.confidence} is ${conf.kind}, not numeric`);
+      throw new ScnymError(`is ${conf.kind}, not numeric`, {
+        file: path,
+        element: `obs/${keys.confidence}`,
+        hint: 'predict the file again with scNym (Predict with Model…)',
+        code: 'bad-input',
+      });
     }
-    const cellNames = await ad.obsNames();
-    const probabilities = await storedProbabilities(ad, keys.probabilities, keys.classes);
-    const colors = await storedColors(ad, keys.label, keys.colors);
-    const truth = truthKey ? await labelsOf(ad, truthKey) : undefined;
-    const results = summarizeResults({
+    return summarizeResults({
       dataset: basename(path),
       path,
       keyAdded,
-      cellNames,
+      cellNames: await ad.obsNames(),
       labels: predicted.map((l) => l ?? ''),
       confidence: Float32Array.from(conf.values, (v) => (Number.isFinite(v) ? v : 0)),
-      probabilities,
-      colors,
-      truth,
-      truthKey,
+      probabilities: await storedProbabilities(ad, keys.probabilities, keys.classes),
+      colors: await storedColors(ad, keys.label, keys.colors),
+      evaluation,
+      truthKey: scored?.truthKey,
     });
-    if (report && results.evaluation) results.evaluation.ece = report.calibration.ece;
-    return results;
   } finally {
     await ad.close();
   }
@@ -311,55 +256,37 @@ async function storedColors(ad: AnnData, labelKey: string, colorsKey: string) {
   return Object.fromEntries(col.categories.map((c, i) => [c, colors[i]]));
 }
 
-async function saliency(
-  job: Extract<JobRequest, { type: 'saliency' }>,
-  ctx: JobContext,
-): Promise<JobResult> {
+async function saliency(job: Job<'saliency'>, ctx: JobContext): Promise<JobResult> {
   const started = performance.now();
   const model = await loadModelDir(job.model);
-  const data = await openAnnDataFile(job.dataset);
   try {
-    const groupby =
-      job.groupby && (await data.obsColumnNames()).includes(job.groupby) ? job.groupby : undefined;
-    const groups = new Set(groupby ? (await readLabels(data, groupby)).names : []);
-    const names = (job.classes ?? model.classNames).filter((c) => !groupby || groups.has(c));
+    const { classes, groupby } = await classesToExplain(job, model.classNames);
+    const results = await explainFile(
+      { model: { ...model, source: job.model }, data: job.dataset },
+      {
+        classes,
+        method: job.method,
+        top: job.top,
+        maxCells: job.maxCells,
+        groupby,
+        geneKey: job.geneKey,
+        // Fewer draws / steps than the CLI's defaults: an interactive view, not a final figure.
+        samples: 50,
+        steps: 50,
+      },
+      ctx,
+    );
     const palette = categoryColors(model.classNames);
-    const classes: SaliencyClass[] = [];
-    for (const [i, className] of names.entries()) {
-      ctx.signal.throwIfAborted();
-      ctx.progress('saliency', i, names.length, className);
-      const r = await saliencyAnnData(
-        { ...model, source: job.model },
-        data,
-        {
-          className,
-          method: job.method,
-          top: job.top,
-          maxCells: job.maxCells,
-          // The cells labelled so in the file, when it holds the predictions: no re-prediction.
-          groupby: groupby && groups.has(className) ? groupby : undefined,
-          geneKey: job.geneKey,
-          // Fewer draws / steps than the CLI's defaults: an interactive view, not a final figure.
-          samples: 50,
-          steps: 50,
-        },
-        { signal: ctx.signal, onWarning: ctx.warn },
-      ).catch((err: unknown) => {
-        // A class nothing is predicted as has no cells to explain; leave it out.
-        if (err instanceof ScnymError && /no cell/.test(err.message)) return null;
-        throw err;
-      });
-      if (!r || r.cells.nExplained === 0) continue;
-      classes.push({
-        name: className,
-        color: palette[model.classNames.indexOf(className)] ?? '#888888',
+    const explained: SaliencyClass[] = results
+      .filter((r) => r.cells.nExplained > 0)
+      .map((r) => ({
+        name: r.className,
+        color: palette[model.classNames.indexOf(r.className)] ?? '#888888',
         nCells: r.cells.nMatching,
         nExplained: r.cells.nExplained,
         genes: r.top.map((g) => g.gene),
         scores: r.top.map((g) => g.score),
-      });
-    }
-    ctx.progress('saliency', names.length, names.length);
+      }));
     return {
       type: 'saliency',
       saliency: {
@@ -367,12 +294,32 @@ async function saliency(
         path: job.dataset,
         model: job.model,
         method: job.method,
-        classes,
+        classes: explained,
         seconds: (performance.now() - started) / 1000,
       },
     };
   } finally {
-    await data.close();
     model.network.dispose();
+  }
+}
+
+/**
+ * Which cells stand for each class: those labelled so in the file when it holds the column
+ * (the written predictions, no re-prediction; only the classes it has), else those the model
+ * predicts as the class.
+ */
+async function classesToExplain(
+  job: Job<'saliency'>,
+  modelClasses: readonly string[],
+): Promise<{ classes: readonly string[]; groupby?: string }> {
+  const wanted = job.classes ?? modelClasses;
+  if (!job.groupby) return { classes: wanted };
+  const data = await openAnnDataFile(job.dataset);
+  try {
+    if (!(await data.obsColumnNames()).includes(job.groupby)) return { classes: wanted };
+    const groups = new Set((await readLabels(data, job.groupby)).names);
+    return { classes: wanted.filter((c) => groups.has(c)), groupby: job.groupby };
+  } finally {
+    await data.close();
   }
 }

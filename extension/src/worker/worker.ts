@@ -6,8 +6,8 @@
 import { parentPort } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend } from '../../../core/src/backend.js';
-import { useH5PluginFolder } from '../../../core/src/node/h5ad-file.js';
+import { initBackend, isAbortError, isScnymError, type WorkflowEvent } from '@scnym/core';
+import { useH5PluginFolder } from '@scnym/core/node';
 import type { FromWorker, ToWorker } from '../messages.js';
 import { answerData } from './data.js';
 import { runJob } from './jobs.js';
@@ -33,7 +33,7 @@ port.on('message', (msg: ToWorker) => {
 
 async function job(request: Extract<ToWorker, { type: 'job' }>['job']): Promise<void> {
   if (controller) {
-    post({ type: 'error', message: 'a job is already running in this worker' });
+    post({ type: 'error', message: 'a job is already running in this worker', code: 'busy' });
     return;
   }
   controller = new AbortController();
@@ -43,20 +43,32 @@ async function job(request: Extract<ToWorker, { type: 'job' }>['job']): Promise<
     const needsModel = !['columns', 'results', 'evaluate'].includes(request.type);
     if (needsModel) backend ??= initBackend('wasm', { wasmPaths: wasmDir });
     const name = needsModel ? await backend! : 'none';
-    const result = await runJob(request, {
-      signal,
-      backend: name,
-      progress: (stage, done, total, detail) =>
-        post({ type: 'progress', stage, done, total, detail }),
-      warn: (message) => post({ type: 'warning', message }),
-    });
+    const result = await runJob(request, { signal, backend: name, onEvent: relay });
     if (signal.aborted) post({ type: 'cancelled' });
     else post({ type: 'done', result });
   } catch (err) {
-    const e = err as Error & { hint?: string; file?: string };
-    if (signal.aborted || e.name === 'AbortError') post({ type: 'cancelled' });
-    else post({ type: 'error', message: e.message, hint: e.hint });
+    if (signal.aborted || isAbortError(err)) post({ type: 'cancelled' });
+    else post({ type: 'error', ...describeError(err) });
   } finally {
     controller = null;
   }
+}
+
+/** The workflow's events, as the host shows them (training's own events feed no chart here). */
+function relay(event: WorkflowEvent): void {
+  if (event.type === 'progress') {
+    const { stage, done, total, detail } = event;
+    post({ type: 'progress', stage, done, total, detail });
+  } else if (event.type === 'warning' || event.type === 'notice') {
+    post({ type: event.type, message: event.message });
+  }
+}
+
+/** An error as it crosses to the host: core's message with its code, hint, file and element. */
+function describeError(err: unknown): Omit<Extract<FromWorker, { type: 'error' }>, 'type'> {
+  if (isScnymError(err)) {
+    const { message, code, hint, file, element } = err;
+    return { message, code, hint, file, element };
+  }
+  return { message: err instanceof Error ? err.message : String(err) };
 }
