@@ -147,6 +147,7 @@ export async function runView(argv: string[]): Promise<number> {
       throw new ScnymError('no such file or folder', {
         file: path,
         hint: `check the ${what} path`,
+        code: 'not-found',
       });
     }
   }
