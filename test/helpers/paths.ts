@@ -8,7 +8,8 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const SHARED_DATA = join(REPO, '..', 'shared', 'data');
 export const FIXTURES = join(REPO, 'test', 'fixtures');
 export const GENERATED = join(FIXTURES, 'generated');
-export const CLI = join(REPO, 'core', 'dist', 'cli', 'main.js');
+/** The built `scnym` command line (@scnym/cli). */
+export const CLI = join(REPO, 'cli', 'dist', 'main.js');
 
 /** Debian's python3 has anndata; a pyenv python3 earlier on PATH usually does not. */
 export const PYTHON =

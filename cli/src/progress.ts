@@ -2,6 +2,8 @@
  * Progress output for long CLI work: a redrawn bar on a terminal, plain lines otherwise
  * (logs, CI), nothing under --quiet. Goes to stderr so stdout stays clean for --json.
  */
+import type { WorkflowEvent } from '@scnym/core';
+
 export interface Progress {
   update(label: string, done: number, total: number, detail?: string): void;
   done(): void;
@@ -57,4 +59,28 @@ class PlainLines implements Progress {
   done(): void {
     this.lastPct.clear();
   }
+}
+
+/**
+ * The one listener of core's workflow events: progress (its words and training's "epoch 15/30
+ * val acc 0.800 loss 0.512" come in the events) into the bar, each stage on a line of its own;
+ * warnings as `warning: …` and notices as plain lines, even under --quiet.
+ */
+export function reportEvents(
+  progress: Progress,
+  stream: NodeJS.WritableStream = process.stderr,
+): (event: WorkflowEvent) => void {
+  let stage: string | undefined;
+  return (event) => {
+    if (event.type === 'progress') {
+      if (event.stage !== stage) progress.done();
+      stage = event.stage;
+      progress.update(event.stage, event.done, event.total, event.detail);
+    } else if (event.type === 'warning' || event.type === 'notice') {
+      progress.done();
+      stage = undefined;
+      stream.write(`${event.type === 'warning' ? 'warning: ' : ''}${event.message}\n`);
+    }
+    // 'training' events are for live charts; their progress arrives as progress events.
+  };
 }

@@ -1,8 +1,10 @@
 /** `scnym evaluate`: score an annotated file's predictions against known labels. */
 import { parseArgs } from 'node:util';
-import { evaluateAnnData, type EvaluationReport } from '../evaluate.js';
-import { openAnnDataFile } from '../node/open.js';
+import type { EvaluationReport } from '@scnym/core';
+import { evaluateFile } from '@scnym/core/node';
+import { DEFAULT_KEY_ADDED } from '@scnym/core/vocabulary';
 import { parseOrExplain, UsageError } from './args.js';
+import { createProgress, reportEvents } from './progress.js';
 
 const HELP = `usage: scnym evaluate --data FILE --truth-key KEY [--pred-key NAME] [--json]
 
@@ -41,16 +43,12 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   if (!values.data || !values['truth-key']) {
     throw new UsageError(`--data and --truth-key are required\n\n${HELP}`);
   }
-  const ad = await openAnnDataFile(values.data);
-  let report: EvaluationReport;
-  try {
-    report = await evaluateAnnData(ad, {
-      truthKey: values['truth-key'],
-      predKey: values['pred-key'],
-    });
-  } finally {
-    await ad.close();
-  }
+  // No progress bar for scoring (there never was one); warnings and notices are shown.
+  const report = await evaluateFile(
+    values.data,
+    { truthKey: values['truth-key'], predKey: values['pred-key'] },
+    { onEvent: reportEvents(createProgress(process.stderr, true)) },
+  );
   if (values.json) {
     console.log(
       JSON.stringify(
@@ -58,7 +56,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
           schema: 'scnym.evaluate/1',
           data: values.data,
           truthKey: values['truth-key'],
-          predKey: values['pred-key'] ?? 'scNym',
+          predKey: values['pred-key'] ?? DEFAULT_KEY_ADDED,
           ...report,
         },
         (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value),

@@ -1,20 +1,16 @@
 /** `scnym train`: fit a model on a labelled reference (and an unlabelled query) and save it. */
 import { parseArgs } from 'node:util';
-import { trainOnAnnData, type TrainResult } from '../annotate.js';
-import { modelToFiles } from '../model/files.js';
-import { saveModelDir } from '../node/model-dir.js';
-import { checkWriteTargets } from './outputs.js';
-import { openAnnDataFile } from '../node/open.js';
-import { parseOrExplain, UsageError } from './args.js';
+import type { TrainResult } from '@scnym/core';
+import { trainFiles } from '@scnym/core/node';
 import {
-  startSession,
-  trainingProgress,
+  COMMON_OPTIONS,
+  parseOrExplain,
   TRAIN_HELP,
   TRAIN_OPTIONS,
   trainRequest,
-  type Session,
-  COMMON_OPTIONS,
-} from './session.js';
+  UsageError,
+} from './args.js';
+import { startSession } from './session.js';
 
 const HELP = `usage: scnym train --reference FILE --label-key KEY --model-out DIR [--query FILE] [options]
 
@@ -51,48 +47,26 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (values['query-matrix'] && !values.query)
     throw new UsageError('--query-matrix needs --query (the file it would be read from)');
   const request = trainRequest(values);
-  const inputs = [values.reference, ...(values.query ? [values.query] : [])];
-  await checkWriteTargets({ modelOut: values['model-out'], overwrite: values.overwrite, inputs });
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
-    const result = await trainFiles(values.reference, values.query, request, session);
-    await saveModelDir(values['model-out'], await modelToFiles(result.model.network, result.card), {
-      overwrite: values.overwrite,
-      inputs,
-      signal: session.signal,
-      onNotice: session.note,
-    });
+    const result = await trainFiles(
+      {
+        reference: values.reference,
+        query: values.query,
+        modelOut: values['model-out'],
+        overwrite: values.overwrite,
+      },
+      request,
+      session.control,
+    );
     session.progress.done();
-    const summary = trainingSummary(result, values['model-out']);
+    const summary = trainingSummary(result, result.modelDir);
     if (values.json) console.log(JSON.stringify(summary, null, 2));
     else console.log(formatTraining(summary));
     result.model.network.dispose();
     return 0;
   } finally {
     session.close();
-  }
-}
-
-/** Opens the files, trains with progress, closes the files. Shared with `annotate`. */
-export async function trainFiles(
-  referencePath: string,
-  queryPath: string | undefined,
-  request: ReturnType<typeof trainRequest>,
-  session: Session,
-): Promise<TrainResult> {
-  const reference = await openAnnDataFile(referencePath, { onNotice: session.note });
-  const query = queryPath ? await openAnnDataFile(queryPath, { onNotice: session.note }) : null;
-  try {
-    return await trainOnAnnData(reference, query, request, {
-      signal: session.signal,
-      onWarning: session.warn,
-      onProgress: (stage, done, total) => session.progress.update(`reading ${stage}`, done, total),
-      onTrainEvent: trainingProgress(session.progress),
-    });
-  } finally {
-    session.progress.done();
-    await reference.close();
-    await query?.close();
   }
 }
 

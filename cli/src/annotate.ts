@@ -1,27 +1,20 @@
 /** `scnym annotate`: train on a reference with the query as unlabelled data, then predict it. */
 import { parseArgs } from 'node:util';
-import { throwIfAborted } from '../errors.js';
-import { modelToFiles } from '../model/files.js';
-import { saveModelDir } from '../node/model-dir.js';
-import { parseOrExplain, UsageError } from './args.js';
+import { annotateFiles } from '@scnym/core/node';
 import {
-  checkWriteTargets,
-  formatPrediction,
-  predictFile,
-  summarizePrediction,
-  writePredictions,
-} from './outputs.js';
-import { PREDICT_WRITE_OPTIONS } from './predict.js';
-import {
+  COMMON_OPTIONS,
   fraction,
   keyAddedOption,
-  startSession,
+  parseOrExplain,
+  PREDICT_WRITE_OPTIONS,
   TRAIN_HELP,
   TRAIN_OPTIONS,
   trainRequest,
-  COMMON_OPTIONS,
-} from './session.js';
-import { formatTraining, trainFiles, trainingSummary } from './train.js';
+  UsageError,
+} from './args.js';
+import { formatPrediction, summarizePrediction } from './predict.js';
+import { startSession } from './session.js';
+import { formatTraining, trainingSummary } from './train.js';
 
 const HELP = `usage: scnym annotate --reference FILE --label-key KEY --query FILE [--out FILE] [options]
 
@@ -68,54 +61,26 @@ export async function runAnnotate(argv: string[]): Promise<number> {
   if (!values.reference || !values.query)
     throw new UsageError(`--reference and --query are required\n\n${HELP}`);
   const request = trainRequest(values);
-  const threshold =
-    fraction(values['unknown-threshold'], '--unknown-threshold') ??
-    (request.config === 'new_identity_discovery' ? 0.5 : undefined);
+  // Without --unknown-threshold, core applies the config's default (0.5 for
+  // new_identity_discovery).
+  const unknownThreshold = fraction(values['unknown-threshold'], '--unknown-threshold');
   const keyAdded = keyAddedOption(values['key-added']);
-  const inputs = [values.reference, values.query];
-  await checkWriteTargets({
-    query: values.query,
-    out: values.out,
-    modelOut: values['model-out'],
-    overwrite: values.overwrite,
-    inputs,
-  });
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
-    const result = await trainFiles(values.reference, values.query, request, session);
-    const prediction = await predictFile(
-      { ...result.model, card: result.card },
-      values.query,
+    const result = await annotateFiles(
       {
-        matrix: result.queryMatrix ?? undefined, // the one training read
-        // The query's genes as training matched them.
-        geneKey: result.geneKeys.query ?? undefined,
-        unknownThreshold: threshold,
-        embedding: !values['no-embedding'],
-      },
-      session,
-    );
-    throwIfAborted(session.signal);
-    if (values['model-out']) {
-      await saveModelDir(
-        values['model-out'],
-        await modelToFiles(result.model.network, result.card),
-        { overwrite: values.overwrite, inputs, signal: session.signal, onNotice: session.note },
-      );
-    }
-    const written = await writePredictions(
-      prediction,
-      result.card,
-      {
+        reference: values.reference,
         query: values.query,
         out: values.out,
-        keyAdded,
+        modelOut: values['model-out'],
         overwrite: values.overwrite,
-        inputs,
       },
-      session,
+      { ...request, unknownThreshold, embedding: !values['no-embedding'], keyAdded },
+      session.control,
     );
-    const training = trainingSummary(result, values['model-out'] ?? null);
+    session.progress.done();
+    const { prediction, written } = result;
+    const training = trainingSummary(result, result.modelDir);
     const summary = summarizePrediction(prediction);
     if (values.json) {
       console.log(

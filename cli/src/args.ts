@@ -1,86 +1,27 @@
 /**
- * What the model commands share: the backend, Ctrl-C → AbortSignal, progress and warnings on
- * stderr, and the training / prediction option parsing.
+ * Argument parsing shared by the commands: usage errors, the options every model command takes,
+ * the training options (turned into core's TrainRequest), and the checked numbers.
  */
-import { initBackend, type BackendPreference } from '../backend.js';
-import type { TrainRequest } from '../annotate.js';
-import type { TrainEvent } from '../train/trainer.js';
+import type { BackendPreference, TrainRequest } from '@scnym/core';
 import {
   CONFIGS,
   keyAddedProblem,
   PRESETS,
-  trainingProgress as trainingEvents,
   type ConfigName,
   type PresetName,
-} from '../vocabulary.js';
-import { UsageError } from './args.js';
-import { createProgress, type Progress } from './progress.js';
+} from '@scnym/core/vocabulary';
 
-export interface Session {
-  signal: AbortSignal;
-  progress: Progress;
-  warn: (message: string) => void;
-  /** A line of information on stderr (waiting for another writer, cleanup after a killed run). */
-  note: (message: string) => void;
-  backend: string;
-  close: () => void;
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
 }
 
-/** Signals that cancel a run: Ctrl-C, `kill`, a closed terminal. */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/**
- * Starts the backend and wires Ctrl-C (and SIGTERM, SIGHUP) to cancel; a second one exits at
- * once. A write is cancelled up to the moment it is published, so the files stay as they were.
- */
-export async function startSession(options: {
-  quiet?: boolean;
-  backend?: string;
-}): Promise<Session> {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted)
-      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
-    process.stderr.write(
-      `\ncancelling… (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once)\n`,
-    );
-    controller.abort();
-  };
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const backend = await initBackend(parseBackend(options.backend));
-  const progress = createProgress(process.stderr, options.quiet);
-  return {
-    signal: controller.signal,
-    progress,
-    warn: (message) => {
-      progress.done();
-      process.stderr.write(`warning: ${message}\n`);
-    },
-    note: (message) => {
-      progress.done();
-      process.stderr.write(`${message}\n`);
-    },
-    backend,
-    close: () => {
-      progress.done();
-      for (const s of STOP_SIGNALS) process.off(s, onSignal);
-    },
-  };
-}
-
-function parseBackend(value: string | undefined): BackendPreference {
-  const v = value ?? 'auto';
-  if (v === 'auto' || v === 'wasm' || v === 'cpu' || v === 'webgl') return v;
-  throw new UsageError(`--backend must be auto, wasm or cpu (got '${v}')`);
-}
-
-/** Renders training events as a progress bar (or plain lines when not on a terminal). */
-export function trainingProgress(progress: Progress): (event: TrainEvent) => void {
-  const toProgress = trainingEvents();
-  return (event) => {
-    const p = toProgress(event);
-    progress.update(p.stage, p.done, p.total, p.detail);
-  };
+/** Runs node:util parseArgs (passed as `fn`), turning its errors into usage errors with help. */
+export function parseOrExplain<T>(help: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${help}`);
+  }
 }
 
 /** Options every model command takes. */
@@ -90,6 +31,12 @@ export const COMMON_OPTIONS = {
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+export function parseBackend(value: string | undefined): BackendPreference {
+  const v = value ?? 'auto';
+  if (v === 'auto' || v === 'wasm' || v === 'cpu' || v === 'webgl') return v;
+  throw new UsageError(`--backend must be auto, wasm or cpu (got '${v}')`);
+}
 
 export const TRAIN_OPTIONS = {
   reference: { type: 'string' },
@@ -146,6 +93,15 @@ export function trainRequest(values: Record<string, string | boolean | undefined
     overrides,
   };
 }
+
+/** The options of the commands that write predictions (predict, annotate). */
+export const PREDICT_WRITE_OPTIONS = {
+  out: { type: 'string' },
+  'key-added': { type: 'string' },
+  overwrite: { type: 'boolean' },
+  'unknown-threshold': { type: 'string' },
+  'no-embedding': { type: 'boolean' },
+} as const;
 
 /** --key-added, refused before any work when it cannot prefix the keys written. */
 export function keyAddedOption(value: string | undefined): string | undefined {

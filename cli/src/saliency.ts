@@ -1,12 +1,15 @@
 /** `scnym saliency`: the genes that drive a model's calls for one class (marker genes). */
 import { parseArgs } from 'node:util';
-import { SALIENCY_METHODS, type SaliencyMethod } from '../interpret/gradients.js';
-import { rankGenes } from '../interpret/markers.js';
-import { SALIENCY_LIMITS, saliencyAnnData, type SaliencyResult } from '../interpret/saliency.js';
-import { loadModelDir } from '../node/model-dir.js';
-import { openAnnDataFile } from '../node/open.js';
-import { parseOrExplain, UsageError } from './args.js';
-import { integer, startSession, COMMON_OPTIONS } from './session.js';
+import {
+  rankGenes,
+  SALIENCY_LIMITS,
+  SALIENCY_METHODS,
+  type SaliencyMethod,
+  type SaliencyResult,
+} from '@scnym/core';
+import { explainFile, openAnnDataFile } from '@scnym/core/node';
+import { COMMON_OPTIONS, integer, parseOrExplain, UsageError } from './args.js';
+import { startSession } from './session.js';
 
 const HELP = `usage: scnym saliency --model DIR --data FILE --class NAME [options]
 
@@ -106,32 +109,13 @@ export async function runSaliency(argv: string[]): Promise<number> {
   };
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
-    const model = await loadModelDir(values.model);
-    const data = await openAnnDataFile(values.data);
-    const reference = values.reference ? await openAnnDataFile(values.reference) : null;
-    let result: SaliencyResult;
-    let cellNames: string[] = [];
-    try {
-      result = await saliencyAnnData(
-        { ...model, source: values.model },
-        data,
-        request,
-        {
-          signal: session.signal,
-          onWarning: session.warn,
-          onProgress: (stage, done, total) => {
-            if (stage === 'predicting' || stage === 'saliency')
-              session.progress.update(stage, done, total);
-          },
-        },
-        reference,
-      );
-      if (result.perCell) cellNames = await data.obsNames();
-    } finally {
-      await data.close();
-      await reference?.close();
-      model.network.dispose();
-    }
+    const result = await explainFile(
+      { model: values.model, data: values.data, reference: values.reference },
+      request,
+      session.control,
+    );
+    // Per-cell rankings are named by obs name: read once the work is done.
+    const cellNames = result.perCell ? await obsNames(values.data) : [];
     session.progress.done();
     const cells = result.perCell ? perCellTop(result, cellNames, request.top) : undefined;
     if (values.json) {
@@ -155,6 +139,15 @@ export async function runSaliency(argv: string[]): Promise<number> {
     return 0;
   } finally {
     session.close();
+  }
+}
+
+async function obsNames(path: string): Promise<string[]> {
+  const data = await openAnnDataFile(path);
+  try {
+    return await data.obsNames();
+  } finally {
+    await data.close();
   }
 }
 

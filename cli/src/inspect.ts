@@ -1,7 +1,7 @@
 /** `scnym inspect FILE [--json]`: what an AnnData file holds, for people or scripts. */
-import { inspect, type InspectReport, type MatrixSummary } from '../inspect.js';
-import { openAnnDataFile } from '../node/open.js';
 import { parseArgs } from 'node:util';
+import { inspect, type InspectReport, type MatrixSummary } from '@scnym/core';
+import { openAnnDataFile } from '@scnym/core/node';
 import { parseOrExplain, UsageError } from './args.js';
 import { createProgress } from './progress.js';
 

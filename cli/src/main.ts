@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-/** The `scnym` command line: one module per command, errors printed without stack traces. */
-import { ScnymError } from '../errors.js';
-import { withSystemErrorExplained } from '../anndata/system-errors.js';
+/**
+ * The `scnym` command line: one module per command (each parses its options, runs one function
+ * of @scnym/core's workflow and prints the result), errors printed without stack traces.
+ */
+import { createRequire } from 'node:module';
+import { isAbortError, isScnymError, withSystemErrorExplained } from '@scnym/core';
 import { runAnnotate } from './annotate.js';
 import { runEvaluate } from './evaluate.js';
 import { runInspect } from './inspect.js';
@@ -40,7 +43,8 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    console.log('0.1.0');
+    const own = createRequire(import.meta.url)('../package.json') as { version: string };
+    console.log(own.version);
     return 0;
   }
   const command = COMMANDS[name];
@@ -62,10 +66,10 @@ main(process.argv.slice(2).filter((a) => a !== '--debug')).then(
     if (err instanceof UsageError) {
       console.error(`scnym: ${err.message}`);
       process.exitCode = 2;
-    } else if (err instanceof ScnymError && !debug) {
+    } else if (isScnymError(err) && !debug) {
       console.error(`error: ${err.message}`);
       process.exitCode = 1;
-    } else if (err instanceof Error && err.name === 'AbortError') {
+    } else if (isAbortError(err)) {
       console.error('cancelled');
       process.exitCode = 130;
     } else {

@@ -1,15 +1,17 @@
-/** `scnym predict`: annotate a query with a saved model. */
+/** `scnym predict`: annotate a query with a saved model; the prediction summary annotate prints too. */
 import { parseArgs } from 'node:util';
-import { loadModelDir } from '../node/model-dir.js';
-import { parseOrExplain, UsageError } from './args.js';
+import type { Prediction } from '@scnym/core';
+import { predictFiles } from '@scnym/core/node';
+import { annotationKeys } from '@scnym/core/vocabulary';
 import {
-  checkWriteTargets,
-  formatPrediction,
-  predictFile,
-  summarizePrediction,
-  writePredictions,
-} from './outputs.js';
-import { fraction, keyAddedOption, startSession, COMMON_OPTIONS } from './session.js';
+  COMMON_OPTIONS,
+  fraction,
+  keyAddedOption,
+  parseOrExplain,
+  PREDICT_WRITE_OPTIONS,
+  UsageError,
+} from './args.js';
+import { startSession } from './session.js';
 
 const HELP = `usage: scnym predict --model DIR --query FILE [--out FILE] [options]
 
@@ -37,14 +39,6 @@ predictions are added to the query in place (atomically; existing keys are kept 
   --json                 print a JSON summary on stdout
   --quiet                no progress output`;
 
-export const PREDICT_WRITE_OPTIONS = {
-  out: { type: 'string' },
-  'key-added': { type: 'string' },
-  overwrite: { type: 'boolean' },
-  'unknown-threshold': { type: 'string' },
-  'no-embedding': { type: 'boolean' },
-} as const;
-
 export async function runPredict(argv: string[]): Promise<number> {
   const { values } = parseOrExplain(HELP, () =>
     parseArgs({
@@ -65,51 +59,75 @@ export async function runPredict(argv: string[]): Promise<number> {
   }
   if (!values.model || !values.query)
     throw new UsageError(`--model and --query are required\n\n${HELP}`);
-  const threshold = fraction(values['unknown-threshold'], '--unknown-threshold');
+  const unknownThreshold = fraction(values['unknown-threshold'], '--unknown-threshold');
   const keyAdded = keyAddedOption(values['key-added']);
-  const inputs = [values.model, values.query];
-  await checkWriteTargets({
-    query: values.query,
-    out: values.out,
-    overwrite: values.overwrite,
-    inputs,
-  });
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
-    const model = await loadModelDir(values.model);
-    // A model trained for new-identity discovery flags low-confidence cells unless told otherwise.
-    const unknownThreshold =
-      threshold ?? (model.card.training.config === 'new_identity_discovery' ? 0.5 : undefined);
-    const prediction = await predictFile(
-      { ...model, source: values.model },
-      values.query,
+    // Without --unknown-threshold, core applies the model's default (0.5 for a model trained
+    // with --config new_identity_discovery).
+    const { prediction, written } = await predictFiles(
+      { model: values.model, query: values.query, out: values.out, overwrite: values.overwrite },
       {
         matrix: values.matrix,
         geneKey: values['gene-key'],
         unknownThreshold,
         embedding: !values['no-embedding'],
-      },
-      session,
-    );
-    const written = await writePredictions(
-      prediction,
-      model.card,
-      {
-        query: values.query,
-        out: values.out,
         keyAdded,
-        overwrite: values.overwrite,
-        inputs,
       },
-      session,
+      session.control,
     );
+    session.progress.done();
     const summary = summarizePrediction(prediction);
     if (values.json)
       console.log(JSON.stringify({ schema: 'scnym.predict/1', written, ...summary }, null, 2));
     else console.log(formatPrediction(summary, written, keyAdded, prediction.embeddingDim > 0));
-    model.network.dispose();
     return 0;
   } finally {
     session.close();
   }
+}
+
+export interface PredictionSummary {
+  nCells: number;
+  /** Cells per predicted label, largest first. */
+  labelCounts: Record<string, number>;
+  meanConfidence: number;
+  nMissingGenes: number;
+}
+
+export function summarizePrediction(p: Prediction): PredictionSummary {
+  const counts = new Map<string, number>();
+  for (const l of p.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let sum = 0;
+  for (const c of p.confidence) sum += c;
+  return {
+    nCells: p.nCells,
+    labelCounts: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
+    meanConfidence: p.nCells ? sum / p.nCells : 0,
+    nMissingGenes: p.nMissingGenes,
+  };
+}
+
+export function formatPrediction(
+  s: PredictionSummary,
+  written: string | null,
+  keyAdded?: string,
+  embedding = true,
+): string {
+  const width = Math.max(...Object.keys(s.labelCounts).map((k) => k.length), 5);
+  const lines = Object.entries(s.labelCounts).map(
+    ([label, n]) =>
+      `  ${label.padEnd(width)}  ${String(n).padStart(7)}  ${((100 * n) / s.nCells).toFixed(1).padStart(5)}%`,
+  );
+  const keys = annotationKeys(keyAdded);
+  return [
+    `predicted ${s.nCells.toLocaleString('en-US')} cells (mean confidence ${s.meanConfidence.toFixed(3)}):`,
+    ...lines,
+    written
+      ? `wrote obs['${keys.label}'], obs['${keys.confidence}'], ` +
+        `${embedding ? `obsm['${keys.embedding}'], ` : ''}obsm['${keys.probabilities}'] and uns keys to ${written}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
 }

@@ -1,18 +1,17 @@
 /**
- * `scnym view [QUERY] [--reference REF | --model DIR]`: starts the local viewer server (from
- * @scnym/plugin, loaded dynamically so core never depends on it), prints the URL and opens a
- * browser. With no QUERY it opens the bundled demo pair.
+ * `scnym view [QUERY] [--reference REF | --model DIR]`: starts the local viewer server
+ * (@scnym/plugin's), prints the URL and opens a browser. With no QUERY it opens the bundled demo
+ * pair (core's demo folder).
  */
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ScnymError } from '../errors.js';
-import { loadModelDir } from '../node/model-dir.js';
-import { openAnnDataFile } from '../node/open.js';
-import { readLabels } from '../prepare.js';
+import { readLabels, ScnymError, systemErrorCode } from '@scnym/core';
+import { loadModelDir, openAnnDataFile } from '@scnym/core/node';
+import { startViewServer, type ViewServer, type ViewServerOptions } from '@scnym/plugin/server';
 import { parseOrExplain, UsageError } from './args.js';
 
 const HELP = `usage: scnym view [QUERY] [--reference FILE [--label-key KEY] | --model DIR] [options]
@@ -43,21 +42,6 @@ examples:
   scnym view query.zarr --reference ref.h5ad --label-key cell_type
   scnym view --host vitessce                 # the demo in Vitessce`;
 
-/** What `@scnym/plugin/server` provides (typed here so core does not need its declarations). */
-interface PluginServer {
-  startViewServer(options: {
-    query: string;
-    reference?: string;
-    model?: string;
-    labelKey?: string;
-    epochs?: number;
-    port?: number;
-    writable?: boolean;
-    host?: 'scnym' | 'vitessce';
-    onSave?: (keys: string[]) => void;
-  }): Promise<{ url: string; close(): Promise<void> }>;
-}
-
 /**
  * What only the terminal can report well, checked before the server starts: the label column
  * and the model, with core's readers. (The server opens QUERY and REFERENCE itself, and refuses
@@ -76,29 +60,31 @@ async function checkInputs(reference?: string, labelKey?: string, model?: string
 }
 
 /** The server's start, with a port already taken (or not ours to take) explained. */
-async function startServer(
-  plugin: PluginServer,
-  options: Parameters<PluginServer['startViewServer']>[0],
-): ReturnType<PluginServer['startViewServer']> {
+async function startServer(options: ViewServerOptions): Promise<ViewServer> {
   try {
-    return await plugin.startViewServer(options);
+    return await startViewServer(options);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = systemErrorCode(err);
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       throw new ScnymError(
         code === 'EADDRINUSE'
           ? `port ${options.port} is already in use`
           : `port ${options.port} needs privileges to listen on`,
-        { hint: 'choose another --port, or leave --port out to take any free port' },
+        {
+          hint: 'choose another --port, or leave --port out to take any free port',
+          code: 'system',
+          cause: err,
+        },
       );
     }
     throw err;
   }
 }
 
-/** The bundled demo folder (core/demo), found from this file (dist/cli/view.js). */
+/** The bundled demo folder, shipped in @scnym/core's package (core/demo). */
 function demoDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'demo');
+  const core = createRequire(import.meta.url).resolve('@scnym/core/package.json');
+  return join(dirname(core), 'demo');
 }
 
 export async function runView(argv: string[]): Promise<number> {
@@ -161,22 +147,14 @@ export async function runView(argv: string[]): Promise<number> {
       throw new ScnymError('no such file or folder', {
         file: path,
         hint: `check the ${what} path`,
+        code: 'not-found',
       });
     }
   }
 
   await checkInputs(reference, labelKey, values.model);
 
-  const specifier = '@scnym/plugin/server';
-  let plugin: PluginServer;
-  try {
-    plugin = (await import(specifier)) as PluginServer;
-  } catch (err) {
-    throw new ScnymError('the viewer is not installed or not built', {
-      hint: `install and build the workspace (npm ci && npm run build); loading ${specifier} failed: ${(err as Error).message}`,
-    });
-  }
-  const server = await startServer(plugin, {
+  const server = await startServer({
     query,
     reference,
     model: values.model,
