@@ -80,7 +80,7 @@ await build({
 
 const elements = require.resolve('@vscode-elements/elements/dist/bundled.js');
 await copyFile(elements, join(out, 'webview', 'elements.js'));
-await copyFile(join(here, '../plugin/src/app/styles.css'), join(out, 'webview', 'viewer.css'));
+await copyFile(require.resolve('@scnym/plugin/styles.css'), join(out, 'webview', 'viewer.css'));
 await copyFile(join(here, 'src/webview/webview.css'), join(out, 'webview', 'webview.css'));
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
 for (const f of await readdir(wasmDir)) {

@@ -24,9 +24,9 @@ import type {
   PanelDefinition,
   ViewerApi,
   ViewerEvent,
-} from '../../src/host/api.js';
-import type { ViewerConfig } from '../../src/shared/config.js';
-import type { DatasetLocation, DatasetSummary } from '../../src/shared/worker-messages.js';
+} from '@scnym/plugin/api';
+import type { ViewerConfig } from '@scnym/plugin/config';
+import type { DatasetLocation, DatasetSummary } from '@scnym/plugin/data-messages';
 import {
   binnedTree,
   categoricalTree,

@@ -7,10 +7,10 @@
 import { useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { PluginAsyncFunction, Vitessce } from 'vitessce';
-import { DataClient } from '../../src/host/data-client.js';
-import { transferLabelsPanel } from '../../src/panels/transfer-labels/panel.js';
-import { fetchConfig } from '../../src/shared/config.js';
-import type { DatasetLocation } from '../../src/shared/worker-messages.js';
+import { DataClient } from '@scnym/plugin/data-client';
+import { transferLabelsPanel } from '@scnym/plugin/transfer-labels';
+import { fetchConfig } from '@scnym/plugin/config';
+import type { DatasetLocation } from '@scnym/plugin/data-messages';
 import type { VitessceHost } from './adapter.js';
 import { setColumns, vitessceConfig } from './config.js';
 import { transferLabelsViewType } from './view.js';

@@ -5,9 +5,9 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { PluginViewType, useCoordination, useCoordinationScopes, type ViewProps } from 'vitessce';
-import type { PanelDefinition } from '../../src/host/api.js';
-import type { ViewerConfig } from '../../src/shared/config.js';
-import type { DatasetLocation, DatasetSummary } from '../../src/shared/worker-messages.js';
+import type { PanelDefinition } from '@scnym/plugin/api';
+import type { ViewerConfig } from '@scnym/plugin/config';
+import type { DatasetLocation, DatasetSummary } from '@scnym/plugin/data-messages';
 import {
   VitessceHost,
   type Coordination,
