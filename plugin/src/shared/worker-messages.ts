@@ -103,7 +103,8 @@ export interface AnnotateResult {
 
 export type FromWorker =
   | { type: 'backend'; name: string }
-  | { type: 'stage'; stage: string; done: number; total: number }
+  /** Progress in core's words (vocabulary: describeProgress), training's included. */
+  | { type: 'stage'; stage: string; done: number; total: number; detail?: string }
   | { type: 'start'; nEpochs: number; stepsPerEpoch: number }
   | { type: 'progress'; epoch: number; nEpochs: number; step: number; loss: number }
   | {

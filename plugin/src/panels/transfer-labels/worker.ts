@@ -82,9 +82,8 @@ function relay(signal: AbortSignal): WorkflowControl {
   let stepsPerEpoch = 1;
   const onEvent = (event: WorkflowEvent) => {
     if (event.type === 'progress') {
-      if (event.stage !== 'training') {
-        post({ type: 'stage', stage: event.stage, done: event.done, total: event.total });
-      }
+      const { stage, done, total, detail } = event;
+      post({ type: 'stage', stage, done, total, detail });
     } else if (event.type === 'warning' || event.type === 'notice') {
       post({ type: 'warning', message: event.message });
     } else {
