@@ -114,7 +114,7 @@ export function formatPrediction(
   keyAdded?: string,
   embedding = true,
 ): string {
-  const width = Math.max(...Object.keys(s.labelCounts).map((k) => k.length), 5);
+  const width = Object.keys(s.labelCounts).reduce((w, k) => Math.max(w, k.length), 5);
   const lines = Object.entries(s.labelCounts).map(
     ([label, n]) =>
       `  ${label.padEnd(width)}  ${String(n).padStart(7)}  ${((100 * n) / s.nCells).toFixed(1).padStart(5)}%`,

@@ -115,7 +115,10 @@ export async function train(
   const labeledDomains = data.labeledDomains ?? new Int32Array(data.labeled.nRows);
   const unlabeledDomains =
     data.unlabeledDomains ?? (nUnlabeled ? new Int32Array(nUnlabeled).fill(1) : null);
-  const nDomains = Math.max(...labeledDomains, ...(unlabeledDomains ?? [0])) + 1;
+  // A loop, not Math.max(...): one argument per cell overflows the stack at ~100k cells.
+  let nDomains = 1;
+  for (const d of labeledDomains) if (d + 1 > nDomains) nDomains = d + 1;
+  for (const d of unlabeledDomains ?? []) if (d + 1 > nDomains) nDomains = d + 1;
 
   const net = createNetwork(
     { ...o.network, nGenes: data.genes.length, nClasses: data.classNames.length, nDomains },

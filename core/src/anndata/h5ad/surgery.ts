@@ -195,8 +195,8 @@ function groupLeaves(io: ByteAccess, base: number, root: number): number[] {
     }
     const entries = dv(head).getUint16(6, true);
     const body = io.read(at + 24, 8 + entries * 16);
-    const children = Array.from({ length: entries }, (_, i) => Number(u64(body, 8 + i * 16)));
-    (head[5] === 0 ? leaves : stack).push(...children);
+    const into = head[5] === 0 ? leaves : stack;
+    for (let i = 0; i < entries; i++) into.push(Number(u64(body, 8 + i * 16)));
   }
   return leaves;
 }
