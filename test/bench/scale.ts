@@ -1,0 +1,164 @@
+/**
+ * `npm run bench -- --sections scale`: the built `scnym` command (cli/dist: `npm run build`
+ * first) at atlas sizes, on pairs made from the demo's real cells by test/fixtures/
+ * generate_scale.py (control cells resampled into the reference, IFN-β-stimulated ones into the
+ * query, counts thinned; cached under $TMPDIR/scnym-scale-cache).
+ *
+ * For 10k × 10k and 100k × 100k cells at the real 6,998 genes (and 1M × 1M at 20,000 genes with
+ * `--large`, generated once in ~N min, several GB): `scnym annotate` (default preset, seed 0,
+ * `--out` a copy, `--model-out`), then `scnym predict` with that model (`--out` another copy of
+ * the query). Each command is a process of its own; the table gives its wall time, training
+ * steps (its --json), peak RSS (process.resourceUsage().maxRSS at exit, recorded by
+ * peak-rss.mjs), query cells per second of wall time, and the accuracy of the labels it wrote
+ * against the generator's truth (read back with core's reader). The baseline is the same pair
+ * at 1k × 1k cells, run first in the same run: the target is accuracy within 2 points of it.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, REPO } from '../helpers/paths.js';
+import { checkLabels, scalePair, type ScalePair } from '../helpers/scale-data.js';
+
+interface Size {
+  cells: number;
+  genes: number;
+}
+
+interface Run {
+  wallSeconds: number;
+  peakRssMb: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+const PEAK_RSS = join(REPO, 'test', 'bench', 'peak-rss.mjs');
+
+/** One `scnym` command in a process of its own: wall time, peak RSS, its --json summary. */
+function scnym(args: string[], dir: string): Run {
+  const rssFile = join(dir, `rss-${Date.now()}`);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', PEAK_RSS, CLI, ...args, '--json', '--quiet'], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, SCNYM_PEAK_RSS_FILE: rssFile },
+    maxBuffer: 64 << 20,
+  });
+  const wallSeconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`scnym ${args[0]} failed (${r.status}):\n${r.stderr}`);
+  const peakRssMb = Number(readFileSync(rssFile, 'utf8')) / 1024;
+  return { wallSeconds, peakRssMb, json: JSON.parse(r.stdout) };
+}
+
+function bytesUnder(path: string): number {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.size;
+  let n = 0;
+  for (const name of readdirSync(path)) n += bytesUnder(join(path, name));
+  return n;
+}
+
+const label = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+export async function benchScale(options: { large?: boolean } = {}): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const sizes: Size[] = process.env.SCNYM_BENCH_SCALE_SIZES
+    ? process.env.SCNYM_BENCH_SCALE_SIZES.split(',').map((s) => {
+        const [cells, genes = '6998'] = s.split('@');
+        return { cells: Number(cells), genes: Number(genes) };
+      })
+    : [
+        { cells: 1_000, genes: 6998 },
+        { cells: 10_000, genes: 6998 },
+        { cells: 100_000, genes: 6998 },
+        ...(options.large
+          ? [
+              { cells: 1_000, genes: 20_000 },
+              { cells: 1_000_000, genes: 20_000 },
+            ]
+          : []),
+      ];
+  const epochs = process.env.SCNYM_BENCH_SCALE_EPOCHS;
+
+  console.log(
+    `## Atlas scale: scnym annotate (${epochs ? `${epochs} epochs` : 'default preset'}) ` +
+      'and predict on generated pairs\n',
+  );
+  console.log(`Load average at the start: ${load()}.\n`);
+  const pairs = new Map<Size, ScalePair>();
+  console.log('| pair (ref × query) | genes | non-zeros / cell | generated (s) | on disk (MB) |');
+  console.log('|---|---|---|---|---|');
+  for (const size of sizes) {
+    const pair = scalePair({
+      referenceCells: size.cells,
+      queryCells: size.cells,
+      genes: size.genes,
+    });
+    pairs.set(size, pair);
+    const made = pair.generatedSeconds ? pair.generatedSeconds.toFixed(1) : 'cached';
+    const mb = (bytesUnder(pair.reference) + bytesUnder(pair.query)) / 1e6;
+    const nnz = `${pair.summary.reference.nnz_per_cell.toFixed(0)} / ${pair.summary.query.nnz_per_cell.toFixed(0)}`;
+    console.log(
+      `| ${label(size.cells)} × ${label(size.cells)} | ${size.genes} | ${nnz} | ${made} | ${mb.toFixed(0)} |`,
+    );
+  }
+
+  console.log(
+    '\n| command | cells (ref × query) | genes | wall (s) | steps | peak RSS (MB) | query cells/s | accuracy | vs 1k |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  // The accuracy of each command on the 1k pair with the same genes.
+  const baseline = new Map<string, number>();
+  for (const size of sizes) {
+    const pair = pairs.get(size) as ScalePair;
+    const dir = mkdtempSync(join(tmpdir(), 'scnym-bench-scale-'));
+    try {
+      const model = join(dir, 'model');
+      const annotated = join(dir, 'annotated.zarr');
+      const predicted = join(dir, 'predicted.zarr');
+      const annotate = scnym(
+        [
+          'annotate',
+          ...['--reference', pair.reference, '--label-key', 'cell_type', '--query', pair.query],
+          ...['--out', annotated, '--model-out', model, '--seed', '0'],
+          ...(epochs ? ['--epochs', epochs] : []),
+        ],
+        dir,
+      );
+      const annotateAcc = (await checkLabels(annotated)).accuracy;
+      rmSync(annotated, { recursive: true, force: true });
+      const predict = scnym(
+        ['predict', '--model', model, '--query', pair.query, '--out', predicted],
+        dir,
+      );
+      const predictAcc = (await checkLabels(predicted)).accuracy;
+      for (const [command, run, acc, steps] of [
+        ['annotate', annotate, annotateAcc, String(annotate.json.training.steps)],
+        ['predict (saved model)', predict, predictAcc, '–'],
+      ] as const) {
+        const key = `${command} ${size.genes}`;
+        if (size.cells === 1_000) baseline.set(key, acc);
+        const base = baseline.get(key);
+        const vsBase =
+          base === undefined || size.cells === 1_000
+            ? '–'
+            : `${acc >= base ? '+' : ''}${(100 * (acc - base)).toFixed(1)} pt`;
+        console.log(
+          `| ${command} | ${label(size.cells)} × ${label(size.cells)} | ${size.genes} | ` +
+            `${run.wallSeconds.toFixed(1)} | ${steps} | ${run.peakRssMb.toFixed(0)} | ` +
+            `${Math.round(size.cells / run.wallSeconds)} | ${acc.toFixed(3)} | ${vsBase} |`,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  console.log(
+    `\nLoad average at the end: ${load()} (the machine's cores: other work shares them).\n`,
+  );
+}
