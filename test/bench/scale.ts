@@ -5,18 +5,20 @@
  * query, counts thinned; cached under $TMPDIR/scnym-scale-cache).
  *
  * For 10k × 10k and 100k × 100k cells at the real 6,998 genes (and 1M × 1M at 20,000 genes with
- * `--large`, generated once in ~N min, several GB): `scnym annotate` (default preset, seed 0,
- * `--out` a copy, `--model-out`), then `scnym predict` with that model (`--out` another copy of
- * the query). Each command is a process of its own; the table gives its wall time, training
+ * `--large`: ~714 non-zeros per cell, generated once in ~3 min, 2.9 GB): `scnym annotate`
+ * (default preset, or SCNYM_BENCH_SCALE_EPOCHS=N epochs; seed 0; `--out` a copy, `--model-out`),
+ * then `scnym predict` with that model (`--out` another copy of the query). Each command is a process of its own; the table gives its wall time, training
  * steps (its --json), peak RSS (process.resourceUsage().maxRSS at exit, recorded by
  * peak-rss.mjs), query cells per second of wall time, and the accuracy of the labels it wrote
  * against the generator's truth (read back with core's reader). The baseline is the same pair
  * at 1k × 1k cells, run first in the same run: the target is accuracy within 2 points of it.
+ *
+ *   SCNYM_BENCH_SCALE_SIZES=1000,2000@20000 npm run bench -- --sections scale   other sizes
+ *   (cells a side, @genes; default genes 6998)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, REPO } from '../helpers/paths.js';
 import { checkLabels, scalePair, type ScalePair } from '../helpers/scale-data.js';
