@@ -2,7 +2,7 @@
  * Argument parsing shared by the commands: usage errors, the options every model command takes,
  * the training options (turned into core's TrainRequest), and the checked numbers.
  */
-import type { BackendPreference, TrainRequest } from '@scnym/core';
+import { PROJECT_DEFAULT, type BackendPreference, type TrainRequest } from '@scnym/core';
 import {
   CONFIGS,
   keyAddedProblem,
@@ -50,7 +50,12 @@ export const TRAIN_OPTIONS = {
   config: { type: 'string' },
   epochs: { type: 'string' },
   seed: { type: 'string' },
+  'max-steps': { type: 'string' },
+  'max-reference-cells': { type: 'string' },
+  'max-query-cells': { type: 'string' },
 } as const;
+
+const count = (n: number) => n.toLocaleString('en-US');
 
 export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .zarr)
   --label-key KEY      obs column with the reference's cell types
@@ -67,7 +72,15 @@ export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .
   --preset NAME        default (tuned for small data) or original (the original scNym)
   --config NAME        no_new_identity (default), new_identity_discovery, no_dan, no_ssl
   --epochs N           training epochs (default: the preset's)
-  --seed N             random seed; the same seed gives the same model on one backend (default 0)`;
+  --seed N             random seed; the same seed gives the same model on one backend (default 0)
+  --max-steps N        most training steps; past it, each epoch is a shorter random draw of
+                       the training cells (default ${count(PROJECT_DEFAULT.maxSteps)}; 0: no limit)
+  --max-reference-cells N
+                       train on at most N reference cells: a larger reference gives a seeded,
+                       class-balanced subsample, and model selection and calibration use
+                       reference cells outside it (default ${count(PROJECT_DEFAULT.maxReferenceCells)}; 0: all)
+  --max-query-cells N  at most N query cells as unlabelled training data, a seeded sample
+                       (default ${count(PROJECT_DEFAULT.maxQueryCells)}; 0: all); annotate predicts them all`;
 
 export function trainRequest(values: Record<string, string | boolean | undefined>): TrainRequest {
   const labelKey = values['label-key'];
@@ -81,6 +94,12 @@ export function trainRequest(values: Record<string, string | boolean | undefined
   const overrides: TrainRequest['overrides'] = { seed: integer(values.seed, '--seed', 0) ?? 0 };
   const epochs = integer(values.epochs, '--epochs', 1);
   if (epochs !== undefined) overrides.nEpochs = epochs;
+  const maxSteps = integer(values['max-steps'], '--max-steps', 0);
+  if (maxSteps !== undefined) overrides.maxSteps = maxSteps;
+  const maxReference = integer(values['max-reference-cells'], '--max-reference-cells', 0);
+  if (maxReference !== undefined) overrides.maxReferenceCells = maxReference;
+  const maxQuery = integer(values['max-query-cells'], '--max-query-cells', 0);
+  if (maxQuery !== undefined) overrides.maxQueryCells = maxQuery;
   return {
     labelKey,
     domainKey: values['domain-key'] as string | undefined,

@@ -96,9 +96,11 @@ export function trainingSummary(result: TrainResult, modelDir: string | null) {
 
 function formatCalibration(c: NonNullable<TrainResult['calibration']>): string {
   const ece = `ECE ${c.eceBefore.toFixed(3)} → ${c.eceAfter.toFixed(3)} on ${c.nCells} selection cells`;
-  return c.applied
-    ? `  confidence calibrated: temperature ${c.temperature.toFixed(3)} (${ece})`
-    : `  temperature ${c.fitted.toFixed(3)} not applied: it did not lower the ${ece}`;
+  if (c.applied) return `  confidence calibrated: temperature ${c.temperature.toFixed(3)} (${ece})`;
+  if (c.fitted < c.range[0])
+    return `  temperature ${c.fitted.toPrecision(2)} not applied: below ${c.range[0]} (see the warning)`;
+  const tried = Math.min(c.fitted, c.range[1]);
+  return `  temperature ${tried.toFixed(3)} not applied: it did not lower the ${ece}`;
 }
 
 export function formatTraining(s: ReturnType<typeof trainingSummary>): string {

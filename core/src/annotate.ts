@@ -37,7 +37,7 @@ export const TOOL_VERSION = '0.1.0';
 export interface TrainRequest extends PrepareOptions {
   preset?: PresetName;
   config?: ConfigName;
-  /** Changes on top of preset + config (seed, nEpochs, …). */
+  /** Changes on top of preset + config (seed, nEpochs, maxSteps, maxReferenceCells, …). */
   overrides?: Partial<TrainOptions>;
   /**
    * Fit a softmax temperature on the model-selection split after training and store it in the
@@ -67,10 +67,18 @@ export async function trainOnAnnData(
   request: TrainRequest,
   control: TrainControl = {},
 ): Promise<TrainResult> {
-  const prepared = await prepareTraining(reference, query, request, control);
   const options = resolveOptions(request.preset, request.config, request.overrides);
+  const prepared = await prepareTraining(
+    reference,
+    query,
+    { ...request, sampling: samplingOf(options) },
+    control,
+  );
   const model = await train(prepared.data, options, {
-    onEvent: control.onTrainEvent,
+    onEvent: (event) => {
+      if (event.type === 'start' && event.budgeted) control.onNotice?.(budgetNotice(event));
+      control.onTrainEvent?.(event);
+    },
     signal: control.signal,
   });
   const calibration =
@@ -81,6 +89,7 @@ export async function trainOnAnnData(
           Int32Array.from(model.split.selection, (r) => prepared.data.labels[r]),
           model.classNames.length,
         );
+  if (calibration?.atBound) control.onWarning?.(boundWarning(calibration));
   const card: ModelCard = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -127,6 +136,40 @@ export async function trainOnAnnData(
     geneKeys: prepared.geneKeys,
     calibration,
   };
+}
+
+/** What prepareTraining reads of large files, from the training options. */
+function samplingOf(o: TrainOptions) {
+  return {
+    maxReferenceCells: o.maxReferenceCells,
+    maxQueryCells: o.maxQueryCells,
+    seed: o.seed,
+    selectionFraction: o.selectionFraction,
+    heldOutFraction: o.heldOutFraction,
+  };
+}
+
+function budgetNotice(event: Extract<TrainEvent, { type: 'start' }>): string {
+  const steps = event.nEpochs * event.stepsPerEpoch;
+  return (
+    `training for at most ${steps.toLocaleString('en-US')} steps (${event.nEpochs} epochs of ` +
+    `${event.stepsPerEpoch}; a whole pass over the ${event.nTrain.toLocaleString('en-US')} ` +
+    `training cells is ${event.stepsPerPass} steps): the step budget (--max-steps)`
+  );
+}
+
+function boundWarning(c: TemperatureCalibration): string {
+  const fitted = `the softmax temperature fitted on ${c.nCells} model-selection cells, ${c.fitted.toPrecision(2)},`;
+  if (c.fitted < c.range[0]) {
+    return (
+      `${fitted} is below ${c.range[0]} and is not applied: sharpening that much says those ` +
+      'cells were predicted far better than new cells will be (too few, or near-copies of ' +
+      'training cells)'
+    );
+  }
+  return c.applied
+    ? `${fitted} is above ${c.range[1]}: using ${c.range[1]} (the model is overconfident on them)`
+    : `${fitted} is above ${c.range[1]}, and ${c.range[1]} did not lower their ECE: not applied`;
 }
 
 export interface PredictRequest {

@@ -1,11 +1,12 @@
 /**
  * From AnnData handles to what training and prediction consume: picks the matrix that holds
  * counts (or log1p data), streams it in row blocks into log1p(CPM) CSR on a given gene order,
- * and reads labels and domains. Only CSR is ever held whole; nothing is densified here.
+ * and reads labels and domains. Only CSR is ever held whole; nothing is densified here. Of a
+ * file larger than training needs, only the sampled rows are kept (a block at a time).
  */
 import { AnnDataError, NotFoundError, ScnymError, throwIfAborted } from './errors.js';
 import type { AnnData, CsrBlock, MatrixReader } from './anndata/types.js';
-import { concatBlocks, remapColumns, type Csr } from './csr.js';
+import { concatBlocks, remapColumns, takeRows, type Csr } from './csr.js';
 import {
   AUTO_GENE_KEY,
   datasetGenes,
@@ -23,7 +24,9 @@ import {
   toLog1pCpm,
   type ContentReport,
 } from './preprocess.js';
+import { Rng } from './random.js';
 import { UNKNOWN_LABEL } from './vocabulary.js';
+import { sampleReference, sampleRows, type ReferenceSample } from './train/sampling.js';
 import type { TrainingData } from './train/trainer.js';
 
 export interface Control {
@@ -32,6 +35,8 @@ export interface Control {
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Things the user should know (missing genes, dropped cells, a fallback matrix). */
   onWarning?: (message: string) => void;
+  /** Things that happened along the way (how many cells were sampled for training). */
+  onNotice?: (message: string) => void;
 }
 
 /** Rows sampled to decide what a matrix holds before committing to it. */
@@ -151,7 +156,8 @@ async function describe(ad: AnnData, name: string): Promise<ChosenMatrix> {
 /**
  * Streams a matrix into log1p(CPM) CSR. CPM uses all of the file's genes (as the user would
  * normalise before scNym); then columns are mapped by `columnMap` (-1 drops a gene) into
- * `nColsOut` columns. Blocks that turn out not to match the sampled content are refused.
+ * `nColsOut` columns. Blocks that turn out not to match the sampled content are refused. With
+ * `rows` (ascending), each block keeps only those rows, and blocks without any are not read.
  */
 export async function* log1pCpmBlocks(
   m: ChosenMatrix,
@@ -159,20 +165,42 @@ export async function* log1pCpmBlocks(
   nColsOut: number,
   stage: string,
   control: Control = {},
+  rows?: Int32Array,
 ): AsyncGenerator<Csr> {
   const [nRows] = m.reader.shape;
   const step = m.reader.preferredBlockRows;
+  let next = 0; // rows[next]: the first chosen row not read yet
   for (let start = 0; start < nRows; start += step) {
     throwIfAborted(control.signal);
     const end = Math.min(nRows, start + step);
-    const block: CsrBlock = await m.reader.rows(start, end);
-    // A block of a count matrix is checked while it is normalised; others are classified first.
-    const normalised =
-      (m.content.kind === 'counts' ? countsToLog1pCpm(block) : null) ??
-      checkedLog1pCpm(m, block, start, end);
-    yield columnMap ? remapColumns(normalised, columnMap, nColsOut) : normalised;
+    let block: Csr | null = null;
+    if (!rows) block = await m.reader.rows(start, end);
+    else {
+      const from = next;
+      while (next < rows.length && rows[next] < end) next++;
+      if (next > from) block = pickRows(await m.reader.rows(start, end), rows.subarray(from, next));
+    }
+    if (block) {
+      // A block of a count matrix is checked while it is normalised; others are classified first.
+      const normalised =
+        (m.content.kind === 'counts' ? countsToLog1pCpm(block) : null) ??
+        checkedLog1pCpm(m, block, start, end);
+      yield columnMap ? remapColumns(normalised, columnMap, nColsOut) : normalised;
+    }
+    if (rows && next === rows.length) {
+      control.onProgress?.(stage, nRows, nRows);
+      return;
+    }
     control.onProgress?.(stage, end, nRows);
   }
+}
+
+/** Rows `rows` (of the whole matrix, ascending, all in the block) of a block. */
+function pickRows(block: CsrBlock, rows: Int32Array): Csr {
+  return takeRows(
+    block,
+    Int32Array.from(rows, (r) => r - block.rowStart),
+  );
 }
 
 /** log1p(CPM) of a block that is classified first: refused unless it holds what the matrix does. */
@@ -194,15 +222,19 @@ function checkedLog1pCpm(m: ChosenMatrix, block: Csr, start: number, end: number
   });
 }
 
+/** log1pCpmBlocks gathered into one matrix: all rows, or only `rows` (ascending). */
 export async function readLog1pCpm(
   m: ChosenMatrix,
   columnMap: Int32Array | null,
   nColsOut: number,
   stage: string,
   control: Control = {},
+  rows?: Int32Array,
 ): Promise<Csr> {
   const blocks: Csr[] = [];
-  for await (const b of log1pCpmBlocks(m, columnMap, nColsOut, stage, control)) blocks.push(b);
+  for await (const b of log1pCpmBlocks(m, columnMap, nColsOut, stage, control, rows)) {
+    if (b.nRows > 0) blocks.push(b);
+  }
   if (blocks.length === 0)
     return {
       nRows: 0,
@@ -264,8 +296,26 @@ export interface PrepareOptions {
   geneKey?: string;
 }
 
+/** How much of large files training reads (the training options' maxReferenceCells, …). */
+export interface Sampling {
+  /** Most reference cells to train on (0: all); beyond, a class-balanced subsample. */
+  maxReferenceCells: number;
+  /** Most query cells in the unlabelled pool (0: all); beyond, a uniform sample. */
+  maxQueryCells: number;
+  /** Seeds the samples (the training seed: the same seed picks the same cells). */
+  seed: number;
+  /** Selection / held-out cells read beside a subsample, as fractions of it. */
+  selectionFraction: number;
+  heldOutFraction: number;
+}
+
 export interface PreparedData {
   data: TrainingData;
+  /**
+   * The file rows read, when a file was sampled (null: all of them): `data.labeled`'s rows are
+   * `reference.train ∪ selection ∪ heldOut` in file order, `data.unlabeled`'s are `query`.
+   */
+  sampled: { reference: ReferenceSample | null; query: Int32Array | null };
   /** Which matrix each file contributed ('X', 'layers/counts', …). */
   referenceMatrix: string;
   queryMatrix: string | null;
@@ -279,7 +329,7 @@ export interface PreparedData {
 export async function prepareTraining(
   reference: AnnData,
   query: AnnData | null,
-  options: PrepareOptions,
+  options: PrepareOptions & { sampling?: Sampling },
   control: Control = {},
 ): Promise<PreparedData> {
   const labels = await readLabels(reference, options.labelKey);
@@ -324,29 +374,112 @@ export async function prepareTraining(
       `${nUnlabeledReference} reference cells have no '${options.labelKey}' and are left out`,
     );
   }
-  const labeledAll = await readLog1pCpm(ref, refMap, genes.length, 'reference', control);
-  const unlabeled = qry ? await readLog1pCpm(qry, qryMap, genes.length, 'query', control) : null;
+  const sample = chooseSample(labels.codes, query?.nObs ?? 0, options.sampling);
+  if (sample.reference || sample.query) control.onNotice?.(sampleNotice(reference, query, sample));
+  const refRows = sample.reference ? referenceRows(sample.reference, reference.nObs) : null;
+  const labeled = await readLog1pCpm(
+    ref,
+    refMap,
+    genes.length,
+    'reference',
+    control,
+    refRows?.rows,
+  );
+  const unlabeled = qry
+    ? await readLog1pCpm(qry, qryMap, genes.length, 'query', control, sample.query ?? undefined)
+    : null;
 
   const domains = options.domainKey
     ? await readDomains(reference, query, options.domainKey)
     : undefined;
+  const pick = (values: Int32Array | undefined, rows: Int32Array | null | undefined) =>
+    values && rows ? Int32Array.from(rows, (r) => values[r]) : values;
 
   return {
     data: {
-      labeled: labeledAll,
-      labels: labels.codes,
+      labeled,
+      labels: pick(labels.codes, refRows?.rows)!,
       classNames: labels.names,
       unlabeled,
       genes,
-      labeledDomains: domains?.reference,
-      unlabeledDomains: domains?.query,
+      labeledDomains: pick(domains?.reference, refRows?.rows),
+      unlabeledDomains: pick(domains?.query, sample.query),
       domainNames: domains?.names ?? (query ? ['reference', 'query'] : ['reference']),
+      ...(refRows ? { reserved: refRows.reserved } : {}),
     },
+    sampled: sample,
     referenceMatrix: ref.reader.name,
     queryMatrix: qry?.reader.name ?? null,
     nUnlabeledReference,
     geneKeys: { reference: names.reference.key, query: names.query?.key ?? null },
   };
+}
+
+/** The cells of large files to train on; all of them (null) when they fit. */
+function chooseSample(
+  codes: Int32Array,
+  nQuery: number,
+  sampling: Sampling | undefined,
+): PreparedData['sampled'] {
+  if (!sampling) return { reference: null, query: null };
+  // Its own stream, so that the trainer's (seeded the same) is as without sampling.
+  const rng = new Rng(sampling.seed ^ 0x5a3c1e07);
+  return {
+    reference: sampleReference(
+      codes,
+      sampling.maxReferenceCells,
+      { selection: sampling.selectionFraction, heldOut: sampling.heldOutFraction },
+      rng,
+    ),
+    query: sampleRows(nQuery, sampling.maxQueryCells, rng),
+  };
+}
+
+/** The reference rows to read, ascending, and where the reserved ones fall among them. */
+function referenceRows(sample: ReferenceSample, nObs: number) {
+  const role = new Uint8Array(nObs); // 1 train, 2 selection, 3 held out
+  for (const r of sample.train) role[r] = 1;
+  for (const r of sample.selection) role[r] = 2;
+  for (const r of sample.heldOut) role[r] = 3;
+  const rows = new Int32Array(
+    sample.train.length + sample.selection.length + sample.heldOut.length,
+  );
+  const selection = new Int32Array(sample.selection.length);
+  const heldOut = new Int32Array(sample.heldOut.length);
+  let n = 0;
+  let s = 0;
+  let h = 0;
+  for (let r = 0; r < nObs; r++) {
+    if (role[r] === 0) continue;
+    if (role[r] === 2) selection[s++] = n;
+    if (role[r] === 3) heldOut[h++] = n;
+    rows[n++] = r;
+  }
+  return { rows, reserved: { selection, heldOut } };
+}
+
+function sampleNotice(
+  reference: AnnData,
+  query: AnnData | null,
+  sample: PreparedData['sampled'],
+): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  const ref = sample.reference;
+  const parts = [
+    ref
+      ? `training on ${n(ref.train.length)} of ${n(reference.nObs)} reference cells (class-balanced; ` +
+        `${n(ref.selection.length)} others for model selection and calibration, ` +
+        `${n(ref.heldOut.length)} held out)`
+      : `training on all ${n(reference.nObs)} reference cells`,
+  ];
+  if (query) {
+    parts.push(
+      sample.query
+        ? `${n(sample.query.length)} of ${n(query.nObs)} query cells (a seeded sample)`
+        : `all ${n(query.nObs)} query cells`,
+    );
+  }
+  return parts.join(' and ');
 }
 
 /** chooseMatrix for one file of two: a matrix named for both that one lacks says so. */

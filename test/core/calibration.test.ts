@@ -1,6 +1,7 @@
 // Calibration arithmetic with known answers: reliability bins and ECE (agreeing with
 // train/metrics), temperature scaling recovering the temperature that generated the labels,
-// the keep-only-if-it-helps rule, AUROC, and the temperature applied at prediction.
+// the keep-only-if-it-helps rule, the bounds on the temperature, AUROC, and the temperature
+// applied at prediction.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -11,6 +12,7 @@ import {
   fitTemperature,
   negativeLogLikelihood,
   softmaxRows,
+  TEMPERATURE_RANGE,
 } from '../../core/src/calibration.js';
 import { fromDense } from '../../core/src/csr.js';
 import { createNetwork } from '../../core/src/model/network.js';
@@ -95,6 +97,53 @@ test('a temperature that does not lower ECE is not applied; empty input gives T 
   const empty = calibrateTemperature([], [], 3);
   assert.equal(empty.applied, false);
   assert.equal(empty.temperature, 1);
+});
+
+/** n rows of k logits scaled by `scale`, labels drawn from softmax(logits / truthT). */
+function drawn(n: number, k: number, truthT: number, scale: number, seed: number) {
+  const rng = new Rng(seed);
+  const logits = Float32Array.from({ length: n * k }, () => 3 * rng.normal());
+  const probs = softmaxRows(logits, k, truthT);
+  const labels = Int32Array.from({ length: n }, (_, r) => {
+    let u = rng.uniform();
+    for (let c = 0; c < k; c++) {
+      u -= probs[r * k + c];
+      if (u < 0) return c;
+    }
+    return k - 1;
+  });
+  return { logits: logits.map((v) => v * scale), labels };
+}
+
+test('a temperature fitted below the range is not applied; above it, it is bounded', () => {
+  assert.deepEqual(TEMPERATURE_RANGE, [0.5, 5]);
+  // Far too soft logits (the labels follow T = 0.1): the fit sharpens past the bound.
+  const soft = drawn(5000, 5, 0.1, 1, 2);
+  const low = calibrateTemperature(soft.logits, soft.labels, 5);
+  assert.ok(low.fitted < 0.2, `fitted ${low.fitted}`);
+  assert.equal(low.atBound, true);
+  assert.equal(low.applied, false);
+  assert.equal(low.temperature, 1);
+  // Far too sharp logits (×20 of well-calibrated ones): the fit softens past the bound, and the
+  // bound still lowers ECE, so it is applied.
+  const sharp = drawn(5000, 5, 1, 20, 3);
+  const high = calibrateTemperature(sharp.logits, sharp.labels, 5);
+  assert.ok(high.fitted > 15, `fitted ${high.fitted}`);
+  assert.equal(high.atBound, true);
+  assert.equal(high.applied, true);
+  assert.equal(high.temperature, 5);
+  const at5 = confidenceOf(sharp.logits, 5, 5);
+  close(
+    high.eceAfter,
+    expectedCalibrationError(sharp.labels, at5.codes, at5.confidence, 10),
+    1e-12,
+  );
+  close(high.nllAfter, negativeLogLikelihood(sharp.logits, sharp.labels, 5, 5), 1e-9);
+  // Inside the range nothing changes: the fit is used as it is.
+  const fine = drawn(5000, 5, 2, 1, 4);
+  const mid = calibrateTemperature(fine.logits, fine.labels, 5);
+  assert.equal(mid.atBound, false);
+  assert.equal(mid.temperature, mid.fitted);
 });
 
 test('AUROC: perfect, reversed, ties and chance', () => {

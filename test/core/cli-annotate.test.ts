@@ -124,6 +124,47 @@ test('the same seed trains the same model (one backend)', () => {
   );
 });
 
+test('--max-steps, --max-reference-cells and --max-query-cells bound training and say what was sampled', () => {
+  const out = join(tempDir(), 'bounded.zarr');
+  const args = [
+    'annotate',
+    '--reference',
+    sharedFile('tiny', 'reference.h5ad'),
+    '--label-key',
+    'cell_type',
+    '--query',
+    sharedFile('tiny', 'target.zarr'),
+    '--out',
+    out,
+    '--seed',
+    '0',
+    '--quiet',
+    '--json',
+  ];
+  const r = scnym(
+    ...args,
+    '--max-steps',
+    '12',
+    '--max-reference-cells',
+    '100',
+    '--max-query-cells',
+    '50',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.ok(json.training.steps <= 12, `${json.training.steps} steps`);
+  // Every query cell is still predicted.
+  assert.equal(json.prediction.nCells, 200);
+  assert.match(
+    r.stderr,
+    /training on 100 of 200 reference cells \(class-balanced; 10 others for model selection and calibration, 10 held out\) and 50 of 200 query cells/,
+  );
+  assert.match(r.stderr, /training for at most 12 steps \(12 epochs of 1;/);
+  const bad = scnym(...args, '--max-steps', 'many');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--max-steps must be an integer ≥ 0 \(got 'many'\)/);
+});
+
 test('bad inputs: label column missing, one class, no shared genes, model/query mismatch', () => {
   const d = tempDir();
   const missing = scnym(

@@ -106,8 +106,12 @@ test('the temperature is fitted on the selection split and stored in scnym.json'
   const c = card.training.calibration;
   assert.ok(c.nCells > 50, `selection cells ${c.nCells}`);
   assert.ok(c.fitted > 0 && Number.isFinite(c.eceBefore) && Number.isFinite(c.eceAfter));
-  assert.equal(c.applied, c.eceAfter < c.eceBefore);
-  assert.equal(card.temperature, c.applied ? c.fitted : 1);
+  // Bounded to c.range; applied where that lowers ECE, never when the fit is below the range.
+  assert.equal(c.applied, c.fitted >= c.range[0] && c.eceAfter < c.eceBefore);
+  assert.equal(
+    card.temperature,
+    c.applied ? Math.min(c.range[1], Math.max(c.range[0], c.fitted)) : 1,
+  );
   assert.match(
     trainText,
     /temperature \d\.\d{3}.*ECE \d\.\d{3} → \d\.\d{3} on \d+ selection cells/,

@@ -46,6 +46,23 @@ export interface TrainOptions {
   /** Stop when this many epochs pass without a better selection loss. */
   patience: number;
 
+  // Scale: bounds that keep the cost and memory of training flat as the data grow. None of them
+  // binds on the shared pairs (≤ 1,039 cells, ≤ 200 steps), which train exactly as without them.
+  /**
+   * Most optimiser steps in all (0: no limit). Past it, epochs keep their number (so the ramps,
+   * model selection and patience keep their meaning) and each is cut to ⌊maxSteps / nEpochs⌋
+   * steps, a fresh draw of the training cells (scvi-tools instead scales the epoch count down).
+   */
+  maxSteps: number;
+  /**
+   * Most reference cells trained on (0: all). A larger reference contributes a seeded,
+   * class-balanced subsample (every class kept, each capped), and its model-selection and
+   * held-out cells come from the reference cells outside it; only those rows are read.
+   */
+  maxReferenceCells: number;
+  /** Most query cells in the unlabelled pool (0: all); beyond it, a seeded uniform sample. */
+  maxQueryCells: number;
+
   network: Omit<NetworkConfig, 'nGenes' | 'nClasses' | 'nDomains'>;
   /**
    * Feed the first layer CSR batches (the sparse input kernels) instead of dense ones. Same
@@ -80,6 +97,10 @@ export const ORIGINAL: TrainOptions = {
   selectionFraction: 0.1,
   minEpochs: 20,
   patience: 40,
+  // Not the original's (it has no bounds): 100k × 100k cells ran 9,480 steps (18 min) without.
+  maxSteps: 1000,
+  maxReferenceCells: 50_000,
+  maxQueryCells: 50_000,
   network: { ...DEFAULT_NETWORK },
 };
 

@@ -9,7 +9,13 @@ import { createNetwork, type ScnymNetwork } from '../model/network.js';
 import { Rng } from '../random.js';
 import { Adadelta, Adam, type Optimizer } from './optimizers.js';
 import { resolveOptions, type TrainOptions } from './options.js';
-import { CyclingBatches, epochBatches, splitLabeled } from './sampling.js';
+import {
+  CyclingBatches,
+  epochBatches,
+  splitLabeled,
+  stepPlan,
+  type LabeledSplit,
+} from './sampling.js';
 import { linearRamp, sigmoidRamp } from './schedules.js';
 import { trainStep, type StepLosses } from './step.js';
 
@@ -26,6 +32,11 @@ export interface TrainingData {
   labeledDomains?: Int32Array;
   unlabeledDomains?: Int32Array;
   domainNames?: string[];
+  /**
+   * Labelled rows kept out of training for model selection and the held-out score (reference
+   * cells outside a training subsample); without it, a seeded random split of all labelled rows.
+   */
+  reserved?: { selection: Int32Array; heldOut: Int32Array };
 }
 
 export interface EpochEvent {
@@ -47,6 +58,10 @@ export type TrainEvent =
       type: 'start';
       nEpochs: number;
       stepsPerEpoch: number;
+      /** Steps of a whole pass over the training cells; more than stepsPerEpoch when `budgeted`. */
+      stepsPerPass: number;
+      /** The step budget (maxSteps) cut the epochs short. */
+      budgeted: boolean;
       nTrain: number;
       nSelection: number;
       nHeldOut: number;
@@ -102,14 +117,11 @@ export async function train(
 
   const rng = new Rng(o.seed);
   const initSeed = rng.nextUint32();
-  const labeledRows = Int32Array.from(
-    Array.from(data.labels.keys()).filter((i) => data.labels[i] >= 0),
-  );
-  const split = splitLabeled(labeledRows.length, o.heldOutFraction, o.selectionFraction, rng);
-  const toRows = (positions: Int32Array) => Int32Array.from(positions, (p) => labeledRows[p]);
-  const trainRows = toRows(split.train);
-  const selectionRows = toRows(split.selection);
-  const heldOutRows = toRows(split.heldOut);
+  const {
+    train: trainRows,
+    selection: selectionRows,
+    heldOut: heldOutRows,
+  } = data.reserved ? reservedSplit(data.labels, data.reserved) : randomSplit(data.labels, o, rng);
 
   const nUnlabeled = data.unlabeled?.nRows ?? 0;
   const labeledDomains = data.labeledDomains ?? new Int32Array(data.labeled.nRows);
@@ -163,15 +175,15 @@ export async function train(
   const history: EpochEvent[] = [];
   let best: { epoch: number; loss: number; weights: tf.Tensor[] } | null = null;
   let steps = 0;
-  const minEpochs = Math.min(o.minEpochs, o.nEpochs - 1);
-  const stepsPerEpoch = Math.max(
-    Math.floor(trainRows.length / Math.min(o.batchSize, trainRows.length)),
-    o.minStepsPerEpoch,
-  );
+  const plan = stepPlan(trainRows.length, o);
+  const nEpochs = plan.nEpochs;
+  const minEpochs = Math.min(o.minEpochs, nEpochs - 1);
   onEvent?.({
     type: 'start',
-    nEpochs: o.nEpochs,
-    stepsPerEpoch,
+    nEpochs,
+    stepsPerEpoch: plan.stepsPerEpoch,
+    stepsPerPass: plan.stepsPerPass,
+    budgeted: plan.budgeted,
     nTrain: trainRows.length,
     nSelection: selectionRows.length,
     nHeldOut: heldOutRows.length,
@@ -181,7 +193,7 @@ export async function train(
 
   try {
     let epoch = 0;
-    for (; epoch < o.nEpochs; epoch++) {
+    for (; epoch < nEpochs; epoch++) {
       const weights = {
         unsup: linearRamp(epoch, o.rampEpochs, o.unsupMaxWeight, o.burnInEpochs),
         dan: sigmoidRamp(epoch, o.danRampEpochs, o.danMaxWeight, o.danBurnInEpochs),
@@ -189,7 +201,8 @@ export async function train(
       const batches = epochBatches(trainRows, o.batchSize, rng, {
         labels: data.labels,
         balanced: o.balancedClasses,
-        minBatches: o.minStepsPerEpoch,
+        minBatches: Math.min(o.minStepsPerEpoch, plan.stepsPerEpoch),
+        maxBatches: plan.budgeted ? plan.stepsPerEpoch : undefined,
       });
       const sums = { sup: 0, unsup: 0, dan: 0, total: 0, confidentFraction: 0 };
       for (let b = 0; b < batches.length; b++) {
@@ -223,7 +236,7 @@ export async function train(
       const event: EpochEvent = {
         type: 'epoch',
         epoch,
-        nEpochs: o.nEpochs,
+        nEpochs,
         step: steps,
         losses: {
           sup: sums.sup / n,
@@ -270,6 +283,36 @@ export async function train(
     best?.weights.forEach((t) => t.dispose());
     optimizer.dispose();
   }
+}
+
+/** The original's nested random split of the labelled rows (sampling.ts splitLabeled). */
+function randomSplit(labels: Int32Array, o: TrainOptions, rng: Rng): LabeledSplit {
+  const labeledRows = Int32Array.from(Array.from(labels.keys()).filter((i) => labels[i] >= 0));
+  const split = splitLabeled(labeledRows.length, o.heldOutFraction, o.selectionFraction, rng);
+  const toRows = (positions: Int32Array) => Int32Array.from(positions, (p) => labeledRows[p]);
+  return {
+    train: toRows(split.train),
+    selection: toRows(split.selection),
+    heldOut: toRows(split.heldOut),
+  };
+}
+
+/** Selection and held-out rows given by the data; every other labelled row is trained on. */
+function reservedSplit(labels: Int32Array, reserved: NonNullable<TrainingData['reserved']>) {
+  const kept = new Uint8Array(labels.length);
+  const labelled = (rows: Int32Array) => {
+    const out = rows.filter((r) => labels[r] >= 0);
+    for (const r of out) kept[r] = 1;
+    return out;
+  };
+  const selection = labelled(reserved.selection);
+  const heldOut = labelled(reserved.heldOut);
+  let n = 0;
+  for (let r = 0; r < labels.length; r++) if (labels[r] >= 0 && !kept[r]) n++;
+  const train = new Int32Array(n);
+  n = 0;
+  for (let r = 0; r < labels.length; r++) if (labels[r] >= 0 && !kept[r]) train[n++] = r;
+  return { train, selection, heldOut };
 }
 
 /** Eval-mode mean cross-entropy and accuracy on some labeled rows. */
