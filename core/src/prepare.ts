@@ -23,6 +23,7 @@ import {
   toLog1pCpm,
   type ContentReport,
 } from './preprocess.js';
+import { checkRange, type RowRange } from './row-ranges.js';
 import { UNKNOWN_LABEL } from './vocabulary.js';
 import type { TrainingData } from './train/trainer.js';
 
@@ -152,6 +153,7 @@ async function describe(ad: AnnData, name: string): Promise<ChosenMatrix> {
  * Streams a matrix into log1p(CPM) CSR. CPM uses all of the file's genes (as the user would
  * normalise before scNym); then columns are mapped by `columnMap` (-1 drops a gene) into
  * `nColsOut` columns. Blocks that turn out not to match the sampled content are refused.
+ * `rows` limits it to a range of rows (progress then counts within it).
  */
 export async function* log1pCpmBlocks(
   m: ChosenMatrix,
@@ -159,19 +161,20 @@ export async function* log1pCpmBlocks(
   nColsOut: number,
   stage: string,
   control: Control = {},
+  rows: RowRange = { start: 0, end: m.reader.shape[0] },
 ): AsyncGenerator<Csr> {
-  const [nRows] = m.reader.shape;
+  checkRange(rows, m.reader.shape[0], m.source);
   const step = m.reader.preferredBlockRows;
-  for (let start = 0; start < nRows; start += step) {
+  for (let start = rows.start; start < rows.end; start += step) {
     throwIfAborted(control.signal);
-    const end = Math.min(nRows, start + step);
+    const end = Math.min(rows.end, start + step);
     const block: CsrBlock = await m.reader.rows(start, end);
     // A block of a count matrix is checked while it is normalised; others are classified first.
     const normalised =
       (m.content.kind === 'counts' ? countsToLog1pCpm(block) : null) ??
       checkedLog1pCpm(m, block, start, end);
     yield columnMap ? remapColumns(normalised, columnMap, nColsOut) : normalised;
-    control.onProgress?.(stage, end, nRows);
+    control.onProgress?.(stage, end - rows.start, rows.end - rows.start);
   }
 }
 
