@@ -68,7 +68,6 @@ export type ToWorker =
   { type: 'predict'; id: number; start: number; end: number } | { type: 'close' };
 
 export type ToMain =
-  | { type: 'ready' }
   | { type: 'progress'; id: number; done: number }
   | { type: 'warning'; message: string }
   | { type: 'notice'; message: string }
@@ -126,11 +125,23 @@ export interface ThreadedJob {
   /** The rows to predict, and the parts they are handed out in (covering them once). */
   range: RowRange;
   parts: RowRange[];
+  /** Threads in all: this one and threads − 1 workers. */
   threads: number;
   unknownThreshold: number | undefined;
+  /**
+   * Predicts a part on this thread (which has the model and the query open already), telling
+   * `onRows` the rows done so far: this thread works too while the workers start.
+   */
+  here: (part: RowRange, onRows: (done: number) => void) => Promise<Prediction>;
 }
 
-/** Predicts `job.range` on worker threads; the outputs as one Prediction of those rows. */
+/** Ranges a worker holds at a time: the next one is there as soon as it finishes one. */
+const WORKER_QUEUE = 2;
+
+/**
+ * Predicts `job.range` on this thread and `job.threads − 1` worker threads, each taking the next
+ * part as it finishes one; the outputs as one Prediction of those rows.
+ */
 export function predictInThreads(
   job: ThreadedJob,
   control: PredictControl & { onNotice?: (message: string) => void } = {},
@@ -141,7 +152,7 @@ export function predictInThreads(
   const queue = parts.map((r, id) => ({ ...r, id })).filter((r) => r.end > r.start);
   let remaining = queue.length;
   const workers: Worker[] = [];
-  /** Rows done of the ranges being predicted; rows of the ranges finished. */
+  /** Rows done of the parts being predicted, and of the parts finished. */
   const progress = new Map<number, number>();
   let doneRows = 0;
   let nMissingGenes = 0;
@@ -162,38 +173,40 @@ export function predictInThreads(
     const onAbort = () => settle(new AbortError());
     if (control.signal?.aborted) return onAbort();
     control.signal?.addEventListener('abort', onAbort);
-    if (remaining === 0) return settle(null, assembly.finish(job.unknownThreshold, 0));
 
     const report = () => {
       let done = doneRows;
       for (const v of progress.values()) done += v;
       control.onProgress?.('predict', done, total);
     };
+    const finished = (id: number, arrays: PartArrays, missingGenes: number) => {
+      const part = parts[id];
+      assembly.add(part, arrays);
+      nMissingGenes = missingGenes;
+      progress.delete(id);
+      doneRows += part.end - part.start;
+      report();
+      if (--remaining === 0) settle(null, assembly.finish(job.unknownThreshold, nMissingGenes));
+    };
     const handOut = (w: Worker) => {
       const next = queue.shift();
-      w.postMessage((next ? { type: 'predict', ...next } : { type: 'close' }) satisfies ToWorker);
+      if (next) w.postMessage({ type: 'predict', ...next } satisfies ToWorker);
     };
     const onMessage = (w: Worker, m: ToMain) => {
-      if (m.type === 'ready') handOut(w);
-      else if (m.type === 'progress') {
+      if (m.type === 'progress') {
         progress.set(m.id, m.done);
         report();
       } else if (m.type === 'warning') control.onWarning?.(m.message);
       else if (m.type === 'notice') control.onNotice?.(m.message);
       else if (m.type === 'error') settle(rebuild(m.error));
       else if (m.type === 'done') {
-        const part = parts[m.id];
-        assembly.add(part, m.arrays);
-        nMissingGenes = m.nMissingGenes;
-        progress.delete(m.id);
-        doneRows += part.end - part.start;
-        report();
-        if (--remaining === 0) settle(null, assembly.finish(job.unknownThreshold, nMissingGenes));
-        else handOut(w);
+        finished(m.id, m.arrays, m.nMissingGenes);
+        if (!settled) handOut(w);
       }
     };
 
-    for (let i = 0; i < Math.min(job.threads, queue.length); i++) {
+    if (remaining === 0) return settle(null, assembly.finish(job.unknownThreshold, 0));
+    for (let i = 0; i < Math.min(job.threads - 1, queue.length - 1); i++) {
       const w = startWorker(job.setup);
       workers.push(w);
       w.on('error', (err) => settle(err));
@@ -208,7 +221,21 @@ export function predictInThreads(
           settle(err);
         }
       });
+      // Its first parts at once (they wait in its queue while it starts): every worker has
+      // work, whatever this thread gets done meanwhile.
+      for (let k = 0; k < WORKER_QUEUE; k++) handOut(w);
     }
+    // This thread takes parts too, between the workers' messages (predict yields per block).
+    void (async () => {
+      for (let next = queue.shift(); next && !settled; next = queue.shift()) {
+        const { id } = next;
+        const p = await job.here(next, (done) => {
+          progress.set(id, done);
+          report();
+        });
+        if (!settled) finished(id, p, p.nMissingGenes);
+      }
+    })().catch((err: unknown) => settle(err));
   });
 }
 
@@ -249,7 +276,14 @@ export async function predictFileRows(
     told.add(message);
     say?.(message);
   };
-  const ctl = { ...layers, onWarning: once(layers.onWarning), onNotice: once(layers.onNotice) };
+  // This thread's progress goes where the caller says (the whole, or one part of it).
+  let onProgress = layers.onProgress;
+  const ctl = {
+    ...layers,
+    onProgress: (stage: string, done: number, total: number) => onProgress?.(stage, done, total),
+    onWarning: once(layers.onWarning),
+    onNotice: once(layers.onNotice),
+  };
   const base = {
     matrix: request.matrix,
     geneKey: request.geneKey,
@@ -282,8 +316,12 @@ export async function predictFileRows(
         parts: splitRows(range, rangesFor(threads), reader.alignRow?.bind(reader)),
         threads,
         unknownThreshold,
+        here: (part, onRows) => {
+          onProgress = (_stage, done) => onRows(done);
+          return predictor.predict(part);
+        },
       },
-      ctl,
+      { ...ctl, onProgress: layers.onProgress },
     );
   }
   return {

@@ -40,17 +40,16 @@ async function close(): Promise<void> {
 }
 
 const ready = start();
-ready.then(
-  () => send({ type: 'ready' }),
-  (err: unknown) => send({ type: 'error', error: errorMessage(err) }),
-);
+
+/** The ranges are predicted one after another, in the order they came. */
+let work: Promise<unknown> = ready.catch(() => undefined);
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'close') {
-    void close();
+    work = work.then(close, close);
     return;
   }
-  void (async () => {
+  work = work.then(async () => {
     try {
       const predictor = await ready;
       current = message.id;
@@ -70,5 +69,5 @@ port.on('message', (message: ToWorker) => {
     } catch (err) {
       send({ type: 'error', error: errorMessage(err) });
     }
-  })();
+  });
 });
