@@ -4,7 +4,7 @@
 // merge must refuse shards that do not belong together, leaving the query untouched.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend, isAbortError, isScnymError, type Prediction } from '@scnym/core';
@@ -399,4 +399,21 @@ test('CLI: predict --shard I/N … --out DIR, then merge, equals predict --threa
   const help = runScnym(['predict', '--help']);
   assert.match(help.stdout, /--shard I\/N[\s\S]*--threads N/);
   assert.match(runScnym(['--help']).stdout, /merge/);
+});
+
+test('merge --out from a query given through a link (as Nextflow stages it) writes a copy; the linked store is untouched', async () => {
+  const dir = tempDir();
+  const real = tempCopy(DEMO_QUERY, 'real.zarr');
+  const link = join(dir, 'staged.zarr');
+  symlinkSync(real, link);
+  const digest = treeDigest(real);
+  const shards = join(dir, 'shards');
+  for (const index of [0, 1]) {
+    await predictShard({ model, query: link, out: shards }, { shard: { index, count: 2 } });
+  }
+  const out = join(dir, 'annotated.zarr');
+  await mergeShards({ query: link, shards: [shards], out });
+  assert.ok(!lstatSync(out).isSymbolicLink(), 'the copy is a store of its own');
+  assert.equal((await writtenKeys(out)).label.kind, 'categorical');
+  assert.equal(treeDigest(real), digest, 'the store behind the link is untouched');
 });
