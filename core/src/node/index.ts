@@ -17,6 +17,7 @@ export {
 export { loadModelDir, saveModelDir, type SaveModelOptions } from './model-dir.js';
 export {
   availableCores,
+  predictFileRows,
   resolveThreads,
   type RowsRequest,
   type ThreadCount,
