@@ -20,6 +20,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  * test installs code-server from npm: its native modules build with build-essential, pkg-config
  * and libkrb5-dev, and Debian's rg stands in for the one @vscode/ripgrep would download from
  * GitHub. wabt's wat2wasm checks that the committed SIMD kernel is its .wat source assembled.
+ * slurm-wlm and munge give the one-node Slurm cluster the sharded-prediction e2e test starts
+ * itself (test/helpers/slurm.ts).
  */
 export const APT_PACKAGES = [
   { name: 'python3-anndata', python: 'anndata' },
@@ -38,6 +40,8 @@ export const APT_PACKAGES = [
   { name: 'libkrb5-dev', command: 'krb5-config' },
   { name: 'ripgrep', command: 'rg' },
   { name: 'wabt', command: 'wat2wasm' },
+  { name: 'slurm-wlm', command: 'slurmctld' },
+  { name: 'munge', command: 'munged' },
 ];
 
 /** What a package provides, in words (for a machine without dpkg). */

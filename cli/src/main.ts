@@ -8,6 +8,7 @@ import { isAbortError, isScnymError, withSystemErrorExplained } from '@scnym/cor
 import { runAnnotate } from './annotate.js';
 import { runEvaluate } from './evaluate.js';
 import { runInspect } from './inspect.js';
+import { runMerge } from './merge.js';
 import { runPredict } from './predict.js';
 import { runSaliency } from './saliency.js';
 import { runTrain } from './train.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   annotate: { summary: 'transfer labels: train on a reference, predict a query', run: runAnnotate },
   train: { summary: 'train a model on a labelled reference and save it', run: runTrain },
   predict: { summary: 'annotate a query with a saved model', run: runPredict },
+  merge: { summary: "write 'predict --shard' outputs into their query", run: runMerge },
   evaluate: { summary: 'score predictions against known labels', run: runEvaluate },
   saliency: { summary: 'marker genes behind a class (gene attributions)', run: runSaliency },
   view: { summary: 'open a dataset in the viewer (Annotate, confidence, Save)', run: runView },

@@ -1,11 +1,12 @@
 /** `scnym predict`: annotate a query with a saved model; the prediction summary annotate prints too. */
 import { parseArgs } from 'node:util';
 import type { Prediction } from '@scnym/core';
-import { predictFiles } from '@scnym/core/node';
+import { predictFiles, predictShard, type ShardSpec, type ThreadCount } from '@scnym/core/node';
 import { annotationKeys } from '@scnym/core/vocabulary';
 import {
   COMMON_OPTIONS,
   fraction,
+  integer,
   keyAddedOption,
   parseOrExplain,
   PREDICT_WRITE_OPTIONS,
@@ -14,14 +15,28 @@ import {
 import { startSession } from './session.js';
 
 const HELP = `usage: scnym predict --model DIR --query FILE [--out FILE] [options]
+       scnym predict --model DIR --query FILE --shard I/N --out DIR_OR_FILE [options]
 
 Predicts cell types for a query with a model saved by 'scnym train'. Without --out the
 predictions are added to the query in place (atomically; existing keys are kept unless
---overwrite); with --out a copy is written.
+--overwrite); with --out a copy is written. The rows are spread over worker threads, one per
+core by default (the outputs are the same to the bit as on one thread).
+
+With --shard I/N only shard I (0-based) of N is predicted: contiguous rows of the query, cut at
+its storage chunks, written to a shard file of their own in --out (a folder, or a file ending in
+.scnym-shard); the query is not changed. Once every shard is there, 'scnym merge' writes them
+into the query at once, exactly as one 'scnym predict' would have. For Slurm job arrays
+(--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), Kubernetes indexed jobs
+(--shard $JOB_COMPLETION_INDEX/N) and the like.
 
   --model DIR            model folder (scnym.json, model.json, weights.bin)
   --query FILE           query to annotate (.h5ad or .zarr)
-  --out FILE             write an annotated copy here instead of changing the query
+  --out FILE             write an annotated copy here instead of changing the query;
+                         with --shard: the folder (or .scnym-shard file) for the shard
+  --shard I/N            predict shard I of N only (0 ≤ I < N) into --out
+  --threads N            worker threads (default auto: one per core, or per CPU of a Slurm
+                         task (SLURM_CPUS_PER_TASK); fewer for queries under 20,000 cells per
+                         thread); 1 predicts on the main thread
   --key-added NAME       prefix of the keys written (default scNym: obs scNym, scNym_confidence, …):
                          a letter, then letters, digits, '_', '-' or '.'
   --overwrite            replace keys (or --out) that already exist
@@ -48,6 +63,8 @@ export async function runPredict(argv: string[]): Promise<number> {
         query: { type: 'string' },
         matrix: { type: 'string' },
         'gene-key': { type: 'string' },
+        shard: { type: 'string' },
+        threads: { type: 'string' },
         ...PREDICT_WRITE_OPTIONS,
         ...COMMON_OPTIONS,
       },
@@ -61,19 +78,58 @@ export async function runPredict(argv: string[]): Promise<number> {
     throw new UsageError(`--model and --query are required\n\n${HELP}`);
   const unknownThreshold = fraction(values['unknown-threshold'], '--unknown-threshold');
   const keyAdded = keyAddedOption(values['key-added']);
+  const shard = values.shard === undefined ? undefined : shardOption(values.shard);
+  if (shard && !values.out) {
+    throw new UsageError(`--shard needs --out: the folder (or .scnym-shard file) for the shard`);
+  }
+  // Without --unknown-threshold, core applies the model's default (0.5 for a model trained
+  // with --config new_identity_discovery).
+  const request = {
+    matrix: values.matrix,
+    geneKey: values['gene-key'],
+    unknownThreshold,
+    embedding: !values['no-embedding'],
+    keyAdded,
+    threads: threadsOption(values.threads),
+  };
   const session = await startSession({ quiet: values.quiet, backend: values.backend });
   try {
-    // Without --unknown-threshold, core applies the model's default (0.5 for a model trained
-    // with --config new_identity_discovery).
+    if (shard) {
+      const paths = {
+        model: values.model,
+        query: values.query,
+        out: values.out!,
+        overwrite: values.overwrite,
+      };
+      const result = await predictShard(paths, { ...request, shard }, session.control);
+      session.progress.done();
+      const summary = summarizePrediction(result.prediction);
+      if (values.json) {
+        console.log(
+          JSON.stringify(
+            {
+              schema: 'scnym.predict-shard/1',
+              written: result.written,
+              shard,
+              rows: result.rows,
+              ...summary,
+            },
+            null,
+            2,
+          ),
+        );
+      } else {
+        console.log(
+          `shard ${shard.index}/${shard.count}: rows ${result.rows.start}–${result.rows.end} of the query\n` +
+            formatPrediction(summary, null) +
+            `\nwrote ${result.written}; when every shard is done: scnym merge --query ${values.query} ${values.out}`,
+        );
+      }
+      return 0;
+    }
     const { prediction, written } = await predictFiles(
       { model: values.model, query: values.query, out: values.out, overwrite: values.overwrite },
-      {
-        matrix: values.matrix,
-        geneKey: values['gene-key'],
-        unknownThreshold,
-        embedding: !values['no-embedding'],
-        keyAdded,
-      },
+      request,
       session.control,
     );
     session.progress.done();
@@ -85,6 +141,25 @@ export async function runPredict(argv: string[]): Promise<number> {
   } finally {
     session.close();
   }
+}
+
+/** --shard I/N: shard I (0-based) of N. */
+export function shardOption(value: string): ShardSpec {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count)) {
+    throw new UsageError(
+      `--shard must be I/N with 0 ≤ I < N (got '${value}'), e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`,
+    );
+  }
+  return { index, count };
+}
+
+/** --threads N or auto (the default). */
+export function threadsOption(value: string | undefined): ThreadCount {
+  if (value === undefined || value === 'auto') return 'auto';
+  return integer(value, '--threads', 1)!;
 }
 
 export interface PredictionSummary {

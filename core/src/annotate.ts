@@ -4,7 +4,7 @@
  * a query, and turn predictions into the AnnData keys the original scNym writes.
  */
 import { ScnymError } from './errors.js';
-import type { AnnData } from './anndata/types.js';
+import type { AnnData, MatrixReader } from './anndata/types.js';
 import {
   annotationKeys,
   keyAddedProblem,
@@ -22,12 +22,14 @@ import { predict, type Prediction, type PredictEvent } from './predict.js';
 import {
   chooseMatrix,
   log1pCpmBlocks,
+  type ChosenMatrix,
   prepareTraining,
   type Control,
   type PreparedData,
   type PrepareOptions,
 } from './prepare.js';
 import { queryGeneNames } from './genes.js';
+import type { RowRange } from './row-ranges.js';
 import { CPM_TARGET } from './preprocess.js';
 import { train, type TrainEvent, type TrainedModel } from './train/trainer.js';
 import { resolveOptions, type TrainOptions } from './train/options.js';
@@ -190,6 +192,11 @@ export interface PredictRequest {
   batchSize?: number;
   /** The query's names to match the model's genes by: 'auto' (default), 'var_names' or a var column. */
   geneKey?: string;
+  /**
+   * Only rows [start, end) of the query (a shard's or a worker thread's part): the prediction
+   * then holds those rows, in order. Default: every row.
+   */
+  rows?: RowRange;
 }
 
 export interface PredictControl extends Control {
@@ -209,17 +216,51 @@ export async function predictAnnData(
   request: PredictRequest = {},
   control: PredictControl = {},
 ): Promise<Prediction> {
+  return (await queryPredictor(model, query, request, control)).predict(request.rows);
+}
+
+/** A query made ready for prediction once (matrix chosen, genes matched), then predicted by range. */
+export interface QueryPredictor {
+  /** The matrix the rows are read from (its shape, and where its chunks begin: alignRow). */
+  reader: MatrixReader;
+  /** Rows [start, end) of the query (default all), as predictAnnData predicts them. */
+  predict(rows?: RowRange): Promise<Prediction>;
+}
+
+export async function queryPredictor(
+  model: UsableModel,
+  query: AnnData,
+  request: Omit<PredictRequest, 'rows'> = {},
+  control: PredictControl = {},
+): Promise<QueryPredictor> {
   const chosen = await chooseMatrix(query, request.matrix, control);
   const genes = await queryGeneNames(model, query, chosen.reader.name, request.geneKey, control);
+  const [nRows] = chosen.reader.shape;
+  return {
+    reader: chosen.reader,
+    predict: (range = { start: 0, end: nRows }) =>
+      predictRows(model, query, chosen, genes, range, request, control),
+  };
+}
+
+function predictRows(
+  model: UsableModel,
+  query: AnnData,
+  chosen: ChosenMatrix,
+  genes: (string | null)[],
+  range: RowRange,
+  request: Omit<PredictRequest, 'rows'>,
+  control: PredictControl,
+): Promise<Prediction> {
   // One row block at a time (log1p(CPM) of the reader's block); outputs allocated once.
-  const rows = log1pCpmBlocks(chosen, null, chosen.genes.length, 'predict', control);
+  const rows = log1pCpmBlocks(chosen, null, chosen.genes.length, 'predict', control, range);
   return predict(
     model,
     rows,
     {
       genes,
       input: 'log1p-cpm',
-      nCells: chosen.reader.shape[0],
+      nCells: range.end - range.start,
       unknownThreshold: request.unknownThreshold,
       embedding: request.embedding,
       sparseInput: request.sparseInput,

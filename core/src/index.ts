@@ -25,6 +25,8 @@ export {
   trainOnAnnData,
   predictAnnData,
   predictionAnnotations,
+  queryPredictor,
+  type QueryPredictor,
   type TrainRequest,
   type TrainResult,
   type PredictRequest,
@@ -36,4 +38,5 @@ export type { ScnymNetwork } from './model/network.js';
 export { chooseMatrix, prepareTraining, readLabels, type PrepareOptions } from './prepare.js';
 export * from './vocabulary.js';
 export type { Prediction } from './predict.js';
+export { splitRows, PredictionAssembly, type RowRange, type PartArrays } from './row-ranges.js';
 export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';

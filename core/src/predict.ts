@@ -232,17 +232,11 @@ export async function predict(
 
   const kept = outputs?.finish() ?? fresh(0, nClasses);
   const { codes, confidence } = kept;
-  const threshold = options.unknownThreshold;
   const classNames = [...model.classNames];
-  const labels = new Array<string>(codes.length);
-  for (let i = 0; i < codes.length; i++) {
-    labels[i] =
-      threshold !== undefined && confidence[i] < threshold ? UNKNOWN_LABEL : classNames[codes[i]];
-  }
   return {
     nCells: cellsDone,
     classNames,
-    labels,
+    labels: labelCells(codes, confidence, classNames, options.unknownThreshold),
     codes,
     confidence,
     probabilities: kept.probabilities,
@@ -250,6 +244,21 @@ export async function predict(
     embeddingDim,
     nMissingGenes: alignment?.nMissing ?? 0,
   };
+}
+
+/** Each cell's class name, or 'Unknown' where its confidence is below `threshold` (if set). */
+export function labelCells(
+  codes: Int32Array,
+  confidence: Float32Array,
+  classNames: readonly string[],
+  threshold: number | undefined,
+): string[] {
+  const labels = new Array<string>(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    labels[i] =
+      threshold !== undefined && confidence[i] < threshold ? UNKNOWN_LABEL : classNames[codes[i]];
+  }
+  return labels;
 }
 
 type Arrays = Omit<PredictionBatch, 'start' | 'nCells'>;

@@ -25,6 +25,7 @@ import {
   type ContentReport,
 } from './preprocess.js';
 import { Rng } from './random.js';
+import { checkRange, type RowRange } from './row-ranges.js';
 import { UNKNOWN_LABEL } from './vocabulary.js';
 import { sampleReference, sampleRows, type ReferenceSample } from './train/sampling.js';
 import type { TrainingData } from './train/trainer.js';
@@ -156,8 +157,9 @@ async function describe(ad: AnnData, name: string): Promise<ChosenMatrix> {
 /**
  * Streams a matrix into log1p(CPM) CSR. CPM uses all of the file's genes (as the user would
  * normalise before scNym); then columns are mapped by `columnMap` (-1 drops a gene) into
- * `nColsOut` columns. Blocks that turn out not to match the sampled content are refused. With
- * `rows` (ascending), each block keeps only those rows, and blocks without any are not read.
+ * `nColsOut` columns. Blocks that turn out not to match the sampled content are refused.
+ * `rows` limits it to a range of rows (a shard; progress then counts within it), or to chosen
+ * rows (ascending: a sample), each block keeping only those and blocks without any not read.
  */
 export async function* log1pCpmBlocks(
   m: ChosenMatrix,
@@ -165,20 +167,23 @@ export async function* log1pCpmBlocks(
   nColsOut: number,
   stage: string,
   control: Control = {},
-  rows?: Int32Array,
+  rows: RowRange | Int32Array = { start: 0, end: m.reader.shape[0] },
 ): AsyncGenerator<Csr> {
-  const [nRows] = m.reader.shape;
+  const chosen = rows instanceof Int32Array ? rows : null;
+  const range = rows instanceof Int32Array ? { start: 0, end: m.reader.shape[0] } : rows;
+  checkRange(range, m.reader.shape[0], m.source);
   const step = m.reader.preferredBlockRows;
-  let next = 0; // rows[next]: the first chosen row not read yet
-  for (let start = 0; start < nRows; start += step) {
+  let next = 0; // chosen[next]: the first chosen row not read yet
+  for (let start = range.start; start < range.end; start += step) {
     throwIfAborted(control.signal);
-    const end = Math.min(nRows, start + step);
+    const end = Math.min(range.end, start + step);
     let block: Csr | null = null;
-    if (!rows) block = await m.reader.rows(start, end);
+    if (!chosen) block = await m.reader.rows(start, end);
     else {
       const from = next;
-      while (next < rows.length && rows[next] < end) next++;
-      if (next > from) block = pickRows(await m.reader.rows(start, end), rows.subarray(from, next));
+      while (next < chosen.length && chosen[next] < end) next++;
+      if (next > from)
+        block = pickRows(await m.reader.rows(start, end), chosen.subarray(from, next));
     }
     if (block) {
       // A block of a count matrix is checked while it is normalised; others are classified first.
@@ -187,11 +192,12 @@ export async function* log1pCpmBlocks(
         checkedLog1pCpm(m, block, start, end);
       yield columnMap ? remapColumns(normalised, columnMap, nColsOut) : normalised;
     }
-    if (rows && next === rows.length) {
-      control.onProgress?.(stage, nRows, nRows);
+    const total = range.end - range.start;
+    if (chosen && next === chosen.length) {
+      control.onProgress?.(stage, total, total);
       return;
     }
-    control.onProgress?.(stage, end, nRows);
+    control.onProgress?.(stage, end - range.start, total);
   }
 }
 

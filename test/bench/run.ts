@@ -11,12 +11,15 @@
  *   npm run bench -- --sections write              a run's keys written safely into a 1M-cell query
  *   npm run bench -- --sections scale              scnym annotate + predict at 1k, 10k, 100k cells
  *   npm run bench -- --sections scale --large      … and 1M × 1M cells at 20k genes
+ *   npm run bench -- --sections predict-scale      predict on 1 vs 2 threads, 1 vs 2 shards (and
+ *                                                  Slurm tasks) on 100k × 2k; --large adds 1M × 20k
  */
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
 import { benchBaseline } from './baseline.js';
 import { benchInterpret } from './interpret.js';
 import { benchScale } from './scale.js';
+import { benchPredictScale } from './predict-scale.js';
 import { benchSpeed } from './speed.js';
 import { benchWrite } from './write.js';
 
@@ -38,3 +41,4 @@ if (sections.includes('speed')) await benchSpeed({ large: values.large });
 if (sections.includes('baseline')) await benchBaseline(seeds[0]);
 if (sections.includes('write')) await benchWrite();
 if (sections.includes('scale')) await benchScale({ large: values.large });
+if (sections.includes('predict-scale')) await benchPredictScale({ large: values.large });

@@ -10,7 +10,12 @@
  * - Counts are Poisson(λ·g) with g ~ Gamma(2)/2 (NB dispersion 2) where λ ≥ 0.05, plain Poisson
  *   below (the Gamma draw is the costly part and changes little there).
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DType } from '../../core/src/anndata/hierarchy.js';
 import type { AnnData, MatrixReader } from '../../core/src/anndata/types.js';
+import { encodeVlenUtf8, ENCODERS } from '../../core/src/anndata/zarr/encode.js';
+import { v2ArrayDoc } from '../../core/src/anndata/zarr/new-metadata.js';
 import type { Csr } from '../../core/src/csr.js';
 import { log1pCpm } from '../../core/src/preprocess.js';
 import { Rng } from '../../core/src/random.js';
@@ -345,4 +350,140 @@ function growFloat(a: Float32Array, size: number): Float32Array {
   const out = new Float32Array(size);
   out.set(a);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// On disk: the same cells as an AnnData .zarr (for the paths that open a file: worker threads,
+// shards), written block by block so that 1M × 20k never exists whole in memory.
+
+/** Blosc-lz4 with byte shuffle, as anndata's zarr stores usually are. */
+const BLOSC = { id: 'blosc', cname: 'lz4', clevel: 5, shuffle: 1, blocksize: 0 };
+
+export interface ZarrWriteStats {
+  seconds: number;
+  nnz: number;
+}
+
+/**
+ * Writes `counts` as a zarr v2 AnnData store at `path` (which must not exist): X as csr_matrix
+ * (float32 counts, int32 indices, int64 indptr; data/indices in chunks of `chunkValues`), obs and
+ * var with their names, and the empty groups anndata writes.
+ */
+export async function writeSyntheticZarr(
+  counts: SyntheticCounts,
+  path: string,
+  options: { blockRows?: number; chunkValues?: number } = {},
+): Promise<ZarrWriteStats> {
+  const started = performance.now();
+  const { nCells, nGenes } = counts;
+  const blockRows = options.blockRows ?? 4096;
+  const chunkValues = options.chunkValues ?? 1 << 21;
+  const blosc = (await ENCODERS.blosc()).fromConfig(BLOSC);
+  const json = (file: string, doc: unknown) => writeFile(file, JSON.stringify(doc, null, 2));
+  const group = async (name: string, attrs: Record<string, unknown>) => {
+    await mkdir(join(path, name), { recursive: true });
+    await json(join(path, name, '.zgroup'), { zarr_format: 2 });
+    await json(join(path, name, '.zattrs'), attrs);
+  };
+  const arrayDoc = async (name: string, dtype: DType, shape: number[], chunks: number[]) => {
+    await json(join(path, name, '.zarray'), {
+      ...v2ArrayDoc({ data: [], shape, dtype }, chunks, BLOSC),
+      ...(dtype === 'int64' ? { dtype: '<i8' } : {}),
+    });
+  };
+  const chunk = async (name: string, index: number, bytes: Uint8Array) =>
+    writeFile(join(path, name, String(index)), await blosc.encode(bytes));
+
+  await mkdir(path);
+  await group('', { 'encoding-type': 'anndata', 'encoding-version': '0.1.0' });
+  for (const [name, items] of [
+    ['obs', nCells],
+    ['var', nGenes],
+  ] as const) {
+    await group(name, {
+      _index: '_index',
+      'column-order': [],
+      'encoding-type': 'dataframe',
+      'encoding-version': '0.2.0',
+    });
+    const per = 1 << 16;
+    await mkdir(join(path, name, '_index'));
+    await arrayDoc(`${name}/_index`, 'string', [items], [per]);
+    await json(join(path, name, '_index', '.zattrs'), {
+      'encoding-type': 'string-array',
+      'encoding-version': '0.2.0',
+    });
+    for (let c = 0; c * per < items; c++) {
+      const names = Array.from({ length: per }, (_, i) =>
+        c * per + i < items
+          ? name === 'obs'
+            ? `cell${c * per + i}`
+            : counts.genes[c * per + i]
+          : '',
+      );
+      await chunk(`${name}/_index`, c, encodeVlenUtf8(names));
+    }
+  }
+  for (const name of ['obsm', 'varm', 'obsp', 'varp', 'layers', 'uns']) {
+    await group(name, { 'encoding-type': 'dict', 'encoding-version': '0.1.0' });
+  }
+  await group('X', {
+    'encoding-type': 'csr_matrix',
+    'encoding-version': '0.1.0',
+    shape: [nCells, nGenes],
+  });
+
+  for (const name of ['indptr', 'indices', 'data']) await mkdir(join(path, 'X', name));
+  // indices and data fill chunks of `chunkValues`, written as each one is full.
+  const pending = { indices: new Int32Array(chunkValues), data: new Float32Array(chunkValues) };
+  let filled = 0;
+  let written = 0;
+  const flush = async (length: number) => {
+    if (length < chunkValues) {
+      pending.indices.fill(0, length);
+      pending.data.fill(0, length);
+    }
+    for (const key of ['indices', 'data'] as const) {
+      const a = pending[key];
+      await chunk(`X/${key}`, written, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    }
+    written++;
+    filled = 0;
+  };
+  const indptrChunk = 1 << 20;
+  const indptr = new BigInt64Array(indptrChunk);
+  let indptrFilled = 1; // indptr[0] = 0
+  let indptrWritten = 0;
+  let nnz = 0;
+  for (let start = 0; start < nCells; start += blockRows) {
+    const end = Math.min(nCells, start + blockRows);
+    const block = counts.rows(start, end);
+    for (let r = 1; r <= block.nRows; r++) {
+      indptr[indptrFilled++] = BigInt(nnz + block.indptr[r]);
+      if (indptrFilled === indptrChunk) {
+        await chunk('X/indptr', indptrWritten++, new Uint8Array(indptr.buffer));
+        indptrFilled = 0;
+      }
+    }
+    let at = 0;
+    const n = block.indices.length;
+    while (at < n) {
+      const take = Math.min(n - at, chunkValues - filled);
+      pending.indices.set(block.indices.subarray(at, at + take), filled);
+      pending.data.set(block.data.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === chunkValues) await flush(chunkValues);
+    }
+    nnz += n;
+  }
+  if (filled > 0) await flush(filled);
+  if (indptrFilled > 0) {
+    indptr.fill(0n, indptrFilled);
+    await chunk('X/indptr', indptrWritten, new Uint8Array(indptr.buffer));
+  }
+  await arrayDoc('X/indptr', 'int64', [nCells + 1], [indptrChunk]);
+  await arrayDoc('X/indices', 'int32', [nnz], [chunkValues]);
+  await arrayDoc('X/data', 'float32', [nnz], [chunkValues]);
+  return { seconds: (performance.now() - started) / 1000, nnz };
 }

@@ -38,6 +38,7 @@ export async function openMatrix(
         chunkRows *
           Math.max(1, Math.floor(TARGET_BLOCK_VALUES / (chunkRows * Math.max(1, expected[1])))),
       ),
+      meta.chunks?.[0],
     );
   }
   const enc = attrs['encoding-type'] ?? legacySparseEncoding(attrs['h5sparse_format']);
@@ -79,7 +80,8 @@ export async function openMatrix(
   if (isCsr) {
     const avg = nnz / Math.max(1, expected[0]);
     const blockRows = clamp(Math.floor(TARGET_BLOCK_VALUES / Math.max(1, avg)), 256, 1 << 16);
-    return new CsrReader(h, name, expected, dataMeta.dtype, nnz, blockRows, indptr);
+    const chunkValues = dataMeta.chunks?.[0];
+    return new CsrReader(h, name, expected, dataMeta.dtype, nnz, blockRows, indptr, chunkValues);
   }
   warn(
     `${h.source}: ${name} is stored column-major (CSC); reading cells scans the whole matrix for every block. ` +
@@ -219,6 +221,35 @@ abstract class SparseReader extends BaseReader {
 class CsrReader extends SparseReader {
   readonly encoding = 'csr' as const;
 
+  constructor(
+    h: Hierarchy,
+    name: string,
+    shape: [number, number],
+    dtype: DType,
+    nnz: number,
+    blockRows: number,
+    indptr: Float64Array,
+    /** Stored values per chunk of data (and, as anndata writes them, indices); 0: unchunked. */
+    private readonly chunkValues = 0,
+  ) {
+    super(h, name, shape, dtype, nnz, blockRows, indptr);
+  }
+
+  /** The first row whose values start at or after the chunk boundary nearest to `row`'s start. */
+  alignRow(row: number): number {
+    const n = this.shape[0];
+    if (!(this.chunkValues > 0) || row <= 0 || row >= n) return Math.min(n, Math.max(0, row));
+    const boundary = Math.round(this.indptr[row] / this.chunkValues) * this.chunkValues;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.indptr[mid] < boundary) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   protected async readRows(start: number, end: number): Promise<CsrBlock> {
     const lo = this.indptr[start];
     const hi = this.indptr[end];
@@ -260,8 +291,16 @@ class DenseReader extends BaseReader {
     shape: [number, number],
     dtype: DType,
     blockRows: number,
+    /** Rows per stored chunk; undefined when the array is not chunked. */
+    private readonly chunkRows?: number,
   ) {
     super(h, name, shape, dtype, undefined, blockRows);
+  }
+
+  alignRow(row: number): number {
+    const clamped = Math.min(this.shape[0], Math.max(0, row));
+    if (!this.chunkRows) return clamped;
+    return Math.min(this.shape[0], Math.round(clamped / this.chunkRows) * this.chunkRows);
   }
 
   protected async readRows(start: number, end: number): Promise<CsrBlock> {

@@ -67,6 +67,12 @@ export interface MatrixReader {
   /** Chunk rows for dense storage: reading aligned to it avoids re-decoding chunks. */
   readonly preferredBlockRows: number;
   /**
+   * The row nearest to `row` where a stored chunk begins (dense: a chunk of rows; CSR: a chunk
+   * of data/indices), so that row ranges cut there read whole chunks (shards, worker threads).
+   * Absent when the storage has no chunks to align to.
+   */
+  alignRow?(row: number): number;
+  /**
    * Rows [start, end) as CSR. Never materialises the whole matrix: CSR reads one indptr range,
    * dense reads row chunks, CSC reads every column (slow; a warning is emitted once).
    * NaN or infinite values raise AnnDataError naming the element.

@@ -15,3 +15,20 @@ export {
   type Written,
 } from './workflow.js';
 export { loadModelDir, saveModelDir, type SaveModelOptions } from './model-dir.js';
+export {
+  availableCores,
+  predictFileRows,
+  resolveThreads,
+  type RowsRequest,
+  type ThreadCount,
+} from './predict-threads.js';
+export {
+  mergeShards,
+  predictShard,
+  shardFilePath,
+  shardRows,
+  type MergeResult,
+  type ShardResult,
+  type ShardSpec,
+} from './shards.js';
+export { SHARD_EXTENSION, openShardFile, type ShardFile, type ShardHeader } from './shard-file.js';

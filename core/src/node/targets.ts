@@ -6,7 +6,7 @@
  * is, holds or sits inside one of the run's inputs.
  */
 import { constants } from 'node:fs';
-import { access, lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { access, lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { WriteConflictError } from '../errors.js';
 import { MODEL_JSON, SCNYM_JSON, WEIGHTS_BIN } from '../model/files.js';
@@ -14,6 +14,8 @@ import { MODEL_FORMAT } from '../model/io.js';
 import { hasSignature } from './h5ad-file.js';
 
 const MODEL_FILES = new Set([SCNYM_JSON, MODEL_JSON, WEIGHTS_BIN]);
+/** The first bytes of a shard file (shard-file.ts). */
+export const SHARD_SIGNATURE = 'SCNYMSHD';
 
 /** Refuses an in-place write into `path` (an .h5ad file or a .zarr folder) the user would not expect. */
 export async function checkWritableInPlace(path: string): Promise<void> {
@@ -65,7 +67,7 @@ export interface OutputTarget {
   /** The flag, for messages. */
   flag: string;
   /** What will be written there. */
-  holds: 'zarr' | 'h5ad' | 'model';
+  holds: 'zarr' | 'h5ad' | 'model' | 'shard';
   overwrite?: boolean;
   /** The run's inputs (files or folders), which an output may never be, hold or sit in. */
   inputs: string[];
@@ -123,6 +125,7 @@ const WHAT = {
   zarr: 'an AnnData .zarr store',
   h5ad: 'an .h5ad file',
   model: 'a model folder written by scNym (scnym.json, model.json, weights.bin)',
+  shard: 'a shard file written by scnym predict --shard',
 };
 
 /** Why an existing path is not something this write may replace, or null if it is. */
@@ -131,6 +134,10 @@ async function notOurs(
   holds: OutputTarget['holds'],
   isDir: boolean,
 ): Promise<string | null> {
+  if (holds === 'shard') {
+    if (isDir) return 'is a folder';
+    return (await hasShardSignature(path)) ? null : 'is not a shard file';
+  }
   if (holds === 'h5ad') {
     if (isDir) return 'is a folder';
     const size = (await lstat(path)).size;
@@ -160,6 +167,17 @@ async function notOurs(
     // not JSON: not ours
   }
   return `has no scNym ${SCNYM_JSON}`;
+}
+
+async function hasShardSignature(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(SHARD_SIGNATURE.length);
+    await fh.read(head, 0, head.length, 0);
+    return head.toString('latin1') === SHARD_SIGNATURE;
+  } finally {
+    await fh.close();
+  }
 }
 
 async function rootAttrs(path: string): Promise<Record<string, unknown> | null> {

@@ -16,16 +16,15 @@ import {
   evaluate,
   explain,
   explainClasses,
-  predictQuery,
   type AnnotateRequest,
   type AnnotateResult,
   type ExplainRequest,
   type PredictionOutput,
-  type PredictQueryRequest,
   type WorkflowControl,
 } from '../workflow/index.js';
 import { layerControl } from '../workflow/events.js';
 import { loadModelDir, saveModelDir } from './model-dir.js';
+import { predictFileRows, type RowsRequest } from './predict-threads.js';
 import { isZarrPath, openAnnDataFile } from './open.js';
 import { canonical, checkOutput, checkWritableInPlace } from './targets.js';
 import { writeAnnotationsToFile } from './write-file.js';
@@ -68,7 +67,7 @@ export async function checkOutputs(targets: {
 }
 
 /** Opens files (telling what was cleaned up after killed runs), runs `work`, closes them. */
-async function withFiles<T>(
+export async function withFiles<T>(
   paths: (string | undefined)[],
   control: WorkflowControl,
   work: (files: (AnnData | null)[]) => Promise<T>,
@@ -135,10 +134,13 @@ export async function trainFiles(
   }
 }
 
-/** Predicts `query` with a model folder (or a loaded model) and writes the predictions. */
+/**
+ * Predicts `query` with a model folder (or a loaded model) and writes the predictions; with
+ * `request.threads`, on worker threads over row ranges (the same outputs, to the bit).
+ */
 export async function predictFiles(
   paths: { model: string | LoadedModel; query: string } & Omit<FileOutputs, 'modelOut'>,
-  request: PredictQueryRequest,
+  request: Omit<RowsRequest, 'rows'>,
   control: WorkflowControl = {},
 ): Promise<PredictionOutput & Written> {
   const modelDir = typeof paths.model === 'string' ? paths.model : undefined;
@@ -147,7 +149,13 @@ export async function predictFiles(
   const model = typeof paths.model === 'string' ? await loadModelDir(paths.model) : paths.model;
   try {
     const output = await withFiles([paths.query], control, ([query]) =>
-      predictQuery({ ...model, source: modelDir }, query as AnnData, request, control),
+      predictFileRows(
+        { ...model, source: modelDir },
+        query as AnnData,
+        paths.query,
+        request,
+        control,
+      ),
     );
     const written = await writeResults(
       { ...output, card: model.card },

@@ -118,10 +118,14 @@ async function writeZarr(path: string, annotations: Annotations, edit: WriteOpti
   }
 }
 
-/** Copies a store, without scNym's private entries; a cancel stops it between entries. */
+/**
+ * Copies a store, without scNym's private entries; a cancel stops it between entries. Links are
+ * followed (a store given through a link, as Nextflow stages inputs, is copied, not linked to).
+ */
 async function copyStore(from: string, to: string, signal?: AbortSignal): Promise<void> {
   await cp(from, to, {
     recursive: true,
+    dereference: true,
     errorOnExist: true,
     force: false,
     filter: (src) => {

@@ -73,28 +73,49 @@ export type PredictModel = UsableModel & {
 
 export type PredictQueryRequest = Omit<PredictRequest, 'unknownThreshold'> & OutputRequest;
 
+/**
+ * Predicts the query (or, with `request.rows`, those rows only: the keys then describe those
+ * rows, to be put together with the other ranges' by core/node's mergeShards).
+ */
 export async function predictQuery(
   model: PredictModel,
   query: AnnData,
   request: PredictQueryRequest = {},
   control: WorkflowControl = {},
 ): Promise<PredictionOutput> {
-  const layers = layerControl(control);
   const prediction = await predictAnnData(
     model,
     query,
-    {
-      ...request,
-      unknownThreshold: unknownThresholdFor(
-        String(model.card.training.config ?? ''),
-        request.unknownThreshold,
-      ),
-    },
-    {
-      ...layers,
-      onProgress: (_stage, done, total) => layers.onProgress?.('predicting', done, total),
-    },
+    { ...request, unknownThreshold: unknownThresholdOf(model, request) },
+    predictingControl(control),
   );
+  return predictionOutput(prediction, model, request);
+}
+
+/** Cells below this confidence are Unknown: the request's threshold, else the model's default. */
+export function unknownThresholdOf(
+  model: Pick<PredictModel, 'card'>,
+  request: Pick<OutputRequest, 'unknownThreshold'>,
+): number | undefined {
+  return unknownThresholdFor(String(model.card.training.config ?? ''), request.unknownThreshold);
+}
+
+/** A prediction with the keys it becomes in the query. */
+export function predictionOutput(
+  prediction: Prediction,
+  model: Pick<PredictModel, 'card'>,
+  request: Pick<OutputRequest, 'keyAdded'>,
+): PredictionOutput {
   const annotations = predictionAnnotations(prediction, model.card, { keyAdded: request.keyAdded });
   return { prediction, annotations };
+}
+
+/** The lower layers' callbacks for prediction, its progress in the words 'predicting'. */
+export function predictingControl(control: WorkflowControl) {
+  const layers = layerControl(control);
+  return {
+    ...layers,
+    onProgress: (_stage: string, done: number, total: number) =>
+      layers.onProgress?.('predicting', done, total),
+  };
 }

@@ -1,0 +1,182 @@
+/**
+ * Row ranges, the unit prediction is spread by: a query's rows split into contiguous ranges at
+ * the store's chunk boundaries (so each part reads whole chunks), predicted apart (worker
+ * threads, Slurm array tasks, Kubernetes indexed jobs) and put back together into one
+ * prediction, each row exactly once.
+ */
+import { ScnymError } from './errors.js';
+import { labelCells, type Prediction } from './predict.js';
+
+/** Rows [start, end) of a matrix. */
+export interface RowRange {
+  start: number;
+  end: number;
+}
+
+/** Throws unless `range` is a range of integers inside [0, nRows]. */
+export function checkRange(range: RowRange, nRows: number, source?: string): void {
+  const { start, end } = range;
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end)) {
+    throw new RangeError(`rows [${start}, ${end}) is not a range of rows`);
+  }
+  if (end > nRows) {
+    throw new ScnymError(`has ${nRows} cells; rows [${start}, ${end}) are past its end`, {
+      file: source,
+      code: 'bad-input',
+      hint: 'a shard or row range must lie within the query it was made for',
+    });
+  }
+}
+
+/**
+ * `range` cut into `parts` contiguous ranges of about equal rows, every cut moved to the chunk
+ * boundary nearest to it (`alignRow`, a MatrixReader's; identity when not given). Ranges may be
+ * empty when there are more parts than chunks; together they cover `range` exactly once.
+ */
+export function splitRows(
+  range: RowRange,
+  parts: number,
+  alignRow: (row: number) => number = (row) => row,
+): RowRange[] {
+  if (!(Number.isInteger(parts) && parts >= 1)) {
+    throw new RangeError(`parts must be a positive integer (got ${parts})`);
+  }
+  const n = range.end - range.start;
+  const cuts = [range.start];
+  for (let k = 1; k < parts; k++) {
+    const aligned = alignRow(range.start + Math.round((k * n) / parts));
+    cuts.push(Math.min(range.end, Math.max(cuts[k - 1], aligned)));
+  }
+  cuts.push(range.end);
+  return cuts.slice(0, parts).map((start, k) => ({ start, end: cuts[k + 1] }));
+}
+
+/** One part's outputs, rows of its range in order (as a Prediction or a shard holds them). */
+export interface PartArrays {
+  codes: Int32Array;
+  confidence: Float32Array;
+  /** rows × nClasses. */
+  probabilities: Float32Array;
+  /** rows × embeddingDim (empty when the embedding is off). */
+  embedding: Float32Array;
+}
+
+/**
+ * The outputs of a whole range, allocated once at full size, filled part by part (each part's
+ * rows written where they belong, overlaps refused) and returned as one Prediction once every
+ * row has been filled exactly once.
+ */
+export class PredictionAssembly {
+  private readonly arrays: PartArrays;
+  /** Filled ranges, kept sorted by start. */
+  private readonly filled: RowRange[] = [];
+
+  constructor(
+    /** The rows the assembled prediction covers. */
+    readonly range: RowRange,
+    readonly classNames: readonly string[],
+    readonly embeddingDim: number,
+  ) {
+    const n = range.end - range.start;
+    this.arrays = {
+      codes: new Int32Array(n),
+      confidence: new Float32Array(n),
+      probabilities: new Float32Array(n * classNames.length),
+      embedding: new Float32Array(n * embeddingDim),
+    };
+  }
+
+  /**
+   * Reserves `part`'s rows and returns views of where they go, to be filled by the caller (e.g.
+   * read from a file straight into them). Refuses rows outside the range or already taken.
+   */
+  slot(part: RowRange): PartArrays {
+    const { start, end } = part;
+    if (!(start >= this.range.start && end <= this.range.end && start <= end)) {
+      throw new RangeError(
+        `rows [${start}, ${end}) are outside [${this.range.start}, ${this.range.end})`,
+      );
+    }
+    let at = 0;
+    while (at < this.filled.length && this.filled[at].start < start) at++;
+    const before = this.filled[at - 1];
+    const after = this.filled[at];
+    if ((before && before.end > start) || (after && after.start < end && start < end)) {
+      const other = before && before.end > start ? before : after;
+      throw new ScnymError(
+        `rows [${start}, ${end}) overlap rows [${other.start}, ${other.end}) already predicted`,
+        { code: 'bad-input', hint: 'give each row range (shard) once' },
+      );
+    }
+    this.filled.splice(at, 0, { start, end });
+    const from = start - this.range.start;
+    const to = end - this.range.start;
+    const k = this.classNames.length;
+    const d = this.embeddingDim;
+    return {
+      codes: this.arrays.codes.subarray(from, to),
+      confidence: this.arrays.confidence.subarray(from, to),
+      probabilities: this.arrays.probabilities.subarray(from * k, to * k),
+      embedding: this.arrays.embedding.subarray(from * d, to * d),
+    };
+  }
+
+  /** Copies a part's outputs in. */
+  add(part: RowRange, arrays: PartArrays): void {
+    const n = part.end - part.start;
+    const k = this.classNames.length;
+    if (
+      arrays.codes.length !== n ||
+      arrays.confidence.length !== n ||
+      arrays.probabilities.length !== n * k ||
+      arrays.embedding.length !== n * this.embeddingDim
+    ) {
+      throw new RangeError(`outputs for rows [${part.start}, ${part.end}) have the wrong sizes`);
+    }
+    const view = this.slot(part);
+    view.codes.set(arrays.codes);
+    view.confidence.set(arrays.confidence);
+    view.probabilities.set(arrays.probabilities);
+    view.embedding.set(arrays.embedding);
+  }
+
+  /** The rows no part has filled yet. */
+  missing(): RowRange[] {
+    const gaps: RowRange[] = [];
+    let at = this.range.start;
+    for (const r of this.filled) {
+      if (r.start > at) gaps.push({ start: at, end: r.start });
+      at = Math.max(at, r.end);
+    }
+    if (at < this.range.end) gaps.push({ start: at, end: this.range.end });
+    return gaps;
+  }
+
+  /** The whole prediction; throws if rows are missing. */
+  finish(unknownThreshold: number | undefined, nMissingGenes: number): Prediction {
+    const gaps = this.missing();
+    if (gaps.length > 0) {
+      const shown = gaps
+        .slice(0, 3)
+        .map((g) => `[${g.start}, ${g.end})`)
+        .join(', ');
+      throw new ScnymError(`rows ${shown}${gaps.length > 3 ? ', …' : ''} have no prediction`, {
+        code: 'bad-input',
+        hint: 'predict every row range (shard) before putting them together',
+      });
+    }
+    const classNames = [...this.classNames];
+    const { codes, confidence } = this.arrays;
+    return {
+      nCells: this.range.end - this.range.start,
+      classNames,
+      labels: labelCells(codes, confidence, classNames, unknownThreshold),
+      codes,
+      confidence,
+      probabilities: this.arrays.probabilities,
+      embedding: this.arrays.embedding,
+      embeddingDim: this.embeddingDim,
+      nMissingGenes,
+    };
+  }
+}
