@@ -9,12 +9,14 @@
  *   npm run bench -- --sections speed --large      … and predicting 1M cells × 20k genes (~30 min)
  *   npm run bench -- --sections baseline           the same steps and run in PyTorch (python3-torch)
  *   npm run bench -- --sections write              a run's keys written safely into a 1M-cell query
+ *   npm run bench -- --sections viewer             `scnym view` on a 1M-cell query (headless Chromium)
  */
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
 import { benchBaseline } from './baseline.js';
 import { benchInterpret } from './interpret.js';
 import { benchSpeed } from './speed.js';
+import { benchViewer } from './viewer.js';
 import { benchWrite } from './write.js';
 
 const { values } = parseArgs({
@@ -34,3 +36,4 @@ if (sections.includes('interpret')) await benchInterpret(seeds[0]);
 if (sections.includes('speed')) await benchSpeed({ large: values.large });
 if (sections.includes('baseline')) await benchBaseline(seeds[0]);
 if (sections.includes('write')) await benchWrite();
+if (sections.includes('viewer')) await benchViewer();
