@@ -313,6 +313,15 @@ async function session(
       });
     }
 
+    await bench.step('first hover (the tooltip: the cell names are read)', async () => {
+      const box = (await page.locator('#plot').boundingBox())!;
+      for (let fx = 0.3; fx < 0.9; fx += 0.02) {
+        await page.mouse.move(box.x + box.width * fx, box.y + box.height * 0.45);
+        if (await page.locator('#tooltip').isVisible()) return;
+      }
+      return 'no tooltip';
+    });
+
     const swatch = '#legend .legend-row:first-child .swatch';
     await bench.step('hide a category (legend)', async () => {
       await page.click(swatch);
@@ -390,14 +399,18 @@ async function annotate(page: Page, bench: Bench, memory: MemorySampler): Promis
   let clicks = 0;
   let outcome = 'timeout';
   let lastText = '';
+  let shown = '';
   for (;;) {
     const state = await page.evaluate(() => ({
       annotated: document.body.dataset.annotated === 'true',
       failed: document.querySelector('#tl-message.error')?.textContent ?? null,
       text: document.querySelector('#tl-progress-text')?.textContent ?? '',
     }));
-    if (state.text !== lastText) {
-      lastText = state.text;
+    shown = state.text;
+    // Logged when the stage or the epoch changes (not every step's loss).
+    const where = state.text.replace(/\s*(val acc|loss) .*$/, '');
+    if (where !== lastText) {
+      lastText = where;
       console.log(`#   ${((Date.now() - w0) / 1000).toFixed(0)} s: ${state.text}`);
     }
     if (state.annotated) {
@@ -433,7 +446,7 @@ async function annotate(page: Page, bench: Bench, memory: MemorySampler): Promis
     'Annotate: training + prediction (worker)',
     t0,
     Number.isFinite(arrived) ? Math.round(arrived - t0) : wallMs,
-    `${outcome}; ${clicked.length} clicks: input delay median ${median('delay').toFixed(0)} / max ${worst('delay').toFixed(0)} ms, to next frame median ${median('toFrame').toFixed(0)} / max ${worst('toFrame').toFixed(0)} ms; ${lastText}`,
+    `${outcome}; ${clicked.length} clicks: input delay median ${median('delay').toFixed(0)} / max ${worst('delay').toFixed(0)} ms, to next frame median ${median('toFrame').toFixed(0)} / max ${worst('toFrame').toFixed(0)} ms; last: ${shown}`,
     trainingEnd,
   );
   if (outcome !== 'done') return;
