@@ -1,25 +1,28 @@
 /**
- * The scatterplot under the viewer, drawn on the CPU into a 2-D canvas (point-raster.ts): pan
- * (drag) and zoom (wheel), a lasso (in lasso mode, or shift-drag), a click selecting a point,
- * Escape clearing the selection, hover, hidden categories, and the selection drawn over the
- * other points faded. Per-point state lives in typed arrays (coordinates, palette entries, the
- * selection's flags); each change is drawn once, at the next animation frame.
+ * The scatterplot under the viewer: pan (drag) and zoom (wheel), a lasso (in lasso mode, or
+ * shift-drag), a click selecting a point, Escape clearing the selection, hover, hidden
+ * categories, and the selection drawn over the other points faded. Per-point state lives in
+ * typed arrays (coordinates, palette entries, the selection's flags); each change is drawn once,
+ * at the next animation frame. Hover (a uniform grid) and the lasso (a pixel mask) work on those
+ * arrays, whichever painter draws the points (painter.ts):
  *
- * Why not WebGL: on a machine without a GPU the browser draws WebGL with SwiftShader and
- * composites the page on the CPU, reading every WebGL frame back on the main thread — about a
- * second per frame of a million points, the page frozen for each redraw, hover and lasso move.
- * The CPU draws the same frame in tens of milliseconds, with or without a GPU.
+ * - On a GPU, WebGL with regl (webgl-painter.ts): the arrays uploaded once per change, a frame
+ *   is a draw call, so pan and zoom stay smooth at a million points.
+ * - Without one, the CPU (point-raster.ts) into a 2-D canvas: there the browser draws WebGL
+ *   with SwiftShader and composites the page on the CPU, reading every WebGL frame back on the
+ *   main thread — about a second per frame of a million points, the page frozen for each
+ *   redraw, hover and lasso move — while the CPU raster draws the same frame in tens of
+ *   milliseconds.
+ *
+ * 'auto' (the default) picks WebGL only for a hardware renderer; a lost WebGL context falls back
+ * to the CPU. The canvas's data-renderer says which painter draws.
  */
 import { ACCENT, MISSING_COLOR, viridis } from '../ui/colors.js';
 import { NUMERIC_STEPS, type ColourColumn } from './columns.js';
+import { DEFAULT_RENDERER, type Renderer } from '../shared/config.js';
+import { CpuPainter, createPainter, type PointPainter, type PointState } from './painter.js';
 import { PointGrid } from './point-grid.js';
-import {
-  drawPoints,
-  pointsInMask,
-  stamp,
-  type PointLayer,
-  type Transform,
-} from './point-raster.js';
+import { pointsInMask, type PointLayer, type Transform } from './point-raster.js';
 
 export type MouseMode = 'panZoom' | 'lasso';
 
@@ -48,7 +51,14 @@ const ZOOM_LIMITS = [0.5, 2000] as const;
 
 export class Scatter {
   private readonly ctx: CanvasRenderingContext2D;
-  private image: ImageData | null = null;
+  private painter: PointPainter = new CpuPainter();
+  /** What changed since the painter last painted. */
+  private changed: PointState['changed'] = {
+    points: true,
+    colours: true,
+    hidden: true,
+    selected: true,
+  };
   private x: Float32Array = new Float32Array(0);
   private y: Float32Array = new Float32Array(0);
   private grid: PointGrid | null = null;
@@ -78,12 +88,28 @@ export class Scatter {
   private frame: number | null = null;
   private drawn: (() => void)[] = [];
 
-  constructor(
+  /**
+   * A scatterplot on `canvas` (the top one: the mouse, the hover ring and the lasso; WebGL draws
+   * its points on a canvas of its own under it) with the painter `renderer` asks for.
+   */
+  static async create(
+    canvas: HTMLCanvasElement,
+    background: string,
+    events: ScatterEvents,
+    renderer: Renderer = DEFAULT_RENDERER,
+  ): Promise<Scatter> {
+    const scatter = new Scatter(canvas, background, events);
+    scatter.usePainter(await createPainter(renderer, canvas, () => scatter.contextLost()));
+    return scatter;
+  }
+
+  private constructor(
     private readonly canvas: HTMLCanvasElement,
     background: string,
     private readonly events: ScatterEvents,
   ) {
     this.ctx = canvas.getContext('2d')!;
+    canvas.dataset.renderer = this.painter.kind;
     this.background = parseColours([background], this.ctx);
     this.rgb = parseColours([ACCENT], this.ctx);
     new ResizeObserver(() => this.redraw()).observe(canvas);
@@ -107,6 +133,7 @@ export class Scatter {
     this.grid = new PointGrid(x, y);
     if (this.colour.length !== x.length) this.colour = new Uint16Array(x.length);
     if (this.selected && this.selected.length !== x.length) this.selected = null;
+    this.changed.points = true;
     this.view = { zoom: 1, panX: 0, panY: 0 };
     this.setHovered(-1);
     return this.redraw();
@@ -116,6 +143,7 @@ export class Scatter {
     this.colour = colour;
     this.rgb = parseColours(palette, this.ctx);
     this.hidden = new Uint8Array(palette.length);
+    this.changed.colours = true;
     return this.redraw();
   }
 
@@ -123,6 +151,7 @@ export class Scatter {
   setHidden(entries: ReadonlySet<number>): Promise<void> {
     this.hidden.fill(0);
     for (const e of entries) this.hidden[e < 0 ? this.hidden.length - 1 : e] = 1;
+    this.changed.hidden = true;
     return this.redraw();
   }
 
@@ -133,6 +162,7 @@ export class Scatter {
       this.selected = new Uint8Array(this.x.length);
       for (let k = 0; k < cells.length; k++) this.selected[cells[k]] = 1;
     }
+    this.changed.selected = true;
     return this.redraw();
   }
 
@@ -146,7 +176,26 @@ export class Scatter {
     return this.schedule();
   }
 
+  /** Which painter draws the points. */
+  renderer(): PointPainter['kind'] {
+    return this.painter.kind;
+  }
+
   // ------------------------------------------------------------------ drawing
+
+  private usePainter(painter: PointPainter): void {
+    this.painter.destroy();
+    this.painter = painter;
+    this.canvas.dataset.renderer = painter.kind;
+    this.changed = { points: true, colours: true, hidden: true, selected: true };
+    void this.redraw();
+  }
+
+  /** The WebGL context was lost (the GPU reset, too many contexts): the CPU draws from now on. */
+  private contextLost(): void {
+    console.warn('scatterplot: the WebGL context was lost; drawing on the CPU');
+    this.usePainter(new CpuPainter());
+  }
 
   private schedule(): Promise<void> {
     const done = new Promise<void>((ok) => this.drawn.push(ok));
@@ -160,37 +209,33 @@ export class Scatter {
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
     const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
-    if (canvas.width !== w || canvas.height !== h || !this.image) {
+    if (canvas.width !== w || canvas.height !== h) {
       canvas.width = w;
       canvas.height = h;
-      this.image = this.ctx.createImageData(w, h);
       this.stale.points = true;
     }
-    if (this.stale.points) this.drawPoints(this.image);
+    if (this.stale.points) {
+      this.painter.paint(
+        { ...this.layer(), selected: this.selected, changed: this.changed },
+        {
+          transform: this.transform(),
+          width: w,
+          height: h,
+          size: this.pointSize() * dpr,
+          alpha: this.x.length > 200_000 ? 0.8 : 0.9,
+          inactive: INACTIVE,
+          background: this.background,
+        },
+      );
+      this.changed = { points: false, colours: false, hidden: false, selected: false };
+    }
     if (this.stale.hover && this.mouse) this.findHovered();
     this.stale = { points: false, hover: false };
-    this.ctx.putImageData(this.image, 0, 0);
+    this.painter.under(this.ctx);
     this.drawOverlay();
     const drawn = this.drawn;
     this.drawn = [];
     for (const ok of drawn) ok();
-  }
-
-  private drawPoints(image: ImageData): void {
-    const px = new Uint32Array(image.data.buffer);
-    const [r, g, b] = this.background;
-    px.fill(new Uint32Array(Uint8Array.of(r, g, b, 255).buffer)[0]);
-    const n = this.x.length;
-    if (n === 0) return;
-    const layer = this.layer();
-    const t = this.transform();
-    const s = stamp(this.pointSize() * (window.devicePixelRatio || 1));
-    const alpha = n > 200_000 ? 0.8 : 0.9;
-    if (!this.selected) drawPoints(image, layer, t, s, alpha);
-    else {
-      drawPoints(image, layer, t, s, alpha * INACTIVE, this.selected, 0);
-      drawPoints(image, layer, t, s, 1, this.selected, 1);
-    }
   }
 
   /** The hovered point's ring and the lasso, over the points. */

@@ -1,6 +1,7 @@
 /**
- * The viewer host: a full-window scatterplot (scatter.ts, drawn on the CPU) of an obsm embedding,
- * colour-by with a legend, lasso selection, hover tooltips, and the plugin interface panels use.
+ * The viewer host: a full-window scatterplot (scatter.ts: WebGL on a GPU, else the CPU) of an
+ * obsm embedding, colour-by with a legend, lasso selection, hover tooltips, and the plugin
+ * interface panels use.
  * Plain TypeScript and DOM; the data comes from the data worker (core's reader). This class
  * holds the state and the plugin interface; the parts are drawn by toolbar, legend, tooltip
  * and scatter, and the obs columns are kept by a ColumnStore.
@@ -81,12 +82,17 @@ export class Viewer implements ViewerApi {
     this.toolbar.showEmbedding(first);
     this.refreshColumnChooser();
     const n = this.summary.nObs;
-    this.scatter = new Scatter(this.canvas, this.options.background ?? '#ffffff', {
-      select: (cells) => this.selectionChanged(cells),
-      deselect: () => this.selectionChanged([]),
-      pointOver: (i) => void this.hover(i),
-      pointOut: () => this.tooltip.hide(),
-    });
+    this.scatter = await Scatter.create(
+      this.canvas,
+      this.options.background ?? '#ffffff',
+      {
+        select: (cells) => this.selectionChanged(cells),
+        deselect: () => this.selectionChanged([]),
+        pointOver: (i) => void this.hover(i),
+        pointOut: () => this.tooltip.hide(),
+      },
+      this.options.config.renderer,
+    );
     // Colour first, so the points are drawn (and spatially indexed) once.
     const categorical = this.summary.columns.filter((c) => c.kind === 'categorical');
     const initial = likelyLabelColumn(categorical) ?? categorical[0];
