@@ -214,21 +214,7 @@ export class Scatter {
       canvas.height = h;
       this.stale.points = true;
     }
-    if (this.stale.points) {
-      this.painter.paint(
-        { ...this.layer(), selected: this.selected, changed: this.changed },
-        {
-          transform: this.transform(),
-          width: w,
-          height: h,
-          size: this.pointSize() * dpr,
-          alpha: this.x.length > 200_000 ? 0.8 : 0.9,
-          inactive: INACTIVE,
-          background: this.background,
-        },
-      );
-      this.changed = { points: false, colours: false, hidden: false, selected: false };
-    }
+    if (this.stale.points) this.paint(w, h);
     if (this.stale.hover && this.mouse) this.findHovered();
     this.stale = { points: false, hover: false };
     this.painter.under(this.ctx);
@@ -236,6 +222,29 @@ export class Scatter {
     const drawn = this.drawn;
     this.drawn = [];
     for (const ok of drawn) ok();
+  }
+
+  private paint(w: number, h: number): void {
+    const state = { ...this.layer(), selected: this.selected, changed: this.changed };
+    const frame = {
+      transform: this.transform(),
+      width: w,
+      height: h,
+      size: this.pointSize() * (window.devicePixelRatio || 1),
+      alpha: this.x.length > 200_000 ? 0.8 : 0.9,
+      inactive: INACTIVE,
+      background: this.background,
+    };
+    try {
+      this.painter.paint(state, frame);
+    } catch (err) {
+      if (this.painter.kind === 'cpu') throw err;
+      // A GPU driver refusing what regl asks: the CPU draws from now on.
+      console.warn('scatterplot: WebGL failed, drawing on the CPU:', err);
+      this.usePainter(new CpuPainter());
+      this.painter.paint({ ...state, changed: this.changed }, frame);
+    }
+    this.changed = { points: false, colours: false, hidden: false, selected: false };
   }
 
   /** The hovered point's ring and the lasso, over the points. */
