@@ -68,8 +68,13 @@ export class CpuPainter implements PointPainter {
   }
 }
 
-/** Renderer strings of software WebGL: slower than the CPU raster, so 'auto' does not use them. */
-const SOFTWARE_GL = /swiftshader|llvmpipe|software|softpipe|mesa offscreen/i;
+/**
+ * Whether a WebGL renderer string (WEBGL_debug_renderer_info's unmasked one) names a software
+ * rasteriser: slower than the CPU raster, so 'auto' does not use it.
+ */
+export function softwareRenderer(renderer: string): boolean {
+  return /swiftshader|llvmpipe|software|softpipe|mesa offscreen/i.test(renderer);
+}
 
 /**
  * A WebGL context on `canvas` for the points, or null. With `hardwareOnly` ('auto'), only a GPU's:
@@ -92,7 +97,7 @@ export function pointsContext(
   if (!gl || !hardwareOnly) return gl;
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
-  if (!SOFTWARE_GL.test(renderer)) return gl;
+  if (!softwareRenderer(renderer)) return gl;
   gl.getExtension('WEBGL_lose_context')?.loseContext();
   return null;
 }
