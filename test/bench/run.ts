@@ -13,6 +13,7 @@
  *   npm run bench -- --sections scale --large      … and 1M × 1M cells at 20k genes
  *   npm run bench -- --sections predict-scale      predict on 1 vs 2 threads, 1 vs 2 shards (and
  *                                                  Slurm tasks) on 100k × 2k; --large adds 1M × 20k
+ *   npm run bench -- --sections viewer             `scnym view` on a 1M-cell query (headless Chromium)
  */
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
@@ -21,6 +22,7 @@ import { benchInterpret } from './interpret.js';
 import { benchScale } from './scale.js';
 import { benchPredictScale } from './predict-scale.js';
 import { benchSpeed } from './speed.js';
+import { benchViewer } from './viewer.js';
 import { benchWrite } from './write.js';
 
 const { values } = parseArgs({
@@ -42,3 +44,4 @@ if (sections.includes('baseline')) await benchBaseline(seeds[0]);
 if (sections.includes('write')) await benchWrite();
 if (sections.includes('scale')) await benchScale({ large: values.large });
 if (sections.includes('predict-scale')) await benchPredictScale({ large: values.large });
+if (sections.includes('viewer')) await benchViewer();

@@ -16,7 +16,7 @@ export interface CspOptions {
   nonce: string;
   /** Allow compiling WebAssembly ('wasm-unsafe-eval'). */
   wasm?: boolean;
-  /** Allow eval / new Function ('unsafe-eval'): the scatterplot viewer's regl needs it. */
+  /** Allow eval / new Function ('unsafe-eval'). */
   unsafeEval?: boolean;
   /** More sources per directive, e.g. `{ 'worker-src': ['blob:'] }` (appended, never replacing). */
   extra?: Readonly<Record<string, readonly string[]>>;

@@ -9,11 +9,10 @@ export const VIEWER_SCRIPT = 'viewer.js';
 export const VIEWER_STYLES = ['viewer.css'];
 
 /**
- * regl compiles its shaders' JavaScript with `new Function`; the plugin's legend sets colours
- * through style attributes, which CSP counts as inline styles.
+ * The plugin's legend sets colours through style attributes, which CSP counts as inline styles.
+ * No eval: the plot is drawn on a 2-D canvas.
  */
 export const VIEWER_CSP = {
-  unsafeEval: true,
   extra: { 'style-src': ["'unsafe-inline'"] },
 } as const;
 

@@ -1,5 +1,5 @@
 /**
- * The scatterplot viewer webview: the plugin's Viewer (regl-scatterplot, colour-by, legend,
+ * The scatterplot viewer webview: the plugin's Viewer (scatterplot, colour-by, legend,
  * lasso, tooltips) with its DataClient talking to the extension host through postMessage
  * instead of a browser worker. The host forwards the reads to a worker_thread that reads the
  * file with core. No Transfer-labels panel here: annotation runs from VS Code commands.
@@ -64,7 +64,7 @@ function fail(err: unknown): void {
 }
 
 /**
- * The editor background as '#rrggbb' (regl-scatterplot clears the canvas with it), or
+ * The editor background as '#rrggbb' (the scatterplot fills the canvas with it), or
  * undefined outside VS Code. Any CSS colour is normalised by letting the browser compute it.
  */
 function themeBackground(): string | undefined {

@@ -5,11 +5,13 @@
 import { DataClient } from '../host/data-client.js';
 import { Viewer } from '../host/viewer.js';
 import { transferLabelsPanel } from '../panels/transfer-labels/panel.js';
-import { fetchConfig } from '../shared/config.js';
+import { fetchConfig, rendererFor } from '../shared/config.js';
 
 async function main(): Promise<void> {
   const root = document.getElementById('app')!;
-  const config = await fetchConfig();
+  const served = await fetchConfig();
+  // `?renderer=webgl|cpu|auto` in the address forces how the points are drawn.
+  const config = { ...served, renderer: rendererFor(served, location.search) };
   const here = (path: string) => new URL(path, location.href).href;
   const dataWorkerUrl = here('/app/data-worker.js');
   const viewer = new Viewer({

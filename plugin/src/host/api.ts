@@ -6,12 +6,22 @@ import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
 import type { DatasetLocation } from '../shared/worker-messages.js';
 import type { ViewerConfig } from '../shared/config.js';
 
-/** A column a plugin adds: categorical labels (strings) or numbers. */
+/**
+ * A column a plugin adds: categorical labels (strings, or codes into `categories`: one buffer
+ * instead of a string per cell, for large datasets) or numbers.
+ */
 export type NewColumn =
   | {
       kind: 'categorical';
       values: readonly string[];
       categories?: readonly string[];
+      colors?: readonly string[];
+    }
+  | {
+      kind: 'categorical';
+      /** A code per cell into `categories`; −1: missing. The viewer keeps a copy. */
+      codes: Int32Array;
+      categories: readonly string[];
       colors?: readonly string[];
     }
   | {

@@ -28,8 +28,10 @@ export function toColourColumn(c: ObsColumn): ColourColumn | null {
       colors: categoryColors(c.categories),
     };
   }
+  // Plain loops: a million calls of a map function box every value (slow, then collected).
   if (c.kind === 'bool') {
-    const codes = Int32Array.from(c.values, (v, i) => (c.mask?.[i] ? -1 : v ? 1 : 0));
+    const codes = new Int32Array(c.values.length);
+    for (let i = 0; i < codes.length; i++) codes[i] = c.mask?.[i] ? -1 : c.values[i] ? 1 : 0;
     return {
       kind: 'categorical',
       codes,
@@ -38,7 +40,8 @@ export function toColourColumn(c: ObsColumn): ColourColumn | null {
     };
   }
   if (c.kind === 'numeric') {
-    const values = Float32Array.from(c.values, (v, i) => (c.mask?.[i] ? NaN : v));
+    const values = Float32Array.from(c.values);
+    if (c.mask) for (let i = 0; i < values.length; i++) if (c.mask[i]) values[i] = NaN;
     return { kind: 'numeric', values, ...range(values) };
   }
   const categories = [...new Set(c.values.filter((v): v is string => v !== null))].sort();
@@ -57,11 +60,16 @@ export function fromNewColumn(c: NewColumn): ColourColumn {
   }
   const categories = c.categories
     ? [...c.categories]
-    : [...new Set(c.values)].sort((a, b) => a.localeCompare(b));
-  const index = new Map(categories.map((v, i) => [v, i]));
-  const codes = Int32Array.from(c.values, (v) => index.get(v) ?? -1);
+    : [...new Set('values' in c ? c.values : [])].sort((a, b) => a.localeCompare(b));
   const colors =
     c.colors && c.colors.length === categories.length ? [...c.colors] : categoryColors(categories);
+  if ('codes' in c) {
+    const codes = Int32Array.from(c.codes);
+    for (let i = 0; i < codes.length; i++) if (codes[i] >= categories.length) codes[i] = -1;
+    return { kind: 'categorical', codes, categories, colors };
+  }
+  const index = new Map(categories.map((v, i) => [v, i]));
+  const codes = Int32Array.from(c.values, (v) => index.get(v) ?? -1);
   return { kind: 'categorical', codes, categories, colors };
 }
 

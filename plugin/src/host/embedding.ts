@@ -25,10 +25,10 @@ export function normalisedXY(
     x[i] = a;
     y[i] = b;
     if (Number.isFinite(a) && Number.isFinite(b)) {
-      x0 = Math.min(x0, a);
-      x1 = Math.max(x1, a);
-      y0 = Math.min(y0, b);
-      y1 = Math.max(y1, b);
+      if (a < x0) x0 = a;
+      if (a > x1) x1 = a;
+      if (b < y0) y0 = b;
+      if (b > y1) y1 = b;
     }
   }
   const half = Math.max(x1 - x0, y1 - y0, 1e-9) / 2 / 0.95;

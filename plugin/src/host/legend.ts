@@ -48,7 +48,11 @@ function rows(
 ): HTMLElement[] {
   const missing = col.categories.length;
   const counts = new Int32Array(missing + 1);
-  for (const c of col.codes) counts[c < 0 ? missing : c]++;
+  const codes = col.codes;
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i];
+    counts[c < 0 || c > missing ? missing : c]++;
+  }
   const entries = col.categories.map((name, i) => ({ name, i, color: col.colors[i] }));
   if (counts[missing] > 0) entries.push({ name: '(missing)', i: -1, color: MISSING_COLOR });
   const out: HTMLElement[] = [];

@@ -1,6 +1,7 @@
 /**
- * The viewer host: a full-window WebGL scatterplot (regl-scatterplot) of an obsm embedding,
- * colour-by with a legend, lasso selection, hover tooltips, and the plugin interface panels use.
+ * The viewer host: a full-window scatterplot (scatter.ts: WebGL on a GPU, else the CPU) of an
+ * obsm embedding, colour-by with a legend, lasso selection, hover tooltips, and the plugin
+ * interface panels use.
  * Plain TypeScript and DOM; the data comes from the data worker (core's reader). This class
  * holds the state and the plugin interface; the parts are drawn by toolbar, legend, tooltip
  * and scatter, and the obs columns are kept by a ColumnStore.
@@ -15,7 +16,7 @@ import type { ColourColumn } from './columns.js';
 import type { DataClient } from './data-client.js';
 import { embeddingKeys, normalisedXY } from './embedding.js';
 import { renderLegend } from './legend.js';
-import { applyHidden, createScatter, pointSize, setColours, type Scatterplot } from './scatter.js';
+import { pointColours, Scatter } from './scatter.js';
 import { Toolbar } from './toolbar.js';
 import { Tooltip } from './tooltip.js';
 
@@ -30,7 +31,7 @@ export interface ViewerOptions {
 
 export class Viewer implements ViewerApi {
   private summary!: DatasetSummary;
-  private scatter!: Scatterplot;
+  private scatter!: Scatter;
   private x: Float32Array = new Float32Array(0);
   private y: Float32Array = new Float32Array(0);
   private colourColumn: string | null = null;
@@ -46,15 +47,15 @@ export class Viewer implements ViewerApi {
   private readonly tooltip = new Tooltip(this.canvas);
   private readonly statusLine = el('footer', { class: 'status', id: 'status' });
   private drawing: Promise<void> = Promise.resolve();
-  /** regl-scatterplot's KDBush index of the current embedding, reused when only colours change. */
-  private spatialIndex: ArrayBuffer | null = null;
+  /** The embedding changed since the points were last drawn. */
+  private newPoints = false;
 
   constructor(private readonly options: ViewerOptions) {
     this.columns = new ColumnStore(options.client);
     this.toolbar = new Toolbar(options.dataset.name, {
       embedding: (key) => void this.showEmbedding(key),
       colorBy: (column) => void this.colorBy(column),
-      mode: (mode) => void this.scatter.set({ mouseMode: mode }),
+      mode: (mode) => this.scatter.setMode(mode),
       clearSelection: () => this.setSelection([]),
     });
     const main = el('main', { class: 'plot' }, [this.canvas, this.tooltip.element]);
@@ -81,15 +82,16 @@ export class Viewer implements ViewerApi {
     this.toolbar.showEmbedding(first);
     this.refreshColumnChooser();
     const n = this.summary.nObs;
-    this.scatter = createScatter(this.canvas, n, this.options.background ?? '#ffffff');
-    this.scatter.subscribe('select', ({ points }: { points: number[] }) =>
-      this.selectionChanged([...points]),
-    );
-    this.scatter.subscribe('deselect', () => this.selectionChanged([]));
-    this.scatter.subscribe('pointOver', (i: number) => void this.hover(i));
-    this.scatter.subscribe('pointOut', () => this.tooltip.hide());
-    window.addEventListener('resize', () =>
-      this.scatter.set({ pointSize: pointSize(n, this.canvas) }),
+    this.scatter = await Scatter.create(
+      this.canvas,
+      this.options.background ?? '#ffffff',
+      {
+        select: (cells) => this.selectionChanged(cells),
+        deselect: () => this.selectionChanged([]),
+        pointOver: (i) => void this.hover(i),
+        pointOut: () => this.tooltip.hide(),
+      },
+      this.options.config.renderer,
     );
     // Colour first, so the points are drawn (and spatially indexed) once.
     const categorical = this.summary.columns.filter((c) => c.kind === 'categorical');
@@ -158,8 +160,7 @@ export class Viewer implements ViewerApi {
   }
 
   setSelection(cells: number[]): void {
-    if (cells.length === 0) this.scatter.deselect({ preventEvent: true });
-    else this.scatter.select(cells, { preventEvent: true });
+    void this.scatter.select(cells);
     this.selectionChanged([...cells]);
   }
 
@@ -207,7 +208,7 @@ export class Viewer implements ViewerApi {
     const m = await this.options.client.obsm(key, [0, 1]);
     const n = m.shape[0];
     ({ x: this.x, y: this.y } = normalisedXY(m.data, n));
-    this.spatialIndex = null;
+    this.newPoints = true;
     this.toolbar.showEmbedding(key);
     await this.redraw();
     this.emit({ type: 'embedding', key });
@@ -224,15 +225,14 @@ export class Viewer implements ViewerApi {
   private async draw(): Promise<void> {
     if (!this.scatter || this.x.length === 0) return;
     const col = this.colourColumn ? await this.columns.colour(this.colourColumn) : null;
-    const { valueA, valueB } = await setColours(this.scatter, col, this.x.length);
-    await this.scatter.draw(
-      { x: this.x, y: this.y, valueA, valueB },
-      this.spatialIndex ? { spatialIndex: this.spatialIndex } : {},
-    );
-    this.spatialIndex ??= this.scatter.get('spatialIndex') ?? null;
-    if (this.selected.length) this.scatter.select(this.selected, { preventEvent: true });
-    await applyHidden(this.scatter, col, this.hidden);
+    // All of it is drawn in one frame, which the last call waits for.
+    void this.scatter.setColours(pointColours(col, this.x.length));
+    if (this.newPoints) void this.scatter.setPoints(this.x, this.y);
+    this.newPoints = false;
+    void this.scatter.select(this.selected);
+    const drawn = this.scatter.setHidden(col?.kind === 'categorical' ? this.hidden : new Set());
     this.showLegend(col);
+    await drawn;
   }
 
   private showLegend(col: ColourColumn | null): void {
@@ -240,7 +240,8 @@ export class Viewer implements ViewerApi {
       toggle: (code) => {
         if (this.hidden.has(code)) this.hidden.delete(code);
         else this.hidden.add(code);
-        void applyHidden(this.scatter, col, this.hidden).then(() => this.showLegend(col));
+        void this.scatter.setHidden(this.hidden);
+        this.showLegend(col);
       },
       select: (cells) => this.setSelection(cells),
     });

@@ -99,9 +99,9 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Scripts only from this server. 'unsafe-eval' is needed by regl (it compiles its draw commands
- * with `new Function`) and by numcodecs' Blosc decoder (Emscripten/embind); 'wasm-unsafe-eval'
- * by TF.js's WASM backend, Blosc and h5wasm. No inline scripts, no other origins.
+ * Scripts only from this server. 'unsafe-eval' is needed by numcodecs' Blosc decoder
+ * (Emscripten/embind); 'wasm-unsafe-eval' by TF.js's WASM backend, Blosc and h5wasm. No inline
+ * scripts, no other origins.
  */
 export const CSP = [
   "default-src 'self'",

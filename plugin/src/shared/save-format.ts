@@ -39,6 +39,11 @@ export interface ErrorResponse {
 /** X_scnym larger than this is left out of a save (the JSON body would be too big). */
 export const MAX_EMBEDDING_BYTES = 64 * 1024 * 1024;
 
+/** Whether an nCells × dim X_scnym is small enough to save (float32). */
+export function embeddingFits(nCells: number, dim: number): boolean {
+  return nCells * dim * 4 <= MAX_EMBEDDING_BYTES;
+}
+
 /** What a save carries besides its arrays (category names, colours, uns): in all, and per class. */
 const TEXT_BYTES = 1024 * 1024;
 const TEXT_BYTES_PER_CLASS = 1024;

@@ -91,12 +91,14 @@ export interface AnnotateResult {
   backend: string;
   seconds: number;
   classNames: string[];
-  /** Predicted class per cell ('Unknown' below the threshold in discovery mode). */
-  labels: string[];
+  /**
+   * Predicted label per cell as a code into `categories` (the classes, then 'Unknown' when a
+   * cell is below the threshold in discovery mode): codes travel as one buffer, where a
+   * million label strings took the page's main thread a long task to receive.
+   */
+  codes: Int32Array;
+  categories: string[];
   confidence: Float32Array;
-  probabilities: Float32Array;
-  embedding: Float32Array;
-  embeddingDim: number;
   /** What Save writes (core's predictionAnnotations, in wire form). */
   save: import('./save-format.js').SaveRequest;
 }

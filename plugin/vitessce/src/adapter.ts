@@ -194,15 +194,22 @@ export class VitessceHost implements ViewerApi {
   addObsColumn(name: string, column: NewColumn): void {
     const tree = nodeNameFor(name);
     if (column.kind === 'categorical') {
-      const categories = [...(column.categories ?? new Set(column.values))];
-      const built = categoricalTree(tree, this.names, column.values, categories, column.colors);
+      // Vitessce's cell sets name every cell: codes become labels here (missing: none).
+      const values =
+        'codes' in column
+          ? Array.from(column.codes, (c) => column.categories[c] ?? null)
+          : column.values;
+      const categories = [
+        ...(column.categories ?? new Set(values.filter((v): v is string => v !== null))),
+      ];
+      const built = categoricalTree(tree, this.names, values, categories, column.colors);
       const index = new Map(categories.map((c, i) => [c, i]));
-      for (const v of column.values) if (!index.has(v)) index.set(v, index.size);
+      for (const v of values) if (v !== null && !index.has(v)) index.set(v, index.size);
       this.added.set(name, {
         info: { name, kind: 'categorical', dtype: 'int32', nCategories: index.size },
         column: {
           kind: 'categorical',
-          codes: Int32Array.from(column.values, (v) => index.get(v)!),
+          codes: Int32Array.from(values, (v) => (v === null ? -1 : index.get(v)!)),
           categories: [...index.keys()],
           ordered: false,
         },

@@ -14,7 +14,7 @@ import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
 import { ConfidenceView } from './confidence-view.js';
 import { FormView } from './form-view.js';
-import { CONFIDENCE, LABEL, UNKNOWN } from './keys.js';
+import { CONFIDENCE, LABEL } from './keys.js';
 import { MarkersView } from './markers-view.js';
 import type { TransferLabelsOptions } from './panel.js';
 import { ProgressView } from './progress-view.js';
@@ -24,8 +24,8 @@ import { SaveView, type Annotation } from './save-view.js';
 export class TransferLabels {
   private worker: Worker | null = null;
   private result: AnnotateResult | null = null;
-  /** Current labels (predictions, then hand edits). */
-  private labels: string[] = [];
+  /** Current labels (predictions, then hand edits): a code per cell into `categories`. */
+  private codes: Int32Array = new Int32Array(0);
   private categories: string[] = [];
   private edited = 0;
   private readonly form: FormView;
@@ -150,10 +150,8 @@ export class TransferLabels {
 
   private async showResult(m: AnnotateResult): Promise<void> {
     this.result = m;
-    this.labels = [...m.labels];
-    this.categories = [...m.classNames];
-    if (this.labels.includes(UNKNOWN) && !this.categories.includes(UNKNOWN))
-      this.categories.push(UNKNOWN);
+    this.codes = m.codes;
+    this.categories = [...m.categories];
     this.edited = 0;
     this.setBusy(false);
     this.progress.done(m.seconds, m.backend);
@@ -168,14 +166,14 @@ export class TransferLabels {
     this.relabel.setClasses(m.classNames);
     this.confidence.show(m.confidence);
     this.api.status(
-      `annotated ${m.labels.length.toLocaleString('en-US')} cells in ${m.seconds.toFixed(1)} s (${m.backend})`,
+      `annotated ${m.codes.length.toLocaleString('en-US')} cells in ${m.seconds.toFixed(1)} s (${m.backend})`,
     );
   }
 
   private publishLabels(): void {
     this.api.addObsColumn(LABEL, {
       kind: 'categorical',
-      values: this.labels,
+      codes: this.codes,
       categories: this.categories,
       colors: categoryColors(this.categories),
     });
@@ -183,15 +181,16 @@ export class TransferLabels {
 
   /** Gives the cells a label by hand; returns the number of edits so far. */
   private relabelCells(cells: number[], name: string): number {
-    if (!this.categories.includes(name)) this.categories.push(name);
-    for (const c of cells) this.labels[c] = name;
+    let code = this.categories.indexOf(name);
+    if (code < 0) code = this.categories.push(name) - 1;
+    for (const c of cells) this.codes[c] = code;
     this.edited += cells.length;
     this.publishLabels();
     return this.edited;
   }
 
   private annotation(): Annotation | null {
-    return this.result && { result: this.result, labels: this.labels, categories: this.categories };
+    return this.result && { result: this.result, codes: this.codes, categories: this.categories };
   }
 }
 

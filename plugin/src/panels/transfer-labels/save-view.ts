@@ -5,7 +5,7 @@
 import type { ViewerApi } from '../../host/api.js';
 import type { ViewerConfig } from '../../shared/config.js';
 import {
-  MAX_EMBEDDING_BYTES,
+  embeddingFits,
   wireArray,
   type ErrorResponse,
   type SaveRequest,
@@ -19,7 +19,8 @@ import { CONFIDENCE, EMBEDDING, LABEL } from './keys.js';
 /** The annotation as it stands: the worker's result and the labels after the hand edits. */
 export interface Annotation {
   result: AnnotateResult;
-  labels: readonly string[];
+  /** A code per cell into `categories`. */
+  codes: Int32Array;
   categories: readonly string[];
 }
 
@@ -64,12 +65,13 @@ export class SaveView {
   private async download(info: HTMLElement): Promise<void> {
     const annotation = this.current();
     if (!annotation) return;
-    const { labels, result } = annotation;
+    const { codes, categories, result } = annotation;
     const names = await this.api.data().obsNames();
     const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const labels = categories.map(quote);
     const lines = [`obs_names,${LABEL},${CONFIDENCE}`];
-    for (let i = 0; i < labels.length; i++) {
-      lines.push(`${quote(names[i])},${quote(labels[i])},${result.confidence[i]}`);
+    for (let i = 0; i < codes.length; i++) {
+      lines.push(`${quote(names[i])},${labels[codes[i]] ?? ''},${result.confidence[i]}`);
     }
     const url = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'text/csv' }));
     const a = el('a', { href: url, download: `${this.config.query.name}.${LABEL}.csv` });
@@ -80,9 +82,7 @@ export class SaveView {
 }
 
 /** The worker's annotations, with the label column and colours rebuilt from the edits. */
-function saveBody({ result, labels, categories }: Annotation): SaveRequest {
-  const index = new Map(categories.map((c, i) => [c, i]));
-  const codes = Int32Array.from(labels, (l) => index.get(l) ?? -1);
+function saveBody({ result, codes, categories }: Annotation): SaveRequest {
   const body: SaveRequest = structuredClone(result.save);
   body.obs![LABEL] = {
     kind: 'categorical',
@@ -91,6 +91,6 @@ function saveBody({ result, labels, categories }: Annotation): SaveRequest {
   };
   body.uns = { ...body.uns, [`${LABEL}_colors`]: categoryColors(categories) };
   const emb = body.obsm?.[EMBEDDING];
-  if (emb && emb.shape[0] * emb.shape[1] * 4 > MAX_EMBEDDING_BYTES) delete body.obsm![EMBEDDING];
+  if (emb && !embeddingFits(emb.shape[0], emb.shape[1])) delete body.obsm![EMBEDDING];
   return body;
 }

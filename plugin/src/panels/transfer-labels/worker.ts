@@ -18,13 +18,14 @@ import {
   type WorkflowEvent,
 } from '@scnym/core';
 import { openDatasetOverHttp } from '../../shared/open-dataset.js';
-import { wireArray, type SaveRequest } from '../../shared/save-format.js';
+import { embeddingFits, wireArray, type SaveRequest } from '../../shared/save-format.js';
 import type {
   AnnotateRequest,
   FromWorker,
   SaliencyRequest,
   ToWorker,
 } from '../../shared/worker-messages.js';
+import { LABEL } from './keys.js';
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
@@ -32,6 +33,12 @@ interface WorkerScope {
 }
 const scope = self as unknown as WorkerScope;
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+
+/**
+ * scNym's hidden width, the X_scnym dimensions of a model trained here; the embedding is only
+ * computed when a save can carry it (1 GB at a million cells otherwise).
+ */
+const SCNYM_HIDDEN = 256;
 
 let controller: AbortController | null = null;
 let backend: string | null = null;
@@ -169,6 +176,7 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
             geneKey: req.geneKey,
             config: req.config,
             overrides: req.epochs ? { seed: req.seed, nEpochs: req.epochs } : { seed: req.seed },
+            embedding: embeddingFits(query.nObs, SCNYM_HIDDEN),
           },
           control,
         );
@@ -190,24 +198,27 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
         return r.ok ? new Uint8Array(await r.arrayBuffer()) : undefined;
       }, req.source.name);
       model = { ...loaded, query: req.query, geneKey: req.geneKey };
-      output = await predictQuery(loaded, query, { geneKey: req.geneKey }, control);
+      const embedding = embeddingFits(query.nObs, loaded.network.config.nHidden);
+      output = await predictQuery(loaded, query, { geneKey: req.geneKey, embedding }, control);
     }
     const { prediction, annotations } = output;
     last = model;
+    const label = annotations.obs?.[LABEL];
+    if (label?.kind !== 'categorical') throw new Error(`the prediction has no ${LABEL} column`);
+    const save = toWire(annotations);
+    // The codes and confidences move to the page (the save holds them as base64 already).
     post(
       {
         type: 'result',
         backend: name,
         seconds: (performance.now() - t0) / 1000,
         classNames: prediction.classNames,
-        labels: prediction.labels,
+        codes: label.codes,
+        categories: label.categories,
         confidence: prediction.confidence,
-        probabilities: prediction.probabilities,
-        embedding: prediction.embedding,
-        embeddingDim: prediction.embeddingDim,
-        save: toWire(annotations),
+        save,
       },
-      [prediction.embedding.buffer],
+      [label.codes.buffer, prediction.confidence.buffer],
     );
   } finally {
     await query.close();
