@@ -315,9 +315,16 @@ async function session(
 
     await bench.step('first hover (the tooltip: the cell names are read)', async () => {
       const box = (await page.locator('#plot').boundingBox())!;
-      for (let fx = 0.3; fx < 0.9; fx += 0.02) {
-        await page.mouse.move(box.x + box.width * fx, box.y + box.height * 0.45);
-        if (await page.locator('#tooltip').isVisible()) return;
+      // Sweeps until the mouse is over a cell once its name is there (the names are read on the
+      // first hover, so the first sweeps may end before they arrive).
+      const until = Date.now() + 10_000;
+      while (Date.now() < until) {
+        for (const fy of [0.4, 0.5, 0.6]) {
+          for (let fx = 0.1; fx < 0.9; fx += 0.01) {
+            await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+            if (await page.locator('#tooltip').isVisible()) return;
+          }
+        }
       }
       return 'no tooltip';
     });
