@@ -17,13 +17,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ModelCard } from '../../core/src/model/files.js';
-import { modelToFiles } from '../../core/src/model/files.js';
+import { initBackend, modelToFiles, resolveOptions, type ModelCard } from '@scnym/core';
+import { saveModelDir } from '@scnym/core/node';
+// Not in core's entry points: a random-weight network of a given shape (speed does not depend
+// on the weights) and the card's format fields, as speed.ts and baseline.ts build theirs.
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
 import { createNetwork } from '../../core/src/model/network.js';
-import { saveModelDir } from '../../core/src/node/model-dir.js';
-import { initBackend } from '../../core/src/backend.js';
-import { resolveOptions } from '../../core/src/train/options.js';
 import { CLI, REPO } from '../helpers/paths.js';
 import { slurmMissing, startSlurm, until } from '../helpers/slurm.js';
 import { SyntheticCounts, writeSyntheticZarr } from './synthetic.js';

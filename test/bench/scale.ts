@@ -205,7 +205,7 @@ export async function benchScale(options: { large?: boolean } = {}): Promise<voi
       console.log(
         `| ${command} | ${label(size.cells)} × ${label(size.cells)} | ${size.genes} | ` +
           `${wall.toFixed(1)} | ${r.steps.length ? mean(r.steps).toFixed(0) : '–'} | ` +
-          `${Math.max(...r.rss).toFixed(0)} | ${Math.round(size.cells / wall)} | ${accText} | ${vsBase} |`,
+          `${r.rss.reduce((a, b) => Math.max(a, b)).toFixed(0)} | ${Math.round(size.cells / wall)} | ${accText} | ${vsBase} |`,
       );
     }
   }

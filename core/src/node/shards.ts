@@ -274,7 +274,7 @@ async function shardFiles(paths: string[]): Promise<string[]> {
         hint: 'pass the folder given to scnym predict --shard … --out',
       });
     }
-    files.push(...inside.map((n) => join(p, n)));
+    for (const n of inside) files.push(join(p, n));
   }
   return files;
 }
