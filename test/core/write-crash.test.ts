@@ -1,11 +1,11 @@
-// Whatever stops `scnym predict` while it writes — SIGKILL at every step of every write path
-// (zarr and h5ad, in place and --out), SIGKILL at random moments, SIGTERM, a write that fails
+// Whatever stops `scnym predict` or `scnym merge` while it writes — SIGKILL at every step of every
+// write path (zarr and h5ad, in place and --out, a shard file), SIGKILL at random moments, SIGTERM, a write that fails
 // for lack of room — the real anndata then sees either all of the run's keys or none, with
 // every original array unchanged, and no scNym scratch is left once scNym next opens the file.
 // Exact steps are reached with the SCNYM_FAILPOINT test hook (core/src/node/failpoint.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
 import { runScnym } from '../helpers/cli.js';
@@ -103,12 +103,27 @@ function committed(path: string): boolean {
   );
 }
 
+function scnym(argv: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...argv, '--quiet'], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+}
+
 function predict(query: string, extra: string[], env: Record<string, string> = {}) {
-  return spawnSync(
-    process.execPath,
-    [CLI, 'predict', '--model', model, '--query', query, '--quiet', ...extra],
-    { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 },
-  );
+  return scnym(['predict', '--model', model, '--query', query, ...extra], env);
+}
+
+/** What a crash test runs on a copy: `predict` on it with `args`, or the command `argv`. */
+interface Setup {
+  target: string;
+  args: string[];
+  argv?: string[];
+}
+
+function run(copy: string, setup: Setup, env: Record<string, string>) {
+  return setup.argv ? scnym(setup.argv, env) : predict(copy, setup.args, env);
 }
 
 /** Opening a file with scNym completes or discards what a killed write left. */
@@ -131,18 +146,19 @@ interface Crash {
 function crashAtEveryStep(
   source: string,
   failpoint: string,
-  setup: (copy: string) => { target: string; args: string[] },
+  setup: (copy: string) => Setup,
   maxSteps: number,
 ): Crash[] {
   const crashes: Crash[] = [];
   for (let n = 1; n <= maxSteps; n++) {
     const copy = tempCopy(source);
-    const { target, args } = setup(copy);
-    const r = predict(copy, args, { SCNYM_FAILPOINT: `${failpoint}:${n}` });
+    const what = setup(copy);
+    const { target, args } = what;
+    const r = run(copy, what, { SCNYM_FAILPOINT: `${failpoint}:${n}` });
     const killed = r.signal === 'SIGKILL';
     assert.ok(killed || r.status === 0, `${failpoint}:${n}: ${r.stderr}`);
     crashes.push({
-      label: `${basename(source)} ${args.join(' ')} killed at ${failpoint}:${n}`,
+      label: `${basename(source)} ${(what.argv ?? args).join(' ')} killed at ${failpoint}:${n}`,
       target,
       committedBeforeReopen: committed(target),
       outcome: killed ? 'killed' : 'finished',
@@ -191,24 +207,75 @@ test('zarr in place: killed at every store write and every publishing rename', a
   assert.equal(allOrNone(seen([copy])[0], 'rerun'), 'all');
 });
 
-function killOnce(
-  source: string,
-  failpoint: string,
-  setup: (copy: string) => { target: string; args: string[] },
-): Crash[] {
+function killOnce(source: string, failpoint: string, setup: (copy: string) => Setup): Crash[] {
   const copy = tempCopy(source);
-  const { target, args } = setup(copy);
-  const r = predict(copy, args, { SCNYM_FAILPOINT: failpoint });
+  const what = setup(copy);
+  const { target, args } = what;
+  const r = run(copy, what, { SCNYM_FAILPOINT: failpoint });
   assert.equal(r.signal, 'SIGKILL', `${failpoint} not reached: ${r.stderr}`);
   return [
     {
-      label: `${basename(source)} ${args.join(' ')} killed at ${failpoint}`,
+      label: `${basename(source)} ${(what.argv ?? args).join(' ')} killed at ${failpoint}`,
       target,
       committedBeforeReopen: committed(target),
       outcome: 'killed',
     },
   ];
 }
+
+test('merge: killed at every step of writing the shards into the query, zarr and h5ad', async () => {
+  const crashes: Crash[] = [];
+  for (const source of [zarrSource, h5adSource]) {
+    // The shards of the query, written once; merged into fresh copies of it.
+    const shards = join(dir, `shards-${basename(source)}`);
+    for (const i of [0, 1]) {
+      const r = predict(source, ['--shard', `${i}/2`, '--out', shards]);
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const merge = (copy: string): Setup => ({
+      target: copy,
+      args: [],
+      argv: ['merge', '--query', copy, shards],
+    });
+    if (source.endsWith('.zarr')) {
+      crashes.push(...[1, 5, 12].flatMap((n) => killOnce(source, `zarr-set:${n}`, merge)));
+      crashes.push(...crashAtEveryStep(source, 'zarr-rename', merge, 14));
+    } else {
+      crashes.push(...crashAtEveryStep(source, 'h5ad', merge, 4));
+    }
+  }
+  const outcomes = await checkCrashes(crashes);
+  assert.ok(outcomes.none >= 5 && outcomes.all >= 8, JSON.stringify(outcomes));
+});
+
+test('predict --shard: killed while writing its shard file, no shard or a whole one; the rerun goes through', () => {
+  const out = join(dir, 'killed-shards');
+  const shard = join(out, 'shard-0-of-2.scnym-shard');
+  const args = ['--shard', '0/2', '--out', out];
+  let finished = false;
+  let kills = 0;
+  for (let n = 1; n <= 8 && !finished; n++) {
+    const r = predict(zarrSource, args, { SCNYM_FAILPOINT: `shard:${n}` });
+    finished = r.status === 0;
+    // The kill after the rename is the one that leaves the shard whole.
+    if (!finished) assert.equal(r.signal, 'SIGKILL', `shard:${n}: ${r.stderr}`);
+    if (!finished) kills++;
+    const whole = existsSync(shard);
+    const again = predict(zarrSource, whole ? [...args, '--overwrite'] : args);
+    assert.equal(again.status, 0, `rerun after shard:${n}: ${again.stderr}`);
+    assert.deepEqual(readdirSync(out), ['shard-0-of-2.scnym-shard'], `shard:${n}: scratch left`);
+    rmSync(out, { recursive: true });
+  }
+  assert.ok(finished, 'the shard write reached its last failpoint');
+  // Killed after each array, before and after the rename.
+  assert.ok(kills >= 4, `killed ${kills} times`);
+  const merged = tempCopy(zarrSource);
+  for (const i of [0, 1])
+    assert.equal(predict(zarrSource, ['--shard', `${i}/2`, '--out', out]).status, 0);
+  const r = scnym(['merge', '--query', merged, out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(allOrNone(seen([merged])[0], 'merged'), 'all');
+});
 
 test('h5ad in place: killed after the copy, before and after the rename', async () => {
   const crashes = crashAtEveryStep(h5adSource, 'h5ad', (copy) => ({ target: copy, args: [] }), 4);

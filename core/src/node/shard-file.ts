@@ -13,6 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { ScnymError, throwIfAborted } from '../errors.js';
 import type { ModelCard } from '../model/files.js';
 import type { PartArrays, RowRange } from '../row-ranges.js';
+import { failpoint } from './failpoint.js';
 import { withLocks } from './lock.js';
 import { settle } from './recover.js';
 import { withTemporary } from './scratch.js';
@@ -114,6 +115,7 @@ export async function writeShardFile(
             throwIfAborted(options.signal);
             const a = arrays[key];
             await writeAll(fh, new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offsets[key]);
+            failpoint('shard');
           }
           await fh.truncate(fileBytes);
           await fh.sync();
@@ -121,7 +123,9 @@ export async function writeShardFile(
           await fh.close();
         }
         throwIfAborted(options.signal);
+        failpoint('shard');
         await rename(tmp, path);
+        failpoint('shard');
       });
     },
     { signal: options.signal, onWait: options.onNotice },
