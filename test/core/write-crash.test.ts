@@ -1,7 +1,8 @@
-// Whatever stops `scnym predict` or `scnym merge` while it writes — SIGKILL at every step of every
-// write path (zarr and h5ad, in place and --out, a shard file), SIGKILL at random moments, SIGTERM, a write that fails
-// for lack of room — the real anndata then sees either all of the run's keys or none, with
-// every original array unchanged, and no scNym scratch is left once scNym next opens the file.
+// Whatever stops `scnym predict` or `scnym merge` while it writes — SIGKILL at every step of
+// every write path (zarr and h5ad, in place and --out, a shard file), SIGKILL at random moments,
+// SIGTERM, a write that fails for lack of room — the real anndata then sees either all of the
+// run's keys or none, with every original array unchanged, and no scNym scratch is left once
+// scNym next opens the file.
 // Exact steps are reached with the SCNYM_FAILPOINT test hook (core/src/node/failpoint.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
