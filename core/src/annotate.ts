@@ -141,7 +141,7 @@ export async function trainOnAnnData(
 }
 
 /** What prepareTraining reads of large files, from the training options. */
-function samplingOf(o: TrainOptions) {
+export function samplingOf(o: TrainOptions) {
   return {
     maxReferenceCells: o.maxReferenceCells,
     maxQueryCells: o.maxQueryCells,

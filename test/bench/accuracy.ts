@@ -1,19 +1,26 @@
 /**
  * Label-transfer quality and wall time per shared pair, for the `original` preset (the baseline,
- * measured in the same run) and the project `default`: target accuracy, balanced accuracy,
- * ECE (10 bins) and seconds, per seed and as mean ± spread. The target's labels are only used
- * to score.
+ * measured in the same run), the project `default`, and the linear baseline (core/src/linear:
+ * class-balanced softmax regression on log1p(CP10k), CellTypist's recipe, and the same without
+ * the per-gene standardisation) trained on the default's training split of the same genes:
+ * target accuracy, balanced accuracy, ECE (10 bins) and seconds, per seed and as mean ± spread,
+ * then scNym against the linear models per pair. The target's labels are only used to score.
  */
-import { predictAnnData, trainOnAnnData } from '../../core/src/annotate.js';
+import { predictAnnData, samplingOf, trainOnAnnData } from '../../core/src/annotate.js';
 import { initBackend } from '../../core/src/backend.js';
+import { predictLinear, trainLinear, type LinearOptions } from '../../core/src/linear/softmax.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
-import { readLabels } from '../../core/src/prepare.js';
+import { prepareTraining, readLabels } from '../../core/src/prepare.js';
 import {
   accuracy,
   balancedAccuracy,
   expectedCalibrationError,
 } from '../../core/src/train/metrics.js';
-import type { PresetName, TrainOptions } from '../../core/src/train/options.js';
+import {
+  resolveOptions,
+  type PresetName,
+  type TrainOptions,
+} from '../../core/src/train/options.js';
 import { sharedFile } from '../helpers/paths.js';
 
 interface Score {
@@ -21,17 +28,27 @@ interface Score {
   balanced: number;
   ece: number;
   seconds: number;
+  /** Optimiser steps (scNym) or L-BFGS iterations (linear). */
   steps: number;
 }
 
 /** The original scNym measured on these pairs (docs/scnym-reference.md §13), for reference. */
 const PUBLISHED: Record<string, string> = {
-  kang_ifnb:
-    'original scNym (PyTorch): acc 0.721/0.717/0.721, balanced 0.710, ECE 0.21–0.24; logistic regression 0.805',
-  tiny: 'original scNym (PyTorch, batch 64): acc 0.780, balanced 0.772, ECE 0.16; logistic regression 0.815',
+  kang_ifnb: 'original scNym (PyTorch): acc 0.721/0.717/0.721, balanced 0.710, ECE 0.21–0.24',
+  tiny: 'original scNym (PyTorch, batch 64): acc 0.780, balanced 0.772, ECE 0.16',
 };
 
-async function runOnce(pair: string, preset: PresetName, seed: number): Promise<Score> {
+/** The linear models trained beside scNym, each on the default preset's training split. */
+const LINEAR: { name: string; options: Partial<LinearOptions> }[] = [
+  { name: 'linear (CellTypist)', options: {} },
+  { name: 'linear, unscaled', options: { standardize: false } },
+];
+
+async function runOnce(
+  pair: string,
+  preset: PresetName,
+  seed: number,
+): Promise<{ score: Score; trainRows: Int32Array }> {
   const reference = await openAnnDataFile(sharedFile(pair, 'reference.h5ad'));
   const target = await openAnnDataFile(sharedFile(pair, 'target.h5ad'));
   try {
@@ -50,52 +67,111 @@ async function runOnce(pair: string, preset: PresetName, seed: number): Promise<
     const classIndex = new Map(model.classNames.map((c, i) => [c, i]));
     const truthCodes = Int32Array.from(truth.codes, (c) => classIndex.get(truth.names[c]) ?? -1);
     model.network.dispose();
-    return {
-      accuracy: accuracy(truthCodes, prediction.codes),
-      balanced: balancedAccuracy(truthCodes, prediction.codes),
-      ece: expectedCalibrationError(truthCodes, prediction.codes, prediction.confidence, 10),
-      seconds,
-      steps: model.summary.steps,
-    };
+    const score = scored(truthCodes, prediction, seconds, model.summary.steps);
+    return { score, trainRows: model.split.train };
   } finally {
     await reference.close();
     await target.close();
   }
 }
 
-function meanSpread(values: number[]): string {
+function scored(
+  truth: Int32Array,
+  prediction: { codes: Int32Array; confidence: Float32Array },
+  seconds: number,
+  steps: number,
+): Score {
+  return {
+    accuracy: accuracy(truth, prediction.codes),
+    balanced: balancedAccuracy(truth, prediction.codes),
+    ece: expectedCalibrationError(truth, prediction.codes, prediction.confidence, 10),
+    seconds,
+    steps,
+  };
+}
+
+/**
+ * The linear models on the genes and training rows scNym's `default` run of this seed used (the
+ * same files, sampling and split); seconds = reading + training + predicting, as for scNym.
+ */
+async function runLinear(pair: string, seed: number, trainRows: Int32Array): Promise<Score[]> {
+  const reference = await openAnnDataFile(sharedFile(pair, 'reference.h5ad'));
+  const target = await openAnnDataFile(sharedFile(pair, 'target.h5ad'));
+  try {
+    const scores: Score[] = [];
+    for (const variant of LINEAR) {
+      const started = performance.now();
+      const options = resolveOptions('default', undefined, { seed });
+      const prepared = await prepareTraining(reference, target, {
+        labelKey: 'cell_type',
+        sampling: samplingOf(options),
+      });
+      const query = prepared.data.unlabeled;
+      if (!query || prepared.sampled.query) throw new Error(`${pair}: query sampled or missing`);
+      const model = await trainLinear(prepared.data, trainRows, variant.options);
+      const prediction = predictLinear(model, query);
+      const seconds = (performance.now() - started) / 1000;
+      const truth = await readLabels(target, 'cell_type');
+      const classIndex = new Map(model.classNames.map((c, i) => [c, i]));
+      const truthCodes = Int32Array.from(truth.codes, (c) => classIndex.get(truth.names[c]) ?? -1);
+      scores.push(scored(truthCodes, prediction, seconds, model.summary.iterations));
+    }
+    return scores;
+  } finally {
+    await reference.close();
+    await target.close();
+  }
+}
+
+/** Mean ± sample sd (the mean alone for one value); `sign`: a leading + on gains. */
+function meanSpread(values: number[], sign = false): string {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = Math.sqrt(
     values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1),
   );
-  return values.length > 1 ? `${mean.toFixed(3)} ± ${sd.toFixed(3)}` : mean.toFixed(3);
+  const m = `${sign && mean >= 0 ? '+' : ''}${mean.toFixed(3)}`;
+  return values.length > 1 ? `${m} ± ${sd.toFixed(3)}` : m;
 }
 
 export async function benchAccuracy(pairs: string[], seeds: number[]): Promise<void> {
   const backend = await initBackend('auto');
+  const sectionStarted = performance.now();
   console.log(`## Label transfer (backend ${backend}; seeds ${seeds.join(', ')})\n`);
+  const summary: { pair: string; runs: Map<string, Score[]> }[] = [];
   for (const pair of pairs) {
     console.log(`### ${pair}  (${PUBLISHED[pair] ?? ''})`);
-    console.log('| preset | seed | accuracy | balanced acc | ECE | steps | seconds |');
+    console.log('| model | seed | accuracy | balanced acc | ECE | steps | seconds |');
     console.log('|---|---|---|---|---|---|---|');
-    const byPreset = new Map<PresetName, Score[]>();
-    for (const preset of ['original', 'default'] as PresetName[]) {
-      const scores: Score[] = [];
-      for (const seed of seeds) {
-        const s = await runOnce(pair, preset, seed);
-        scores.push(s);
-        console.log(
-          `| ${preset} | ${seed} | ${s.accuracy.toFixed(3)} | ${s.balanced.toFixed(3)} | ${s.ece.toFixed(3)} | ${s.steps} | ${s.seconds.toFixed(1)} |`,
-        );
-      }
-      byPreset.set(preset, scores);
+    const runs = new Map<string, Score[]>();
+    const row = (name: string, seed: number | string, s: Score) =>
+      console.log(
+        `| ${name} | ${seed} | ${s.accuracy.toFixed(3)} | ${s.balanced.toFixed(3)} | ${s.ece.toFixed(3)} | ${s.steps} | ${s.seconds.toFixed(1)} |`,
+      );
+    const meanRow = (name: string) => {
+      const scores = runs.get(name)!;
       const col = (k: keyof Score) => meanSpread(scores.map((s) => s[k]));
       console.log(
-        `| **${preset}** | mean | ${col('accuracy')} | ${col('balanced')} | ${col('ece')} | ${col('steps')} | ${col('seconds')} |`,
+        `| **${name}** | mean | ${col('accuracy')} | ${col('balanced')} | ${col('ece')} | ${col('steps')} | ${col('seconds')} |`,
       );
+    };
+    for (const preset of ['original', 'default'] as PresetName[]) {
+      runs.set(preset, []);
+      for (const seed of seeds) {
+        const { score, trainRows } = await runOnce(pair, preset, seed);
+        runs.get(preset)!.push(score);
+        row(preset, seed, score);
+        if (preset !== 'default') continue;
+        const linear = await runLinear(pair, seed, trainRows);
+        LINEAR.forEach((v, i) => runs.set(v.name, [...(runs.get(v.name) ?? []), linear[i]]));
+      }
+      meanRow(preset);
     }
-    const base = byPreset.get('original')!;
-    const ours = byPreset.get('default')!;
+    for (const v of LINEAR) {
+      runs.get(v.name)!.forEach((s, i) => row(v.name, seeds[i], s));
+      meanRow(v.name);
+    }
+    const base = runs.get('original')!;
+    const ours = runs.get('default')!;
     const mean = (xs: Score[], k: keyof Score) => xs.reduce((a, s) => a + s[k], 0) / xs.length;
     const accGain = mean(ours, 'accuracy') - mean(base, 'accuracy');
     const eceRatio = mean(ours, 'ece') / mean(base, 'ece');
@@ -103,7 +179,35 @@ export async function benchAccuracy(pairs: string[], seeds: number[]): Promise<v
     console.log(
       `\ndefault vs original (same run): accuracy ${signed(accGain)}, ECE ×${eceRatio.toFixed(2)}, time ×${timeRatio.toFixed(2)}\n`,
     );
+    summary.push({ pair, runs });
   }
+
+  // scNym against the linear baseline, per pair: accuracy differences paired by seed.
+  const names = ['default', 'original', ...LINEAR.map((v) => v.name)];
+  const pairsOfDiff = ['default', 'original'].flatMap((p) => LINEAR.map((v) => [p, v.name]));
+  console.log(
+    `### scNym against the linear baseline (target accuracy; seeds ${seeds.join(', ')})\n`,
+  );
+  console.log(
+    `| pair | ${names.join(' | ')} | ${pairsOfDiff.map(([a, b]) => `${a} − ${b}`).join(' | ')} |`,
+  );
+  console.log(`|${'---|'.repeat(1 + names.length + pairsOfDiff.length)}`);
+  for (const { pair, runs } of summary) {
+    const acc = (name: string) => runs.get(name)!.map((s) => s.accuracy);
+    const diff = ([a, b]: string[]) => {
+      const [x, y] = [acc(a), acc(b)];
+      return meanSpread(
+        x.map((v, i) => v - y[i]),
+        true,
+      );
+    };
+    console.log(
+      `| ${pair} | ${names.map((n) => meanSpread(acc(n))).join(' | ')} | ` +
+        `${pairsOfDiff.map(diff).join(' | ')} |`,
+    );
+  }
+  const wall = (performance.now() - sectionStarted) / 1000;
+  console.log(`\nAccuracy section: ${wall.toFixed(0)} s wall.\n`);
 }
 
 function signed(v: number): string {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: figures, not pass/fail. Each section compares against a baseline measured in
- * the same run (the original preset for accuracy).
+ * the same run (the original preset and the linear baseline for accuracy).
  *
  *   npm run bench                                  every pair, seeds 0 1 2
  *   npm run bench -- --pairs tiny --seeds 0        a quick look
