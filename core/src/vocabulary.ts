@@ -6,7 +6,14 @@
  * (`@scnym/core/vocabulary`).
  */
 
-export { CATEGORY_PALETTE, UNKNOWN_COLOR, categoryColors } from './colors.js';
+export {
+  CATEGORY_PALETTE,
+  CONFIDENCE_RAMP,
+  UNKNOWN_COLOR,
+  categoryColors,
+  rampColor,
+  rampColors,
+} from './colors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -50,6 +57,13 @@ export const UNKNOWN_LABEL = 'Unknown';
 /** Cells below this confidence are `Unknown` when a model hunts for new cell types. */
 export const DEFAULT_UNKNOWN_THRESHOLD = 0.5;
 
+/**
+ * Where every front end draws the line between confident and low-confidence cells (the viewer's
+ * histogram and "highlight" button, Vitessce's lowest confidence bin, VS Code's summary): the
+ * Unknown threshold, so that "low confidence" means what Unknown means.
+ */
+export const LOW_CONFIDENCE_THRESHOLD = DEFAULT_UNKNOWN_THRESHOLD;
+
 export const PRESETS = ['default', 'original'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
@@ -74,6 +88,29 @@ export function unknownThresholdFor(
 ): number | undefined {
   if (asked !== undefined) return asked;
   return config === 'new_identity_discovery' ? DEFAULT_UNKNOWN_THRESHOLD : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings
+
+/**
+ * The obsm keys a viewer offers as a 2-D embedding: `X_*` with at least two columns, less
+ * scNym's own latent space (`X_scnym`, or `X_<key>` of an annotation whose `<key>_confidence`
+ * is in obs): its first two of 256 dimensions are no picture of the cells.
+ */
+export function embeddingChoices(
+  obsm: readonly { key: string; shape: readonly number[] }[],
+  obsColumns: readonly string[] = [],
+): string[] {
+  const latent = new Set([annotationKeys().embedding]);
+  for (const name of obsColumns) {
+    const m = /^(.+)_confidence$/.exec(name);
+    if (m) latent.add(annotationKeys(m[1]).embedding);
+  }
+  return obsm
+    .filter((o) => o.key.startsWith('X_') && o.shape.length === 2 && (o.shape[1] ?? 0) >= 2)
+    .filter((o) => !latent.has(o.key))
+    .map((o) => o.key);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ export class Viewer implements ViewerApi {
       embedding: (key) => void this.showEmbedding(key),
       colorBy: (column) => void this.colorBy(column),
       mode: (mode) => this.scatter.setMode(mode),
+      resetView: () => void this.scatter.resetView(),
       clearSelection: () => this.setSelection([]),
     });
     const main = el('main', { class: 'plot' }, [this.canvas, this.tooltip.element]);
