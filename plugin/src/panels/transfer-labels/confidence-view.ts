@@ -1,10 +1,10 @@
 /**
  * The Confidence section: colour the cells by prediction or by confidence, the histogram of the
- * confidences with the bins below the threshold in the alert colour, and a button selecting
- * the cells below it.
+ * confidences (the plot's ramp, the bins below the threshold outlined; the threshold is core's
+ * for every front end), and a button selecting the cells below it.
  */
 import type { ViewerApi } from '../../host/api.js';
-import { ACCENT, ALERT } from '../../ui/colors.js';
+import { LOW_CONFIDENCE_THRESHOLD } from '@scnym/core/vocabulary';
 import { el } from '../../ui/dom.js';
 import { histogram, unitBins } from '../../ui/histogram.js';
 import { CONFIDENCE, LABEL } from './keys.js';
@@ -20,7 +20,7 @@ export class ConfidenceView {
     min: '0',
     max: '1',
     step: '0.05',
-    value: '0.7',
+    value: String(LOW_CONFIDENCE_THRESHOLD),
   });
   private readonly chart = el('div', { id: 'tl-histogram', class: 'chart' });
   private confidence: Float32Array | null = null;
@@ -66,7 +66,6 @@ export class ConfidenceView {
         title: 'confidence',
         binTitle: (lo, hi, count) => `${lo.toFixed(2)}–${hi.toFixed(2)}: ${count} cells`,
         labels: 'ends',
-        fill: { bar: ACCENT, below: ALERT },
         attrs: { width: FRAME.width, height: FRAME.height },
       }),
     );
