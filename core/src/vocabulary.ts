@@ -189,30 +189,52 @@ export type TrainingProgressEvent =
   | { type: 'epoch'; epoch: number; nEpochs: number; valAccuracy: number };
 
 /**
- * Turns training events into progress events whose detail reads
- * "epoch 15/30 val acc 0.800 loss 0.512" (steps count towards `total`).
+ * Turns training events into progress events whose detail reads, in one format from the first
+ * step on, "epoch 15/30 loss 0.512 val acc 0.800 · 1 min 20 s left" (the epoch under way; the
+ * last finished epoch's accuracy; the time left from the steps done so far, by `now`, the one
+ * place every front end's ETA comes from). Steps count towards `total`.
  */
-export function trainingProgress(): (event: TrainingProgressEvent) => ProgressEvent {
+export function trainingProgress(
+  now: () => number = Date.now,
+): (event: TrainingProgressEvent) => ProgressEvent {
   let total = 1;
   let stepsPerEpoch = 1;
-  let epochText = '';
-  let lossText = '';
-  const detail = () => [epochText, lossText].filter(Boolean).join(' ');
-  return (event) => {
-    if (event.type === 'start') {
-      total = event.nEpochs * event.stepsPerEpoch;
-      stepsPerEpoch = event.stepsPerEpoch;
-      return { stage: 'training', done: 0, total, detail: `epoch 0/${event.nEpochs}` };
-    }
-    if (event.type === 'step') {
-      lossText = `loss ${event.loss.toFixed(3)}`;
-      const done = event.epoch * stepsPerEpoch + event.stepInEpoch + 1;
-      return { stage: 'training', done, total, detail: detail() };
-    }
-    const acc = Number.isFinite(event.valAccuracy)
-      ? ` val acc ${event.valAccuracy.toFixed(3)}`
-      : '';
-    epochText = `epoch ${event.epoch + 1}/${event.nEpochs}${acc}`;
-    return { stage: 'training', done: (event.epoch + 1) * stepsPerEpoch, total, detail: detail() };
+  let nEpochs = 1;
+  let epoch = 0;
+  let started = 0;
+  let loss: number | undefined;
+  let accuracy: number | undefined;
+  const event = (done: number): ProgressEvent => {
+    const parts = [`epoch ${Math.min(epoch + 1, nEpochs)}/${nEpochs}`];
+    if (loss !== undefined) parts.push(`loss ${loss.toFixed(3)}`);
+    if (accuracy !== undefined) parts.push(`val acc ${accuracy.toFixed(3)}`);
+    const left = done > 0 && done < total ? ((now() - started) / done) * (total - done) : NaN;
+    const eta = Number.isFinite(left) ? ` · ${timeLeft(left / 1000)}` : '';
+    return { stage: 'training', done, total, detail: parts.join(' ') + eta };
   };
+  return (e) => {
+    if (e.type === 'start') {
+      total = e.nEpochs * e.stepsPerEpoch;
+      stepsPerEpoch = e.stepsPerEpoch;
+      nEpochs = e.nEpochs;
+      started = now();
+      return event(0);
+    }
+    if (e.type === 'step') {
+      epoch = e.epoch;
+      loss = e.loss;
+      return event(e.epoch * stepsPerEpoch + e.stepInEpoch + 1);
+    }
+    epoch = e.epoch + 1;
+    if (Number.isFinite(e.valAccuracy)) accuracy = e.valAccuracy;
+    return event((e.epoch + 1) * stepsPerEpoch);
+  };
+}
+
+/** "45 s left", "3 min 5 s left", "1 h 20 min left". */
+export function timeLeft(seconds: number): string {
+  const s = Math.max(1, Math.round(seconds));
+  if (s < 60) return `${s} s left`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s left`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min left`;
 }

@@ -1,8 +1,11 @@
 /// <reference lib="dom" />
 // The viewer's polish in headless Chromium, on a copy of the demo query that also holds a 256-d
 // obsm X_scnym (as a saved annotation does): the plot fits a narrow window and a zoomed view
-// comes back with Reset view; X_scnym is not offered as an embedding. Screenshots go to
-// $SCNYM_E2E_SCREENSHOTS (default: a temp folder, printed).
+// comes back with Reset view; X_scnym is not offered as an embedding; a short Annotate shows
+// its progress in one format with the time left; the confidence threshold is core's and the
+// histogram has the plot's ramp; status lines do not outlive their selection or result; the
+// marker-gene chart has values and an axis and says how many cells it explained.
+// Screenshots go to $SCNYM_E2E_SCREENSHOTS (default: a temp folder, printed).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -10,6 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { LOW_CONFIDENCE_THRESHOLD, rampColor } from '@scnym/core/vocabulary';
 import { PYTHON, REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
@@ -56,11 +60,17 @@ function assertInside(box: Awaited<ReturnType<typeof plotBox>>, what: string) {
 }
 
 test(
-  'viewer polish: fit a narrow window, Reset view, no X_scnym embedding',
+  'viewer polish: fit a narrow window, Reset view, no X_scnym embedding, threshold, status, markers',
   { timeout: 10 * 60_000, skip: chromiumSkip },
   async () => {
     const query = queryWithLatent();
-    const view = await startView([query, '--reference', join(DEMO, 'reference.zarr')]);
+    const view = await startView([
+      query,
+      '--reference',
+      join(DEMO, 'reference.zarr'),
+      '--epochs',
+      '8',
+    ]);
     server = view.server;
     const launched = await launchChromium(join(tempDir(), 'profile'), {
       width: 1400,
@@ -112,6 +122,104 @@ test(
     await page.setViewportSize({ width: 1400, height: 860 });
     await page.waitForTimeout(300);
     assertInside(await plotBox(page), 'wide again');
+
+    step('annotate');
+    await page.waitForFunction(
+      () => (document.querySelector('#tl-label-key') as HTMLSelectElement).value === 'cell_type',
+    );
+    await page.click('#tl-annotate');
+    // Every training line has one format; the time left shows once steps are done.
+    const lines = new Set<string>();
+    while (!(await page.evaluate(() => document.body.dataset.annotated === 'true'))) {
+      const text = await page.locator('#tl-progress-text').innerText();
+      if (text.startsWith('training')) lines.add(text);
+      await page.waitForTimeout(100);
+    }
+    const format = /^training: epoch \d+\/8( loss \d\.\d{3})?( val acc \d\.\d{3})?( · .+ left)?$/;
+    for (const line of lines) assert.match(line, format);
+    assert.ok(
+      [...lines].some((l) => / · (\d+ min )?\d+ s left$/.test(l)),
+      [...lines].join('\n'),
+    );
+    assert.match(await page.locator('#tl-progress-text').innerText(), /^done in /);
+
+    step('confidence');
+    assert.equal(await page.inputValue('#tl-threshold'), String(LOW_CONFIDENCE_THRESHOLD));
+    const bars = await page.locator('#tl-histogram rect').evaluateAll((r) =>
+      r.map((b) => ({
+        fill: b.getAttribute('fill'),
+        below: b.classList.contains('below'),
+        stroke: b.getAttribute('stroke'),
+      })),
+    );
+    assert.equal(bars.length, 20);
+    bars.forEach((b, i) => {
+      assert.equal(b.fill, rampColor((i + 0.5) / 20), `bin ${i} in the plot's colour`);
+      assert.equal(b.below, (i + 1) / 20 <= LOW_CONFIDENCE_THRESHOLD);
+      assert.equal(b.stroke !== null, b.below);
+    });
+    await page.click('#tl-colour-confidence');
+    await page.click('#tl-select-low');
+    await page.waitForSelector('#status:has-text("below confidence")');
+    const low = await page.locator('#selection-info').innerText(); // "1,038 selected"
+    assert.equal(
+      await page.locator('#status').innerText(),
+      `${low.replace(' selected', '')} cells below confidence ${LOW_CONFIDENCE_THRESHOLD}`,
+    );
+    await shot(page, '4-low-confidence');
+    await page.click('#clear-selection');
+    await page.waitForFunction(
+      () => !/below confidence/.test(document.querySelector('#status')?.textContent ?? ''),
+    );
+
+    step('markers');
+    await page.click('#tl-colour-label');
+    await page.selectOption('#tl-saliency-class', 'B');
+    await page.selectOption('#tl-saliency-method', 'gradient');
+    const done = await page.locator('#tl-progress-text').innerText();
+    await page.click('#tl-saliency-run');
+    await page.waitForSelector('#tl-saliency-svg', { timeout: 5 * 60_000 });
+    assert.equal(await page.locator('#tl-progress-text').innerText(), done, 'the result stays');
+    const caption = await page.locator('#tl-saliency-caption').innerText();
+    assert.match(caption, /^B · gradient · \d+ cells \(predicted B\)$/);
+    const chart = await page.locator('#tl-saliency-svg').evaluate((svg) => ({
+      rows: svg.querySelectorAll('g[data-gene]').length,
+      values: [...svg.querySelectorAll('text.value')].map((t) => Number(t.textContent)),
+      axis: svg.querySelectorAll('line.axis').length,
+      title: svg.querySelector('.axis-title')?.textContent,
+      // every gene name inside the chart (not cut at its left edge)
+      namesInside: [...svg.querySelectorAll<SVGTextElement>('text.gene-label')].every(
+        (t) => t.getBBox().x >= 0,
+      ),
+      width: svg.getBoundingClientRect().width,
+    }));
+    assert.equal(chart.rows, 15);
+    assert.equal(chart.values.length, 15);
+    assert.ok(chart.values.every(Number.isFinite), JSON.stringify(chart.values));
+    assert.equal(chart.axis, 2);
+    assert.equal(chart.title, 'mean attribution');
+    assert.ok(chart.namesInside);
+    await page.locator('#tl-saliency-chart').scrollIntoViewIfNeeded();
+    await shot(page, '5-markers');
+
+    // A selection larger than the viewer explains (200 cells) is sampled, and says so.
+    const rows = await page
+      .locator('#legend .legend-row')
+      .evaluateAll((r) =>
+        r.map((x) => ({ name: x.getAttribute('data-category')!, count: Number(x.dataset.count) })),
+      );
+    const big = rows.reduce((a, b) => (b.count > a.count ? b : a));
+    assert.ok(big.count > 200, JSON.stringify(rows));
+    await page.click(`#legend .legend-row[data-category="${big.name}"] .name`);
+    await page.waitForSelector(`#tl-saliency-selected:text-is("(${big.count} selected)")`);
+    await page.check('#tl-saliency-selection');
+    await page.click('#tl-saliency-run');
+    await page.waitForSelector(
+      `#tl-saliency-caption:text-is("B · gradient · 200 of ${big.count} cells (selected, a random sample)")`,
+      { timeout: 5 * 60_000 },
+    );
+    await page.locator('#tl-saliency-chart').scrollIntoViewIfNeeded();
+    await shot(page, '6-markers-sample');
 
     console.log(`# screenshots in ${shots}`);
     assert.deepEqual(problems, [], 'no page errors');

@@ -1,6 +1,7 @@
 // Rules the viewer, the Vitessce view and VS Code share through core's vocabulary: one
 // low-confidence threshold, one number ramp for the confidence charts and the plot, and the
-// obsm entries offered as embeddings (never scNym's 256-d latent space). The viewer's own use
+// obsm entries offered as embeddings (never scNym's 256-d latent space); training progress in
+// one format with the time left, computed once in core. The viewer's own use
 // of the threshold and ramp is checked in Chromium (test/e2e/viewer-polish.test.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +11,8 @@ import {
   LOW_CONFIDENCE_THRESHOLD,
   rampColor,
   rampColors,
+  timeLeft,
+  trainingProgress,
 } from '@scnym/core/vocabulary';
 import { summarizeResults } from '../../extension/src/results.js';
 import { embeddingKeys } from '../../plugin/src/host/embedding.js';
@@ -79,4 +82,24 @@ test('embeddings offered: 2-D or wider X_*, never scNym’s latent space', () =>
     obsm,
   };
   assert.deepEqual(embeddingKeys(summary), ['X_pca', 'X_run2', 'X_umap']);
+});
+
+test('training progress: one format from the first step, with the time left by the clock', () => {
+  let ms = 0;
+  const progress = trainingProgress(() => ms);
+  const start = progress({ type: 'start', nEpochs: 2, stepsPerEpoch: 4 });
+  assert.deepEqual(start, { stage: 'training', done: 0, total: 8, detail: 'epoch 1/2' });
+  ms = 2000;
+  const step = progress({ type: 'step', epoch: 0, stepInEpoch: 1, loss: 0.51234 });
+  assert.equal(step.done, 2);
+  assert.equal(step.detail, 'epoch 1/2 loss 0.512 · 6 s left');
+  ms = 4000;
+  const epoch = progress({ type: 'epoch', epoch: 0, nEpochs: 2, valAccuracy: 0.8 });
+  assert.equal(epoch.detail, 'epoch 2/2 loss 0.512 val acc 0.800 · 4 s left');
+  ms = 100_000;
+  const next = progress({ type: 'step', epoch: 1, stepInEpoch: 0, loss: 0.4 });
+  assert.equal(next.detail, 'epoch 2/2 loss 0.400 val acc 0.800 · 1 min 0 s left');
+  const last = progress({ type: 'epoch', epoch: 1, nEpochs: 2, valAccuracy: Number.NaN });
+  assert.equal(last.detail, 'epoch 2/2 loss 0.400 val acc 0.800');
+  assert.equal(timeLeft(7325), '2 h 2 min left');
 });

@@ -24,6 +24,9 @@ export class ConfidenceView {
   });
   private readonly chart = el('div', { id: 'tl-histogram', class: 'chart' });
   private confidence: Float32Array | null = null;
+  /** The status line tells of our selection: once the selection changes it is out of date. */
+  private said = false;
+  private selecting = false;
 
   constructor(private readonly api: ViewerApi) {
     const colour = el('button', { id: 'tl-colour-confidence' }, ['Colour by confidence']);
@@ -33,6 +36,11 @@ export class ConfidenceView {
     colourLabel.onclick = () => void api.colorBy(LABEL);
     this.threshold.oninput = () => this.draw();
     selectLow.onclick = () => this.selectLow();
+    api.onSelect((cells) => {
+      if (this.selecting || !this.said) return;
+      this.said = false;
+      api.status(cells.length ? `${cells.length.toLocaleString('en-US')} cells selected` : '');
+    });
     this.element = el('div', { class: 'section' }, [
       el('h3', {}, ['Confidence']),
       el('div', { class: 'buttons' }, [colourLabel, colour]),
@@ -53,8 +61,11 @@ export class ConfidenceView {
     this.confidence.forEach((c, i) => {
       if (c < t) cells.push(i);
     });
+    this.selecting = true;
     this.api.setSelection(cells);
-    this.api.status(`${cells.length} cells below confidence ${t}`);
+    this.selecting = false;
+    this.api.status(`${cells.length.toLocaleString('en-US')} cells below confidence ${t}`);
+    this.said = true;
   }
 
   private draw(): void {
