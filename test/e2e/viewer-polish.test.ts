@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -123,6 +124,26 @@ test(
     await page.waitForTimeout(300);
     assertInside(await plotBox(page), 'wide again');
 
+    step('png');
+    const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
+    assert.equal(png.suggestedFilename(), 'query.zarr.cell_type.png');
+    const bytes = readFileSync((await png.path())!);
+    const box = await plotBox(page);
+    assert.equal(bytes.subarray(1, 4).toString(), 'PNG');
+    assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [box.width, box.height]);
+    // The image holds the points: many pixels that are not the white background.
+    const coloured = await page.evaluate(async (b64) => {
+      const blob = new Blob([Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))]);
+      const image = await createImageBitmap(blob);
+      const c = new OffscreenCanvas(image.width, image.height).getContext('2d')!;
+      c.drawImage(image, 0, 0);
+      const px = c.getImageData(0, 0, image.width, image.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i] + px[i + 1] + px[i + 2] < 700) n++;
+      return n;
+    }, bytes.toString('base64'));
+    assert.ok(coloured > 5000, `${coloured} coloured pixels`);
+
     step('annotate');
     await page.waitForFunction(
       () => (document.querySelector('#tl-label-key') as HTMLSelectElement).value === 'cell_type',
@@ -220,6 +241,38 @@ test(
     );
     await page.locator('#tl-saliency-chart').scrollIntoViewIfNeeded();
     await shot(page, '6-markers-sample');
+
+    step('csv and help');
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#tl-download-csv'),
+    ]);
+    const rowsCsv = readFileSync((await csv.path())!, 'utf8')
+      .trimEnd()
+      .split('\n');
+    assert.equal(rowsCsv[0], 'obs_names,scNym,scNym_confidence');
+    assert.equal(rowsCsv.length, 1 + 1039);
+    assert.match(
+      (await page.locator('label.row:has-text("Domain column")').getAttribute('title')) ?? '',
+      /batch/,
+    );
+
+    step('dark mode');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    assert.equal(
+      await page.evaluate(() => getComputedStyle(document.body).backgroundColor),
+      'rgb(27, 27, 27)',
+    );
+    // The plot's background too (the CPU painter draws it on the plot's canvas).
+    const corner = await page.evaluate(() => {
+      const c = document.querySelector('#plot') as HTMLCanvasElement;
+      if (c.dataset.renderer !== 'cpu') return null;
+      return [...c.getContext('2d')!.getImageData(1, 1, 1, 1).data];
+    });
+    if (corner) assert.deepEqual(corner, [27, 27, 27, 255]);
+    await shot(page, '7-dark');
 
     console.log(`# screenshots in ${shots}`);
     assert.deepEqual(problems, [], 'no page errors');

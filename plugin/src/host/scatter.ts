@@ -267,6 +267,20 @@ export class Scatter {
     ].map((v) => Math.round(v));
   }
 
+  /** The points as the plot shows them, without the hover ring or the lasso, as a PNG. */
+  png(): Promise<Blob | null> {
+    const { width: w, height: h } = this.canvas;
+    const out = document.createElement('canvas');
+    [out.width, out.height] = [w, h];
+    const ctx = out.getContext('2d')!;
+    // Painted now: a WebGL drawing buffer is readable until this task ends.
+    this.paint(w, h);
+    this.painter.under(ctx);
+    const points = this.painter.points?.();
+    if (points) ctx.drawImage(points, 0, 0);
+    return new Promise((done) => out.toBlob(done, 'image/png'));
+  }
+
   /** Back to the whole embedding, fitted to the canvas. */
   resetView(): Promise<void> {
     this.view = { zoom: 1, panX: 0, panY: 0 };

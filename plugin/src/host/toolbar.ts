@@ -11,6 +11,7 @@ export interface ToolbarActions {
   colorBy(column: string): void;
   mode(mode: MouseMode): void;
   resetView(): void;
+  exportPng(): void;
   clearSelection(): void;
 }
 
@@ -33,6 +34,10 @@ export class Toolbar {
       'Reset view',
     ]);
     reset.onclick = () => actions.resetView();
+    const png = el('button', { id: 'export-png', title: 'Download the plot as a PNG image' }, [
+      'PNG',
+    ]);
+    png.onclick = () => actions.exportPng();
     const clear = el('button', { id: 'clear-selection', title: 'Clear the selection' }, [
       'Clear selection',
     ]);
@@ -54,6 +59,7 @@ export class Toolbar {
       pan,
       lasso,
       reset,
+      png,
       clear,
       this.selectionInfo,
     ]);

@@ -7,6 +7,7 @@ import type { ViewerApi } from '../../host/api.js';
 import { LOW_CONFIDENCE_THRESHOLD } from '@scnym/core/vocabulary';
 import { el } from '../../ui/dom.js';
 import { histogram, unitBins } from '../../ui/histogram.js';
+import { HELP } from './help.js';
 import { CONFIDENCE, LABEL } from './keys.js';
 
 const BINS = 20;
@@ -42,7 +43,7 @@ export class ConfidenceView {
       api.status(cells.length ? `${cells.length.toLocaleString('en-US')} cells selected` : '');
     });
     this.element = el('div', { class: 'section' }, [
-      el('h3', {}, ['Confidence']),
+      el('h3', { title: HELP.confidence }, ['Confidence']),
       el('div', { class: 'buttons' }, [colourLabel, colour]),
       this.chart,
       el('div', { class: 'buttons' }, [el('label', {}, ['below ', this.threshold]), selectLow]),
