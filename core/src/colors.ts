@@ -29,3 +29,45 @@ export function categoryColors(categories: readonly string[]): string[] {
     c === 'Unknown' ? UNKNOWN_COLOR : CATEGORY_PALETTE[i % CATEGORY_PALETTE.length],
   );
 }
+
+/**
+ * The ramp numbers are drawn with (viridis, low → high): the viewer's plot and legend colour the
+ * confidence with it, and its histogram, Vitessce's confidence bins and VS Code's histogram use
+ * the same colours, so a bin reads the same everywhere.
+ */
+export const CONFIDENCE_RAMP: readonly (readonly [number, number, number])[] = [
+  [68, 1, 84],
+  [72, 40, 120],
+  [62, 74, 137],
+  [49, 104, 142],
+  [38, 130, 142],
+  [31, 158, 137],
+  [53, 183, 121],
+  [109, 205, 89],
+  [180, 222, 44],
+  [253, 231, 37],
+];
+
+/** The ramp's colour at `t` in [0, 1] (clamped; not finite: the low end), as #rrggbb. */
+export function rampColor(t: number): string {
+  const stops = CONFIDENCE_RAMP;
+  const u = Number.isFinite(t) ? Math.min(1, Math.max(0, t)) * (stops.length - 1) : 0;
+  const k = Math.min(stops.length - 2, Math.floor(u));
+  const f = u - k;
+  const [a, b] = [stops[k], stops[k + 1]];
+  return (
+    '#' +
+    a
+      .map((v, j) =>
+        Math.round(v + (b[j] - v) * f)
+          .toString(16)
+          .padStart(2, '0'),
+      )
+      .join('')
+  );
+}
+
+/** `n` colours evenly along the ramp, low → high. */
+export function rampColors(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => rampColor(i / Math.max(1, n - 1)));
+}

@@ -6,7 +6,14 @@
  * (`@scnym/core/vocabulary`).
  */
 
-export { CATEGORY_PALETTE, UNKNOWN_COLOR, categoryColors } from './colors.js';
+export {
+  CATEGORY_PALETTE,
+  CONFIDENCE_RAMP,
+  UNKNOWN_COLOR,
+  categoryColors,
+  rampColor,
+  rampColors,
+} from './colors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -50,6 +57,13 @@ export const UNKNOWN_LABEL = 'Unknown';
 /** Cells below this confidence are `Unknown` when a model hunts for new cell types. */
 export const DEFAULT_UNKNOWN_THRESHOLD = 0.5;
 
+/**
+ * Where every front end draws the line between confident and low-confidence cells (the viewer's
+ * histogram and "highlight" button, Vitessce's lowest confidence bin, VS Code's summary): the
+ * Unknown threshold, so that "low confidence" means what Unknown means.
+ */
+export const LOW_CONFIDENCE_THRESHOLD = DEFAULT_UNKNOWN_THRESHOLD;
+
 export const PRESETS = ['default', 'original'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
@@ -74,6 +88,29 @@ export function unknownThresholdFor(
 ): number | undefined {
   if (asked !== undefined) return asked;
   return config === 'new_identity_discovery' ? DEFAULT_UNKNOWN_THRESHOLD : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings
+
+/**
+ * The obsm keys a viewer offers as a 2-D embedding: `X_*` with at least two columns, less
+ * scNym's own latent space (`X_scnym`, or `X_<key>` of an annotation whose `<key>_confidence`
+ * is in obs): its first two of 256 dimensions are no picture of the cells.
+ */
+export function embeddingChoices(
+  obsm: readonly { key: string; shape: readonly number[] }[],
+  obsColumns: readonly string[] = [],
+): string[] {
+  const latent = new Set([annotationKeys().embedding]);
+  for (const name of obsColumns) {
+    const m = /^(.+)_confidence$/.exec(name);
+    if (m) latent.add(annotationKeys(m[1]).embedding);
+  }
+  return obsm
+    .filter((o) => o.key.startsWith('X_') && o.shape.length === 2 && (o.shape[1] ?? 0) >= 2)
+    .filter((o) => !latent.has(o.key))
+    .map((o) => o.key);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,30 +189,52 @@ export type TrainingProgressEvent =
   | { type: 'epoch'; epoch: number; nEpochs: number; valAccuracy: number };
 
 /**
- * Turns training events into progress events whose detail reads
- * "epoch 15/30 val acc 0.800 loss 0.512" (steps count towards `total`).
+ * Turns training events into progress events whose detail reads, in one format from the first
+ * step on, "epoch 15/30 loss 0.512 val acc 0.800 · 1 min 20 s left" (the epoch under way; the
+ * last finished epoch's accuracy; the time left from the steps done so far, by `now`, the one
+ * place every front end's ETA comes from). Steps count towards `total`.
  */
-export function trainingProgress(): (event: TrainingProgressEvent) => ProgressEvent {
+export function trainingProgress(
+  now: () => number = Date.now,
+): (event: TrainingProgressEvent) => ProgressEvent {
   let total = 1;
   let stepsPerEpoch = 1;
-  let epochText = '';
-  let lossText = '';
-  const detail = () => [epochText, lossText].filter(Boolean).join(' ');
-  return (event) => {
-    if (event.type === 'start') {
-      total = event.nEpochs * event.stepsPerEpoch;
-      stepsPerEpoch = event.stepsPerEpoch;
-      return { stage: 'training', done: 0, total, detail: `epoch 0/${event.nEpochs}` };
-    }
-    if (event.type === 'step') {
-      lossText = `loss ${event.loss.toFixed(3)}`;
-      const done = event.epoch * stepsPerEpoch + event.stepInEpoch + 1;
-      return { stage: 'training', done, total, detail: detail() };
-    }
-    const acc = Number.isFinite(event.valAccuracy)
-      ? ` val acc ${event.valAccuracy.toFixed(3)}`
-      : '';
-    epochText = `epoch ${event.epoch + 1}/${event.nEpochs}${acc}`;
-    return { stage: 'training', done: (event.epoch + 1) * stepsPerEpoch, total, detail: detail() };
+  let nEpochs = 1;
+  let epoch = 0;
+  let started = 0;
+  let loss: number | undefined;
+  let accuracy: number | undefined;
+  const event = (done: number): ProgressEvent => {
+    const parts = [`epoch ${Math.min(epoch + 1, nEpochs)}/${nEpochs}`];
+    if (loss !== undefined) parts.push(`loss ${loss.toFixed(3)}`);
+    if (accuracy !== undefined) parts.push(`val acc ${accuracy.toFixed(3)}`);
+    const left = done > 0 && done < total ? ((now() - started) / done) * (total - done) : NaN;
+    const eta = Number.isFinite(left) ? ` · ${timeLeft(left / 1000)}` : '';
+    return { stage: 'training', done, total, detail: parts.join(' ') + eta };
   };
+  return (e) => {
+    if (e.type === 'start') {
+      total = e.nEpochs * e.stepsPerEpoch;
+      stepsPerEpoch = e.stepsPerEpoch;
+      nEpochs = e.nEpochs;
+      started = now();
+      return event(0);
+    }
+    if (e.type === 'step') {
+      epoch = e.epoch;
+      loss = e.loss;
+      return event(e.epoch * stepsPerEpoch + e.stepInEpoch + 1);
+    }
+    epoch = e.epoch + 1;
+    if (Number.isFinite(e.valAccuracy)) accuracy = e.valAccuracy;
+    return event((e.epoch + 1) * stepsPerEpoch);
+  };
+}
+
+/** "45 s left", "3 min 5 s left", "1 h 20 min left". */
+export function timeLeft(seconds: number): string {
+  const s = Math.max(1, Math.round(seconds));
+  if (s < 60) return `${s} s left`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s left`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min left`;
 }

@@ -8,7 +8,7 @@
  * a job, the tests call it directly, and the webview type-check includes it.
  */
 import { evaluatePredictions, type EvaluationReport } from '@scnym/core/scores';
-import { categoryColors, DEFAULT_UNKNOWN_THRESHOLD, UNKNOWN_LABEL } from '@scnym/core/vocabulary';
+import { categoryColors, LOW_CONFIDENCE_THRESHOLD, UNKNOWN_LABEL } from '@scnym/core/vocabulary';
 import type { ClassRow, LowConfidenceCell, ResultsModel, TrainingInfo } from './messages.js';
 
 export interface ResultsInput {
@@ -32,7 +32,7 @@ export interface ResultsInput {
   /** Core's evaluation, when already made (e.g. of the file, by the evaluate workflow). */
   evaluation?: EvaluationReport;
   truthKey?: string;
-  /** Cells below this confidence count as low confidence (default: core's Unknown threshold). */
+  /** Cells below this confidence count as low confidence (default: core's, every front end's). */
   threshold?: number;
   /** How many least confident cells to list (default 50). */
   nLow?: number;
@@ -44,7 +44,7 @@ export interface ResultsInput {
 export function summarizeResults(input: ResultsInput): ResultsModel {
   const { labels, confidence } = input;
   const n = labels.length;
-  const threshold = input.threshold ?? DEFAULT_UNKNOWN_THRESHOLD;
+  const threshold = input.threshold ?? LOW_CONFIDENCE_THRESHOLD;
   const nLow = input.nLow ?? 50;
   const bins = input.bins ?? 20;
   checkInput(input, bins);

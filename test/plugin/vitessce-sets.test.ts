@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ObsColumn } from '../../core/src/anndata/types.js';
+import { LOW_CONFIDENCE_THRESHOLD, rampColor } from '@scnym/core/vocabulary';
 import type { ViewerEvent } from '../../plugin/src/host/api.js';
 import type { DatasetSummary } from '../../plugin/src/shared/worker-messages.js';
 import {
@@ -23,14 +24,13 @@ import {
   binnedTree,
   categoricalTree,
   colouringOf,
-  CONFIDENCE_COLORS,
+  CONFIDENCE_EDGES,
   CONFIDENCE_NODE,
   findNode,
   hexToRgb,
   leafPaths,
   nodeMembers,
   PREDICTIONS_NODE,
-  rampColors,
   SELECTION_NODE,
   withColors,
   withNode,
@@ -93,9 +93,12 @@ test('a numeric column becomes bins: the confidence thresholds for values in [0,
       ['≥ 0.9', ['c2', 'c4']], // NaN left out
     ],
   );
+  // Each bin in the plot's colour for its middle (core's ramp over [0, 1]); the lowest bin ends
+  // at core's low-confidence threshold, the one every front end uses.
+  assert.equal(CONFIDENCE_EDGES[0], LOW_CONFIDENCE_THRESHOLD);
   assert.deepEqual(
     colors.map((c) => c.color),
-    CONFIDENCE_COLORS,
+    [0.25, 0.6, 0.8, 0.95].map((t) => hexToRgb(rampColor(t))),
   );
   // other ranges: three equal-width inner edges; empty bins are left out
   const wide = binnedTree('n_genes', NAMES, [0, 10, 20, 30, 40, 40]);
@@ -110,8 +113,7 @@ test('a numeric column becomes bins: the confidence thresholds for values in [0,
   assert.equal(binLabel(0.5, 0.7), '0.5–0.7');
   assert.equal(binLabel(null, 0.5), '< 0.5');
   assert.equal(binLabel(0.9, null), '≥ 0.9');
-  assert.deepEqual(rampColors(4), CONFIDENCE_COLORS);
-  assert.equal(rampColors(7).length, 7);
+  assert.deepEqual(wide.colors.at(-1)?.color, hexToRgb(rampColor(0.875)));
 });
 
 test('trees and colours are replaced by name; paths, lookups and colouring detection', () => {
@@ -172,6 +174,7 @@ const SUMMARY: DatasetSummary = {
   ],
   obsm: [
     { key: 'X_pca', shape: [6, 50] },
+    { key: 'X_scnym', shape: [6, 256] },
     { key: 'X_umap', shape: [6, 2] },
   ],
 };
@@ -180,6 +183,8 @@ test('the view config: AnnData-Zarr, UMAP, categorical columns as sets, three vi
   assert.equal(chooseEmbedding(SUMMARY.obsm), 'X_umap');
   assert.equal(chooseEmbedding([{ key: 'X_tsne', shape: [6, 2] }]), 'X_tsne');
   assert.equal(chooseEmbedding([{ key: 'X_pca', shape: [6] }]), null);
+  // scNym's 256-d latent space is no 2-D picture: never offered, even when it is the only one
+  assert.equal(chooseEmbedding([{ key: 'X_scnym', shape: [6, 256] }]), null);
   assert.deepEqual(setColumns(SUMMARY.columns), ['cell_type']);
   const config = vitessceConfig({
     url: 'http://127.0.0.1:1/data/query/',

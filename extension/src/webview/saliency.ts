@@ -12,7 +12,7 @@ import type {
   SaliencyModel,
   ToSaliencyView,
 } from '../messages.js';
-import { barChart, el } from '@scnym/plugin/ui';
+import { el, saliencyChart } from '@scnym/plugin/ui';
 import {
   integer,
   isNumber,
@@ -62,37 +62,25 @@ function currentClass(model: SaliencyModel, name: string | undefined): SaliencyC
 }
 
 const ROW = 20;
-const CHART = { width: 640, right: 64, top: 8, bottom: 26 };
+const WIDTH = 640;
 
 /** One g[data-gene] per gene: name, bar from the zero line (scores may be negative), value. */
 function chart(c: SaliencyClass | undefined): SVGElement {
   const genes = c?.genes ?? [];
   const scores = (c?.scores ?? []).map((s) => (isNumber(s) ? s : 0));
-  const longest = Math.max(4, ...genes.map((g) => g.length));
-  const { width, right, top, bottom } = CHART;
-  return barChart(
-    genes.map((name, i) => ({ name, value: scores[i], color: c!.color })),
-    {
-      width,
-      margin: { top, right, bottom, left: Math.min(220, 16 + longest * 7.5) },
-      row: ROW,
-      bar: { y: 3, height: ROW - 6 },
-      text: { y: ROW / 2, central: true },
-      nameGap: 6,
-      values: true,
-      axisTitle: 'mean attribution',
-      attrs: {
-        class: 'chart saliency',
-        'data-testid': 'saliency-chart',
-        'data-class': c?.name ?? '',
-        role: 'img',
-        'aria-label': c ? `Top ${genes.length} genes for ${c.name}` : 'No class',
-      },
-      rowAttrs: (item) => ({ class: 'gene', 'data-gene': item.name, 'data-score': item.value }),
-      nameAttrs: { class: 'gene-label' },
-      title: (item) => `${item.name}: ${item.value.toPrecision(4)}`,
+  return saliencyChart(genes, scores, {
+    width: WIDTH,
+    row: ROW,
+    fontSize: 12,
+    colour: () => c!.color,
+    attrs: {
+      class: 'chart saliency',
+      'data-testid': 'saliency-chart',
+      'data-class': c?.name ?? '',
+      role: 'img',
+      'aria-label': c ? `Top ${genes.length} genes for ${c.name}` : 'No class',
     },
-  );
+  });
 }
 
 function chartSection(model: SaliencyModel, c: SaliencyClass | undefined): HTMLElement {

@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     config,
     dataset: { url: here(config.query.url), format: config.query.format, name: config.query.name },
     client: new DataClient(new Worker(dataWorkerUrl, { type: 'module' })),
+    // Dark mode follows the system (styles.css); the plot's background is set once, at load.
+    background: matchMedia('(prefers-color-scheme: dark)').matches ? '#1b1b1b' : undefined,
   });
   await viewer.start();
   const token =

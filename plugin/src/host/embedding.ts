@@ -2,13 +2,15 @@
  * Embeddings: the obsm keys that can be drawn, and an embedding's first two columns scaled into
  * the scatterplot's [-1, 1] square (aspect kept, a 5 % margin, non-finite points at the centre).
  */
+import { embeddingChoices } from '@scnym/core/vocabulary';
 import type { DatasetSummary } from '../shared/worker-messages.js';
 
-/** The X_* obsm entries with at least two columns. */
+/** The obsm entries to offer: core's rule (X_* with two or more columns, not scNym's latent). */
 export function embeddingKeys(summary: DatasetSummary): string[] {
-  return summary.obsm
-    .filter((o) => o.key.startsWith('X_') && o.shape.length === 2 && (o.shape[1] ?? 0) >= 2)
-    .map((o) => o.key);
+  return embeddingChoices(
+    summary.obsm,
+    summary.columns.map((c) => c.name),
+  );
 }
 
 /** `data` holds n rows of (x, y). */

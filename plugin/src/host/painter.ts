@@ -35,6 +35,8 @@ export interface PointPainter {
   paint(state: PointState, frame: PaintFrame): void;
   /** Draws what the overlay canvas shows under the hover ring and the lasso. */
   under(ctx: CanvasRenderingContext2D): void;
+  /** The canvas the points are on when it is not the overlay (WebGL's), for an export. */
+  points?(): HTMLCanvasElement;
   destroy(): void;
 }
 

@@ -62,6 +62,8 @@ export class Scatter {
   private x: Float32Array = new Float32Array(0);
   private y: Float32Array = new Float32Array(0);
   private grid: PointGrid | null = null;
+  /** The points' x0 x1 y0 y1 (data units). */
+  private extent = [0, 0, 0, 0];
   private colour: Uint16Array = new Uint16Array(0);
   private rgb: Uint8Array;
   private hidden = new Uint8Array(1);
@@ -131,6 +133,7 @@ export class Scatter {
     this.x = x;
     this.y = y;
     this.grid = new PointGrid(x, y);
+    this.extent = extent(x, y);
     if (this.colour.length !== x.length) this.colour = new Uint16Array(x.length);
     if (this.selected && this.selected.length !== x.length) this.selected = null;
     this.changed.points = true;
@@ -210,6 +213,10 @@ export class Scatter {
     const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
     const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
     if (canvas.width !== w || canvas.height !== h) {
+      // Fit on resize: the view's scale follows the shorter side, and the pan with it, so an
+      // unzoomed plot fits the new size and a zoomed one keeps its centre.
+      const k = Math.min(w, h) / Math.max(1, Math.min(canvas.width, canvas.height));
+      this.view = { zoom: this.view.zoom, panX: this.view.panX * k, panY: this.view.panY * k };
       canvas.width = w;
       canvas.height = h;
       this.stale.points = true;
@@ -245,6 +252,39 @@ export class Scatter {
       this.painter.paint({ ...state, changed: this.changed }, frame);
     }
     this.changed = { points: false, colours: false, hidden: false, selected: false };
+    this.canvas.dataset.bounds = this.pointBounds(frame.transform, frame.size).join(' ');
+  }
+
+  /** The drawn points' box in device px (left top right bottom), for tests and checks. */
+  private pointBounds(t: Transform, size: number): number[] {
+    const e = this.extent;
+    const r = size / 2;
+    return [
+      t.x0 + e[0] * t.scale - r,
+      t.y0 - e[3] * t.scale - r,
+      t.x0 + e[1] * t.scale + r,
+      t.y0 - e[2] * t.scale + r,
+    ].map((v) => Math.round(v));
+  }
+
+  /** The points as the plot shows them, without the hover ring or the lasso, as a PNG. */
+  png(): Promise<Blob | null> {
+    const { width: w, height: h } = this.canvas;
+    const out = document.createElement('canvas');
+    [out.width, out.height] = [w, h];
+    const ctx = out.getContext('2d')!;
+    // Painted now: a WebGL drawing buffer is readable until this task ends.
+    this.paint(w, h);
+    this.painter.under(ctx);
+    const points = this.painter.points?.();
+    if (points) ctx.drawImage(points, 0, 0);
+    return new Promise((done) => out.toBlob(done, 'image/png'));
+  }
+
+  /** Back to the whole embedding, fitted to the canvas. */
+  resetView(): Promise<void> {
+    this.view = { zoom: 1, panX: 0, panY: 0 };
+    return this.redraw();
   }
 
   /** The hovered point's ring and the lasso, over the points. */
@@ -480,4 +520,16 @@ function parseColours(colours: readonly string[], ctx: CanvasRenderingContext2D)
     out.set(parts, 3 * k);
   });
   return out;
+}
+
+/** x0 x1 y0 y1 of the points, in one pass (no spreading of per-cell arrays). */
+function extent(x: Float32Array, y: Float32Array): number[] {
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] < x0) x0 = x[i];
+    if (x[i] > x1) x1 = x[i];
+    if (y[i] < y0) y0 = y[i];
+    if (y[i] > y1) y1 = y[i];
+  }
+  return x.length ? [x0, x1, y0, y1] : [0, 0, 0, 0];
 }

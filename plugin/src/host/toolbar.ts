@@ -1,6 +1,6 @@
 /**
  * The viewer's top bar: the dataset's name, the embedding and colour-by choosers, the pan/zoom
- * and lasso modes, Clear selection and the selection count.
+ * and lasso modes, Reset view, Clear selection and the selection count.
  */
 import { el } from '../ui/dom.js';
 
@@ -10,6 +10,8 @@ export interface ToolbarActions {
   embedding(key: string): void;
   colorBy(column: string): void;
   mode(mode: MouseMode): void;
+  resetView(): void;
+  exportPng(): void;
   clearSelection(): void;
 }
 
@@ -28,6 +30,14 @@ export class Toolbar {
       { id: 'mode-lasso', class: 'mode', title: 'Lasso select (or shift-drag)' },
       ['Lasso'],
     );
+    const reset = el('button', { id: 'reset-view', title: 'Show all cells, fitted to the plot' }, [
+      'Reset view',
+    ]);
+    reset.onclick = () => actions.resetView();
+    const png = el('button', { id: 'export-png', title: 'Download the plot as a PNG image' }, [
+      'PNG',
+    ]);
+    png.onclick = () => actions.exportPng();
     const clear = el('button', { id: 'clear-selection', title: 'Clear the selection' }, [
       'Clear selection',
     ]);
@@ -48,6 +58,8 @@ export class Toolbar {
       el('label', {}, ['Colour by ', this.colour]),
       pan,
       lasso,
+      reset,
+      png,
       clear,
       this.selectionInfo,
     ]);

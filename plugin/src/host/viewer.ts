@@ -56,6 +56,8 @@ export class Viewer implements ViewerApi {
       embedding: (key) => void this.showEmbedding(key),
       colorBy: (column) => void this.colorBy(column),
       mode: (mode) => this.scatter.setMode(mode),
+      resetView: () => void this.scatter.resetView(),
+      exportPng: () => void this.exportPng(),
       clearSelection: () => this.setSelection([]),
     });
     const main = el('main', { class: 'plot' }, [this.canvas, this.tooltip.element]);
@@ -251,6 +253,16 @@ export class Viewer implements ViewerApi {
     this.selected = cells;
     this.toolbar.showSelection(cells.length);
     this.emit({ type: 'selection', cells });
+  }
+
+  /** Downloads the plot as it is shown, named after the dataset and the colour column. */
+  private async exportPng(): Promise<void> {
+    const blob = await this.scatter.png();
+    if (!blob) return this.status('the plot could not be exported');
+    const url = URL.createObjectURL(blob);
+    const name = [this.options.dataset.name, this.colourColumn].filter(Boolean).join('.');
+    el('a', { href: url, download: `${name}.png` }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
 
   private hover(i: number): Promise<void> {

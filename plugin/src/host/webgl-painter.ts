@@ -218,6 +218,10 @@ export class WebglPainter implements PointPainter {
     ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
   }
 
+  points(): HTMLCanvasElement {
+    return this.canvas;
+  }
+
   destroy(): void {
     this.canvas.removeEventListener('webglcontextlost', this.onLost);
     if (!this.regl._gl.isContextLost()) this.regl.destroy();

@@ -125,7 +125,11 @@ export type FromWorker =
       method: SaliencyRequest['method'];
       genes: string[];
       scores: number[];
+      /** Cells explained, of the cells that matched (fewer: a random sample of them). */
       nCells: number;
+      nMatching: number;
+      /** The cells were the lasso selection (else those predicted as the class). */
+      selection: boolean;
     }
   | { type: 'cancelled' }
   | { type: 'error'; message: string; hint?: string };

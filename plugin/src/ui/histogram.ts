@@ -1,7 +1,10 @@
 /**
  * A histogram of values in [0, 1] as SVG bars: the confidence histograms of the viewer panel
- * and the results webview. Bins whose upper edge is at or below the threshold are `below`.
+ * and the results webview. Each bar has the number ramp's colour at its bin's middle (the plot's
+ * colour for those cells); bins whose upper edge is at or below the threshold are `below`,
+ * outlined in the alert colour, and the threshold is a dashed line.
  */
+import { ALERT, rampColor } from './colors.js';
 import { svg, svgTitle, type Attrs } from './dom.js';
 
 /** `counts[i]` values fell in [edges[i], edges[i + 1]). */
@@ -39,8 +42,6 @@ export interface HistogramOptions {
    * page's CSS (.bar, .bar.below, .axis, …); 'ends': only 0, 1 and the title, in 10 px text.
    */
   labels: 'axes' | 'ends';
-  /** Bar colours as attributes, for a page without chart CSS. */
-  fill?: { bar: string; below: string };
   /** Attributes of the <svg> (class, id, test id, width and height, aria). */
   attrs?: Attrs;
 }
@@ -70,16 +71,34 @@ export function histogram(bins: Bins, o: HistogramOptions): SVGSVGElement {
           y: axis - height,
           width: Math.max(0, x1 - x0 - 1),
           height,
-          fill: o.fill && (below ? o.fill.below : o.fill.bar),
+          // Attributes, not inline styles (a webview's CSP refuses those); no page CSS sets them.
+          fill: rampColor((edges[i] + edges[i + 1]) / 2),
+          stroke: below ? ALERT : undefined,
+          'stroke-width': below ? 1.5 : undefined,
         },
         [svgTitle(title)],
       ),
     );
   });
+  const t = o.threshold;
+  const marked = Number.isFinite(t) && t > 0 && t < 1;
   if (o.labels === 'ends') {
     const text = (at: number, label: string) =>
       svg('text', { x: at, y: f.height - 2, 'font-size': 10 }, [label]);
     chart.append(text(x(0), '0'), text(x(1) - 8, '1'), text(x(0.5) - 30, o.title));
+    if (marked) {
+      chart.append(
+        svg('line', {
+          class: 'threshold',
+          x1: x(t),
+          x2: x(t),
+          y1: f.top,
+          y2: axis,
+          stroke: ALERT,
+          'stroke-dasharray': '3 2',
+        }),
+      );
+    }
     return chart;
   }
   chart.append(svg('line', { class: 'axis', x1: x(0), x2: x(1), y1: axis, y2: axis }));
@@ -100,8 +119,7 @@ export function histogram(bins: Bins, o: HistogramOptions): SVGSVGElement {
       o.title,
     ]),
   );
-  const t = o.threshold;
-  if (Number.isFinite(t) && t > 0 && t < 1) {
+  if (marked) {
     chart.append(
       svg('line', { class: 'threshold', x1: x(t), x2: x(t), y1: f.top, y2: axis }),
       svg('text', { class: 'threshold-label', x: x(t) + 4, y: f.top + 10 }, [`threshold ${t}`]),

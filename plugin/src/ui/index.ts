@@ -6,3 +6,4 @@ export { appendChildren, el, svg, svgTitle, type Attrs, type Child } from './dom
 export { ACCENT, ALERT, MISSING_COLOR, categoryColors, viridis } from './colors.js';
 export { histogram, unitBins, type Bins, type Frame, type HistogramOptions } from './histogram.js';
 export { barChart, type BarChartOptions, type BarItem } from './bar-chart.js';
+export { saliencyChart, type SaliencyChartOptions } from './saliency-chart.js';

@@ -17,7 +17,7 @@
  * calls `coordinationChanged()` after each change.
  */
 import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
-import { categoryColors } from '@scnym/core/vocabulary';
+import { categoryColors, embeddingChoices } from '@scnym/core/vocabulary';
 import type {
   DataAccess,
   NewColumn,
@@ -154,7 +154,10 @@ export class VitessceHost implements ViewerApi {
       obsColumn: async (name) => this.added.get(name)?.column ?? reader.obsColumn(name),
       obsNames: async () => [...this.names],
       embeddings: () =>
-        summary.obsm.filter((o) => o.shape.length === 2 && o.shape[1] >= 2).map((o) => o.key),
+        embeddingChoices(
+          summary.obsm,
+          summary.columns.map((c) => c.name),
+        ),
     };
   }
 

@@ -5,7 +5,7 @@
  * cell-set manager and the scNym plugin view, all on one coordination scope.
  */
 import type { ColumnInfo } from '@scnym/core/anndata';
-import { likelyLabelColumn } from '@scnym/core/vocabulary';
+import { embeddingChoices, likelyLabelColumn } from '@scnym/core/vocabulary';
 
 /** The plugin view type's name in Vitessce configs. */
 export const VIEW_TYPE = 'scnymTransferLabels';
@@ -22,15 +22,16 @@ export interface QueryDescription {
   obsm: readonly { key: string; shape: readonly number[] }[];
 }
 
-/** The embedding shown: X_umap if there is one, else the first 2-D (or wider) `X_*`. */
-export function chooseEmbedding(obsm: QueryDescription['obsm']): string | null {
-  const usable = obsm.filter((o) => o.shape.length === 2 && o.shape[1] >= 2);
-  return (
-    usable.find((o) => o.key === 'X_umap')?.key ??
-    usable.find((o) => o.key.startsWith('X_'))?.key ??
-    usable[0]?.key ??
-    null
+/** The embedding shown: X_umap if there is one, else the first of core's embedding choices. */
+export function chooseEmbedding(
+  obsm: QueryDescription['obsm'],
+  columns: readonly ColumnInfo[] = [],
+): string | null {
+  const usable = embeddingChoices(
+    obsm,
+    columns.map((c) => c.name),
   );
+  return usable.find((k) => k === 'X_umap') ?? usable[0] ?? null;
 }
 
 /** `X_umap` → `UMAP`, `X_tsne` → `TSNE`, others as they are. */
@@ -58,7 +59,7 @@ function orderSets(names: string[]): string[] {
 }
 
 export function vitessceConfig(query: QueryDescription): Record<string, unknown> {
-  const embedding = chooseEmbedding(query.obsm);
+  const embedding = chooseEmbedding(query.obsm, query.columns);
   if (!embedding) throw new Error(`${query.name} has no 2-D obsm embedding to plot`);
   const embeddingType = embeddingTypeName(embedding);
   const sets = orderSets(setColumns(query.columns));

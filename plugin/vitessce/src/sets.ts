@@ -4,7 +4,12 @@
  * colours become `obsSetColor` entries and colouring by a column becomes an `obsSetSelection`.
  * No DOM, no React: unit-tested in test/plugin/vitessce-sets.test.ts.
  */
-import { annotationKeys, categoryColors } from '@scnym/core/vocabulary';
+import {
+  annotationKeys,
+  categoryColors,
+  LOW_CONFIDENCE_THRESHOLD,
+  rampColor,
+} from '@scnym/core/vocabulary';
 
 export type Rgb = [number, number, number];
 /** A member of a set: the obs name and a probability (null: certain). */
@@ -37,15 +42,8 @@ export const PREDICTIONS_NODE = 'scNym predictions';
 export const CONFIDENCE_NODE = 'scNym confidence';
 /** The level-zero node `setSelection` writes (the panel's "highlight low-confidence cells"). */
 export const SELECTION_NODE = 'scNym selection';
-/** Confidence bins: the thresholds `scnym evaluate` reports coverage at. */
-export const CONFIDENCE_EDGES = [0.5, 0.7, 0.9];
-/** Low → high: red, orange, light blue, blue (ColorBrewer RdYlBu ends). */
-export const CONFIDENCE_COLORS: Rgb[] = [
-  [215, 48, 39],
-  [252, 141, 89],
-  [145, 191, 219],
-  [69, 117, 180],
-];
+/** Confidence bins: core's low-confidence threshold (every front end's), then 0.7 and 0.9. */
+export const CONFIDENCE_EDGES = [LOW_CONFIDENCE_THRESHOLD, 0.7, 0.9];
 const SELECTION_COLOR: Rgb = [214, 39, 40];
 
 /** The tree name an added obs column is published under. */
@@ -118,8 +116,9 @@ export function binnedTree(
   name: string,
   obsNames: readonly string[],
   values: ArrayLike<number>,
-  edges: readonly number[] = defaultEdges(values),
+  edges?: readonly number[],
 ): { node: SetGroup; colors: SetColor[] } {
+  edges ??= defaultEdges(values);
   if (values.length !== obsNames.length) {
     throw new Error(`${name}: ${values.length} values for ${obsNames.length} cells`);
   }
@@ -134,7 +133,7 @@ export function binnedTree(
     while (b < limits.length && v >= limits[b]) b++;
     bins[b].push([obsNames[i], null]);
   }
-  const ramp = rampColors(bins.length);
+  const ramp = binColors(sorted, values);
   const children: SetLeaf[] = [];
   const colors: SetColor[] = [];
   bins.forEach((set, b) => {
@@ -147,6 +146,27 @@ export function binnedTree(
 }
 
 function defaultEdges(values: ArrayLike<number>): number[] {
+  const [lo, hi] = finiteRange(values);
+  if (lo >= 0 && hi <= 1) return CONFIDENCE_EDGES;
+  if (!(hi > lo)) return [];
+  return [1, 2, 3].map((k) => lo + ((hi - lo) * k) / 4);
+}
+
+/**
+ * A colour per bin: core's number ramp at the bin's middle, over [0, 1] for values in it (the
+ * viewer's plot and histogram colour the confidence so) else over the values' finite range.
+ */
+export function binColors(edges: readonly number[], values: ArrayLike<number>): Rgb[] {
+  let [lo, hi] = finiteRange(values);
+  if (lo >= 0 && hi <= 1) [lo, hi] = [0, 1];
+  const bounds = [lo, ...edges, hi];
+  return bounds.slice(1).map((b, i) => {
+    const mid = (bounds[i] + b) / 2;
+    return hexToRgb(rampColor(hi > lo ? (mid - lo) / (hi - lo) : 1));
+  });
+}
+
+function finiteRange(values: ArrayLike<number>): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
@@ -155,20 +175,7 @@ function defaultEdges(values: ArrayLike<number>): number[] {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  if (lo >= 0 && hi <= 1) return CONFIDENCE_EDGES;
-  if (!(hi > lo)) return [];
-  return [1, 2, 3].map((k) => lo + ((hi - lo) * k) / 4);
-}
-
-/** `n` colours along the confidence ramp (exactly CONFIDENCE_COLORS for n = 4). */
-export function rampColors(n: number): Rgb[] {
-  const stops = CONFIDENCE_COLORS;
-  return Array.from({ length: n }, (_, i) => {
-    const t = n === 1 ? 1 : (i / (n - 1)) * (stops.length - 1);
-    const k = Math.min(stops.length - 2, Math.floor(t));
-    const f = t - k;
-    return stops[k].map((c, j) => Math.round(c + (stops[k + 1][j] - c) * f)) as Rgb;
-  });
+  return [lo, hi];
 }
 
 /** A one-set level-zero node for a selection of cells (by row). */

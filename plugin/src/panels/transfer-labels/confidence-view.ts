@@ -1,12 +1,13 @@
 /**
  * The Confidence section: colour the cells by prediction or by confidence, the histogram of the
- * confidences with the bins below the threshold in the alert colour, and a button selecting
- * the cells below it.
+ * confidences (the plot's ramp, the bins below the threshold outlined; the threshold is core's
+ * for every front end), and a button selecting the cells below it.
  */
 import type { ViewerApi } from '../../host/api.js';
-import { ACCENT, ALERT } from '../../ui/colors.js';
+import { LOW_CONFIDENCE_THRESHOLD } from '@scnym/core/vocabulary';
 import { el } from '../../ui/dom.js';
 import { histogram, unitBins } from '../../ui/histogram.js';
+import { HELP } from './help.js';
 import { CONFIDENCE, LABEL } from './keys.js';
 
 const BINS = 20;
@@ -20,10 +21,13 @@ export class ConfidenceView {
     min: '0',
     max: '1',
     step: '0.05',
-    value: '0.7',
+    value: String(LOW_CONFIDENCE_THRESHOLD),
   });
   private readonly chart = el('div', { id: 'tl-histogram', class: 'chart' });
   private confidence: Float32Array | null = null;
+  /** The status line tells of our selection: once the selection changes it is out of date. */
+  private said = false;
+  private selecting = false;
 
   constructor(private readonly api: ViewerApi) {
     const colour = el('button', { id: 'tl-colour-confidence' }, ['Colour by confidence']);
@@ -33,8 +37,13 @@ export class ConfidenceView {
     colourLabel.onclick = () => void api.colorBy(LABEL);
     this.threshold.oninput = () => this.draw();
     selectLow.onclick = () => this.selectLow();
+    api.onSelect((cells) => {
+      if (this.selecting || !this.said) return;
+      this.said = false;
+      api.status(cells.length ? `${cells.length.toLocaleString('en-US')} cells selected` : '');
+    });
     this.element = el('div', { class: 'section' }, [
-      el('h3', {}, ['Confidence']),
+      el('h3', { title: HELP.confidence }, ['Confidence']),
       el('div', { class: 'buttons' }, [colourLabel, colour]),
       this.chart,
       el('div', { class: 'buttons' }, [el('label', {}, ['below ', this.threshold]), selectLow]),
@@ -53,8 +62,11 @@ export class ConfidenceView {
     this.confidence.forEach((c, i) => {
       if (c < t) cells.push(i);
     });
+    this.selecting = true;
     this.api.setSelection(cells);
-    this.api.status(`${cells.length} cells below confidence ${t}`);
+    this.selecting = false;
+    this.api.status(`${cells.length.toLocaleString('en-US')} cells below confidence ${t}`);
+    this.said = true;
   }
 
   private draw(): void {
@@ -66,7 +78,6 @@ export class ConfidenceView {
         title: 'confidence',
         binTitle: (lo, hi, count) => `${lo.toFixed(2)}–${hi.toFixed(2)}: ${count} cells`,
         labels: 'ends',
-        fill: { bar: ACCENT, below: ALERT },
         attrs: { width: FRAME.width, height: FRAME.height },
       }),
     );

@@ -3,6 +3,7 @@
  * with the hand edits), the training worker and its messages, and hands each section its part.
  * The sections are views: form, progress, confidence, markers, relabel, save.
  */
+import { describeProgress } from '@scnym/core/vocabulary';
 import type { ViewerApi } from '../../host/api.js';
 import {
   withHint,
@@ -28,6 +29,8 @@ export class TransferLabels {
   private codes: Int32Array = new Int32Array(0);
   private categories: string[] = [];
   private edited = 0;
+  /** A saliency request is out: its progress goes to the marker chart, not the run's line. */
+  private explaining = false;
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
@@ -47,7 +50,10 @@ export class TransferLabels {
       this.progress.say(message),
     );
     this.confidence = new ConfidenceView(api);
-    this.markers = new MarkersView(api, (request) => this.post(request));
+    this.markers = new MarkersView(api, (request) => {
+      this.explaining = true;
+      this.post(request);
+    });
     this.relabel = new RelabelView(api, (cells, name) => this.relabelCells(cells, name));
     this.save = new SaveView(api, data.config, options.token, () => this.annotation());
     this.results = el('div', { id: 'tl-results', hidden: '' }, [
@@ -111,6 +117,9 @@ export class TransferLabels {
         this.api.status(`TensorFlow.js backend: ${m.name}`);
         break;
       case 'stage':
+        if (this.explaining) this.markers.progress(describeProgress(m).message);
+        else this.progress.show(m);
+        break;
       case 'start':
       case 'progress':
       case 'epoch':
@@ -123,13 +132,18 @@ export class TransferLabels {
         void this.showResult(m);
         break;
       case 'saliency':
+        this.explaining = false;
         this.markers.show(m);
         break;
       case 'cancelled':
+        if (this.explaining) this.markers.progress('cancelled');
+        this.explaining = false;
         this.setBusy(false);
         this.progress.cancelled();
         break;
       case 'error':
+        if (this.explaining) this.markers.progress('failed: see the message above');
+        this.explaining = false;
         this.fail(withHint(m.message, m.hint));
         break;
     }

@@ -12,6 +12,7 @@ import type {
   DatasetLocation,
 } from '../../shared/worker-messages.js';
 import { el } from '../../ui/dom.js';
+import { HELP } from './help.js';
 import { CONFIG_DESCRIPTIONS, likelyLabelColumn } from '@scnym/core/vocabulary';
 
 /** The form's part of an annotate request. */
@@ -163,9 +164,9 @@ export class FormView {
   }
 }
 
-/** A labelled control of the panel's forms. */
+/** A labelled control of the panel's forms, with the term's help as its tooltip. */
 export function row(label: string, control: HTMLElement): HTMLElement {
-  return el('label', { class: 'row' }, [el('span', {}, [label]), control]);
+  return el('label', { class: 'row', title: HELP[label] }, [el('span', {}, [label]), control]);
 }
 
 /** A dataset the server offers, with an absolute URL for the workers. */

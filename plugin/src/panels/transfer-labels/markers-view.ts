@@ -1,13 +1,14 @@
 /**
- * The Marker genes section: a class, an attribution method and optionally the lasso selection;
- * the worker answers with the top genes, drawn as bars of their score's size (alert colour
- * when negative).
+ * The Marker genes section: a class, an attribution method and optionally the lasso selection
+ * (then the genes behind the class's score in the selected cells only); the worker answers with
+ * the top genes, drawn by the chart VS Code's saliency page draws (signed bars, values, axis;
+ * alert colour when negative), under a line saying which cells, and how many of them, it used.
  */
 import type { ViewerApi } from '../../host/api.js';
 import type { FromWorker, SaliencyRequest } from '../../shared/worker-messages.js';
-import { barChart } from '../../ui/bar-chart.js';
 import { ACCENT, ALERT } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
+import { saliencyChart } from '../../ui/saliency-chart.js';
 import { row } from './form-view.js';
 
 export type SaliencyResult = Extract<FromWorker, { type: 'saliency' }>;
@@ -26,6 +27,10 @@ export class MarkersView {
       el('option', { value: 'expected' }, ['expected gradients']),
     ]);
     const useSelection = el('input', { id: 'tl-saliency-selection', type: 'checkbox' });
+    const selected = el('span', { id: 'tl-saliency-selected' }, ['(none selected)']);
+    api.onSelect((cells) => {
+      selected.textContent = `(${cells.length ? cells.length.toLocaleString('en-US') : 'none'} selected)`;
+    });
     const show = el('button', { id: 'tl-saliency-run' }, ['Show marker genes']);
     show.onclick = () => {
       const cells = useSelection.checked ? api.selection() : [];
@@ -42,10 +47,24 @@ export class MarkersView {
       el('h3', {}, ['Marker genes']),
       row('Class', this.classes),
       row('Method', method),
-      el('label', { class: 'small' }, [useSelection, ' use the lasso selection']),
+      el(
+        'label',
+        {
+          class: 'small',
+          title:
+            'Explain the class above in the selected cells only (not in all the cells ' +
+            'predicted as it): the genes that make the model call these cells that class',
+        },
+        [useSelection, ' only the selected cells ', selected],
+      ),
       el('div', { class: 'buttons' }, [show]),
       this.chart,
     ]);
+  }
+
+  /** Where a request is (reading cells, explaining), in place of the chart until it comes. */
+  progress(message: string): void {
+    this.chart.textContent = message;
   }
 
   setClasses(names: readonly string[]): void {
@@ -53,26 +72,23 @@ export class MarkersView {
   }
 
   show(m: SaliencyResult): void {
-    const { genes, scores } = m;
-    const items = genes.map((name, i) => ({
-      name,
-      value: Math.abs(scores[i]),
-      color: scores[i] >= 0 ? ACCENT : ALERT,
-    }));
+    const count =
+      m.nCells < m.nMatching
+        ? `${m.nCells.toLocaleString('en-US')} of ${m.nMatching.toLocaleString('en-US')} cells`
+        : `${m.nCells.toLocaleString('en-US')} cells`;
+    const which = m.selection ? 'selected' : `predicted ${m.className}`;
+    const sample = m.nCells < m.nMatching ? ', a random sample' : '';
     this.chart.replaceChildren(
-      el('div', { class: 'small muted' }, [`${m.className} · ${m.method} · ${m.nCells} cells`]),
-      barChart(items, {
-        width: 260,
-        margin: { top: 0, right: 4, bottom: 4, left: 80 },
-        row: 14,
-        bar: { y: 2, height: 11 },
-        text: { y: 11, size: 10 },
-        nameGap: 4,
-        minBar: 1,
+      el('div', { class: 'small muted', id: 'tl-saliency-caption' }, [
+        `${m.className} · ${m.method} · ${count} (${which}${sample})`,
+      ]),
+      saliencyChart(m.genes, m.scores, {
+        width: 270,
+        row: 15,
+        fontSize: 10,
+        colour: (score) => (score >= 0 ? ACCENT : ALERT),
         sized: true,
-        attrs: { id: 'tl-saliency-svg' },
-        barAttrs: (item) => ({ class: 'saliency-bar', 'data-gene': item.name }),
-        title: (item, i) => `${item.name}: ${scores[i].toPrecision(3)}`,
+        attrs: { id: 'tl-saliency-svg', class: 'chart' },
       }),
     );
   }

@@ -39,7 +39,14 @@ export class SaveView {
     ]);
     const info = el('div', { id: 'tl-save-info', class: 'small muted' });
     save.onclick = () => void (writable ? this.save(info) : this.download(info));
-    this.element = el('div', { class: 'section' }, [el('h3', {}, ['Save']), save, info]);
+    // Saving into the file does not rule out a CSV of the labels (for a spreadsheet, R, …).
+    const csv = el('button', { id: 'tl-download-csv' }, ['Download labels (CSV)']);
+    csv.onclick = () => void this.download(info);
+    this.element = el('div', { class: 'section' }, [
+      el('h3', {}, ['Save']),
+      el('div', { class: 'buttons' }, writable ? [save, csv] : [save]),
+      info,
+    ]);
   }
 
   private async save(info: HTMLElement): Promise<void> {

@@ -271,6 +271,8 @@ async function markers(req: SaliencyRequest): Promise<void> {
       genes: result.top.map((g) => g.gene),
       scores: result.top.map((g) => g.score),
       nCells: result.cells.nExplained,
+      nMatching: result.cells.nMatching,
+      selection: result.cells.by === 'selection',
     });
   } finally {
     await query.close();
