@@ -14,7 +14,7 @@ import {
   expectedCalibrationError,
 } from '../../core/src/train/metrics.js';
 import type { PresetName, TrainOptions } from '../../core/src/train/options.js';
-import { sharedFile } from '../helpers/paths.js';
+import { pairFiles } from './pairs.js';
 
 interface Score {
   accuracy: number;
@@ -32,8 +32,9 @@ const PUBLISHED: Record<string, string> = {
 };
 
 async function runOnce(pair: string, preset: PresetName, seed: number): Promise<Score> {
-  const reference = await openAnnDataFile(sharedFile(pair, 'reference.h5ad'));
-  const target = await openAnnDataFile(sharedFile(pair, 'target.h5ad'));
+  const files = pairFiles(pair);
+  const reference = await openAnnDataFile(files.reference);
+  const target = await openAnnDataFile(files.target);
   try {
     const overrides: Partial<TrainOptions> = { seed };
     // The original's tiny figure was measured with batch 64 (256 > the whole training split).
