@@ -77,10 +77,11 @@ export function readPairs(dir: string): BuiltPairs {
 /** The build's inputs: a new version of any of them gives a new cache folder. */
 function sourcesDigest(): string {
   const hash = createHash('sha256').update(readFileSync(join(PAIRS_DIR, 'build.py')));
-  const files = readdirSync(PAIR_SOURCES, { recursive: true, encoding: 'utf8' }).sort();
-  for (const f of files) {
-    const path = join(PAIR_SOURCES, f);
-    if (statSync(path).isFile()) hash.update(f).update(readFileSync(path));
+  // <source>/<file>: two levels, as make_sources.py writes them.
+  for (const source of readdirSync(PAIR_SOURCES).sort()) {
+    if (!statSync(join(PAIR_SOURCES, source)).isDirectory()) continue;
+    for (const f of readdirSync(join(PAIR_SOURCES, source)).sort())
+      hash.update(`${source}/${f}`).update(readFileSync(join(PAIR_SOURCES, source, f)));
   }
   return hash.digest('hex').slice(0, 16);
 }
