@@ -21,7 +21,7 @@ import {
   type PresetName,
   type TrainOptions,
 } from '../../core/src/train/options.js';
-import { sharedFile } from '../helpers/paths.js';
+import { pairFiles } from './pairs.js';
 
 interface Score {
   accuracy: number;
@@ -49,8 +49,9 @@ async function runOnce(
   preset: PresetName,
   seed: number,
 ): Promise<{ score: Score; trainRows: Int32Array }> {
-  const reference = await openAnnDataFile(sharedFile(pair, 'reference.h5ad'));
-  const target = await openAnnDataFile(sharedFile(pair, 'target.h5ad'));
+  const files = pairFiles(pair);
+  const reference = await openAnnDataFile(files.reference);
+  const target = await openAnnDataFile(files.target);
   try {
     const overrides: Partial<TrainOptions> = { seed };
     // The original's tiny figure was measured with batch 64 (256 > the whole training split).
@@ -95,8 +96,9 @@ function scored(
  * same files, sampling and split); seconds = reading + training + predicting, as for scNym.
  */
 async function runLinear(pair: string, seed: number, trainRows: Int32Array): Promise<Score[]> {
-  const reference = await openAnnDataFile(sharedFile(pair, 'reference.h5ad'));
-  const target = await openAnnDataFile(sharedFile(pair, 'target.h5ad'));
+  const files = pairFiles(pair);
+  const reference = await openAnnDataFile(files.reference);
+  const target = await openAnnDataFile(files.target);
   try {
     const scores: Score[] = [];
     for (const variant of LINEAR) {

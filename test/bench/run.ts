@@ -4,6 +4,7 @@
  *
  *   npm run bench                                  every pair, seeds 0 1 2
  *   npm run bench -- --pairs tiny --seeds 0        a quick look
+ *   npm run bench -- --sections accuracy --pairs extra   the pairs of test/fixtures/pairs
  *   npm run bench -- --sections interpret          saliency markers, calibration, novel types
  *   npm run bench -- --sections speed              steps/s, s/epoch, cells/s: sparse vs dense
  *   npm run bench -- --sections speed --large      … and predicting 1M cells × 20k genes (~30 min)
@@ -19,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
 import { benchBaseline } from './baseline.js';
 import { benchInterpret } from './interpret.js';
+import { expandPairs } from './pairs.js';
 import { benchScale } from './scale.js';
 import { benchPredictScale } from './predict-scale.js';
 import { benchSpeed } from './speed.js';
@@ -33,7 +35,7 @@ const { values } = parseArgs({
     large: { type: 'boolean' },
   },
 });
-const pairs = (values.pairs ?? 'tiny,kang_ifnb').split(',');
+const pairs = expandPairs(values.pairs ?? 'tiny,kang_ifnb');
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
 console.log(`# scnym-js benchmarks (${new Date().toISOString()}, node ${process.version})\n`);
 const sections = (values.sections ?? 'accuracy,interpret,speed,baseline').split(',');
