@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { openAnnDataFile } from '@scnym/core/node';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
 const DEMO = join(REPO, 'core', 'demo');
 const N_CELLS = 1039;
+const MANUAL = 'NK (checked by hand)';
+const RENAMED = 'B cell';
 
 const { shots, step, shot } = e2eLog(tempDir, 'compare-');
 
@@ -118,6 +121,85 @@ test(
     }
     await shot(page, '1-confusion');
 
+    step('relabel, undo, redo');
+    const before = await legend(page);
+    const nk = before.find((r) => r.name === 'NK');
+    assert.ok(nk, 'NK is predicted');
+    const withManual: Record<string, number> = { ...count(before), [MANUAL]: nk.count };
+    delete withManual.NK;
+    await page.click('#legend .legend-row[data-category="NK"] .name');
+    await page.fill('#tl-relabel-name', MANUAL);
+    await page.click('#tl-relabel-apply');
+    await legendIs(page, withManual);
+    // The comparison follows the edits: the new label is a column of the matrix.
+    await page.waitForSelector(`#tl-confusion button.cm-cell[data-column="${MANUAL}"]`);
+    const manualColumn = (await confusion(page)).filter((c) => c.column === MANUAL);
+    assert.equal(
+      manualColumn.reduce((s, c) => s + c.count, 0),
+      nk.count,
+    );
+    await page.click('#tl-undo');
+    await legendIs(page, count(before));
+    await page.waitForSelector(`#tl-confusion button.cm-cell[data-column="${MANUAL}"]`, {
+      state: 'detached',
+    });
+    assert.equal(await page.locator('#tl-undo').isDisabled(), true);
+    await page.keyboard.press('Control+Shift+Z');
+    await legendIs(page, withManual);
+    await page.keyboard.press('Control+Z');
+    await legendIs(page, count(before));
+    await page.click('#tl-redo');
+    await legendIs(page, withManual);
+    assert.equal(await page.locator('#tl-redo').isDisabled(), true);
+
+    step('rename from the legend');
+    const b = withManual.B;
+    assert.ok(b > 0, 'B is predicted');
+    await page.click('#legend .legend-row[data-category="B"] .rename');
+    await page.fill('#legend input.rename-input', RENAMED);
+    await page.keyboard.press('Enter');
+    const renamed: Record<string, number> = { ...withManual, [RENAMED]: b };
+    delete renamed.B;
+    await legendIs(page, renamed);
+    await shot(page, '2-edited');
+    // Undo takes the rename back too, redo makes it again.
+    await page.click('#tl-undo');
+    await legendIs(page, withManual);
+    await page.click('#tl-redo');
+    await legendIs(page, renamed);
+
+    step('annotate again asks first');
+    const dialogs: string[] = [];
+    page.once('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.click('#tl-annotate');
+    await page.waitForFunction(() => document.body.dataset.annotating !== 'true');
+    assert.equal(dialogs.length, 1);
+    assert.match(dialogs[0], /not saved/);
+    await legendIs(page, renamed); // dismissed: nothing ran, the edits stand
+
+    step('save');
+    await page.click('#tl-save');
+    await page.waitForFunction(() =>
+      /saved|failed/.test(document.querySelector('#tl-save-info')?.textContent ?? ''),
+    );
+    assert.match(await page.locator('#tl-save-info').innerText(), /^saved obs\/scNym/);
+    const ad = await openAnnDataFile(query);
+    try {
+      const saved = await ad.obsColumn('scNym');
+      assert.equal(saved.kind, 'categorical');
+      if (saved.kind !== 'categorical') return;
+      const counts = new Array<number>(saved.categories.length).fill(0);
+      for (const c of saved.codes) counts[c]++;
+      // NK lost its cells to the hand label, B was renamed: neither is left as an empty category.
+      assert.deepEqual(Object.fromEntries(saved.categories.map((c, i) => [c, counts[i]])), renamed);
+      assert.ok(!saved.categories.includes('NK') && !saved.categories.includes('B'));
+    } finally {
+      await ad.close();
+    }
+
     console.log(`# screenshots in ${shots}`);
     assert.deepEqual(
       problems.filter((p) => !/favicon|GPU stall/.test(p)),
@@ -154,4 +236,37 @@ function selectionSize(page: Page): Promise<number> {
       (window as unknown as { scnymViewer: { selection(): number[] } }).scnymViewer.selection()
         .length,
   );
+}
+
+async function legend(page: Page): Promise<{ name: string; count: number }[]> {
+  return page.locator('#legend .legend-row').evaluateAll((rows) =>
+    rows.map((r) => ({
+      name: r.getAttribute('data-category') ?? '',
+      count: Number(r.getAttribute('data-count')),
+    })),
+  );
+}
+
+function count(rows: { name: string; count: number }[]): Record<string, number> {
+  return Object.fromEntries(rows.map((r) => [r.name, r.count]));
+}
+
+/** Waits until the legend shows these categories with these counts (in any order). */
+async function legendIs(page: Page, expected: Record<string, number>): Promise<void> {
+  const want = JSON.stringify(Object.entries(expected).sort());
+  await page
+    .waitForFunction(
+      (w) => {
+        const rows = [...document.querySelectorAll('#legend .legend-row')].map((r) => [
+          r.getAttribute('data-category') ?? '',
+          Number(r.getAttribute('data-count')),
+        ]);
+        return JSON.stringify(rows.sort()) === w;
+      },
+      want,
+      { timeout: 10_000 },
+    )
+    .catch(async () => {
+      assert.deepEqual(count(await legend(page)), expected);
+    });
 }

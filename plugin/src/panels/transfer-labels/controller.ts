@@ -16,6 +16,7 @@ import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
 import { FormView } from './form-view.js';
 import { CONFIDENCE, LABEL } from './keys.js';
+import { LabelEdits } from './label-edits.js';
 import { MarkersView } from './markers-view.js';
 import type { TransferLabelsOptions } from './panel.js';
 import { ProgressView } from './progress-view.js';
@@ -25,10 +26,8 @@ import { SaveView, type Annotation } from './save-view.js';
 export class TransferLabels {
   private worker: Worker | null = null;
   private result: AnnotateResult | null = null;
-  /** Current labels (predictions, then hand edits): a code per cell into `categories`. */
-  private codes: Int32Array = new Int32Array(0);
-  private categories: string[] = [];
-  private edited = 0;
+  /** Current labels (predictions, then hand edits, undoable). */
+  private labels: LabelEdits | null = null;
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
@@ -51,8 +50,13 @@ export class TransferLabels {
     this.confidence = new ConfidenceView(api);
     this.compare = new CompareView(api);
     this.markers = new MarkersView(api, (request) => this.post(request));
-    this.relabel = new RelabelView(api, (cells, name) => this.relabelCells(cells, name));
+    this.relabel = new RelabelView(api, {
+      relabel: (cells, name) => this.edit((l) => l.relabel(cells, name)),
+      undo: () => this.edit((l) => l.undo()),
+      redo: () => this.edit((l) => l.redo()),
+    });
     this.save = new SaveView(api, data.config, options.token, () => this.annotation());
+    api.renameCategories?.(LABEL, (code, name) => void this.edit((l) => l.rename(code, name)));
     this.results = el('div', { id: 'tl-results', hidden: '' }, [
       this.confidence.element,
       this.compare.element,
@@ -96,6 +100,15 @@ export class TransferLabels {
   private annotate(): void {
     const choice = this.form.choice();
     if ('missing' in choice) return this.fail(choice.missing);
+    if (
+      this.labels?.dirty &&
+      !confirm(
+        `${this.labels.edited} hand edits are not saved; annotating again replaces them. ` +
+          'Annotate anyway?',
+      )
+    ) {
+      return;
+    }
     this.results.hidden = true; // no saliency or save of old results while a run is going
     this.setBusy(true);
     this.progress.starting();
@@ -154,9 +167,7 @@ export class TransferLabels {
 
   private async showResult(m: AnnotateResult): Promise<void> {
     this.result = m;
-    this.codes = m.codes;
-    this.categories = [...m.categories];
-    this.edited = 0;
+    this.labels = new LabelEdits(m.codes, m.categories);
     this.setBusy(false);
     this.progress.done(m.seconds, m.backend);
     document.body.dataset.annotated = 'true';
@@ -175,33 +186,30 @@ export class TransferLabels {
   }
 
   private publishLabels(): void {
+    const { labels, result } = this;
+    if (!labels || !result) return;
+    const { codes, categories } = labels;
     this.api.addObsColumn(LABEL, {
       kind: 'categorical',
-      codes: this.codes,
-      categories: this.categories,
-      colors: categoryColors(this.categories),
+      codes,
+      categories,
+      colors: categoryColors(categories),
     });
-    if (this.result) {
-      this.compare.show({
-        codes: this.codes,
-        categories: this.categories,
-        confidence: this.result.confidence,
-      });
-    }
+    this.compare.show({ codes, categories, confidence: result.confidence });
+    this.relabel.showHistory(labels);
   }
 
-  /** Gives the cells a label by hand; returns the number of edits so far. */
-  private relabelCells(cells: number[], name: string): number {
-    let code = this.categories.indexOf(name);
-    if (code < 0) code = this.categories.push(name) - 1;
-    for (const c of cells) this.codes[c] = code;
-    this.edited += cells.length;
+  /** Applies a change to the labels (an edit, undo or redo) and shows the labels again. */
+  private async edit(change: (labels: LabelEdits) => unknown): Promise<LabelEdits | null> {
+    if (!this.labels) return null;
+    change(this.labels);
     this.publishLabels();
-    return this.edited;
+    await this.api.colorBy(LABEL);
+    return this.labels;
   }
 
   private annotation(): Annotation | null {
-    return this.result && { result: this.result, codes: this.codes, categories: this.categories };
+    return this.result && this.labels && { result: this.result, labels: this.labels };
   }
 }
 
