@@ -74,3 +74,19 @@ test('compact keeps the used categories in order and every cell its name', () =>
     }),
   );
 });
+
+test('corrections: the cells relabelled away from the prediction; renames apart', () => {
+  const predicted = Int32Array.from([0, 0, 1, 1, 2]);
+  const e = new LabelEdits(predicted, ['A', 'B', 'C']);
+  e.relabel([1, 3], 'New');
+  e.relabel([4], 'C'); // the prediction's own label: not a correction
+  e.rename(0, 'Aa'); // a rename changes no code
+  e.relabel([2], 'Aa');
+  assert.deepEqual(e.corrections(), {
+    rows: Int32Array.from([1, 2, 3]),
+    codes: Int32Array.from([0, 1, 0]),
+    names: ['New', 'Aa'],
+  });
+  assert.deepEqual(e.renamed(), [['A', 'Aa']]);
+  assert.deepEqual(predicted, Int32Array.from([0, 0, 1, 1, 2]), 'the prediction is left alone');
+});

@@ -6,6 +6,7 @@
 import type { ViewerApi } from '../../host/api.js';
 import {
   withHint,
+  type AnnotateRequest,
   type AnnotateResult,
   type FromWorker,
   type ToWorker,
@@ -21,6 +22,7 @@ import { MarkersView } from './markers-view.js';
 import type { TransferLabelsOptions } from './panel.js';
 import { ProgressView } from './progress-view.js';
 import { RelabelView } from './relabel-view.js';
+import { RetrainView } from './retrain-view.js';
 import { SaveView, type Annotation } from './save-view.js';
 
 export class TransferLabels {
@@ -34,6 +36,16 @@ export class TransferLabels {
   private readonly compare: CompareView;
   private readonly markers: MarkersView;
   private readonly relabel: RelabelView;
+  private readonly retrain: RetrainView;
+  /**
+   * A retrain under way: the hand labels (with the names shown), the renamed classes, and the
+   * labels before it.
+   */
+  private retraining: {
+    corrections: NonNullable<AnnotateRequest['corrections']>;
+    renamed: [string, string][];
+    before: { codes: Int32Array; categories: readonly string[] };
+  } | null = null;
   private readonly save: SaveView;
   /** The sections that show a result (hidden while a run goes). */
   private readonly results: HTMLElement;
@@ -55,6 +67,7 @@ export class TransferLabels {
       undo: () => this.edit((l) => l.undo()),
       redo: () => this.edit((l) => l.redo()),
     });
+    this.retrain = new RetrainView(api, () => this.startRetrain());
     this.save = new SaveView(api, data.config, options.token, () => this.annotation());
     api.renameCategories?.(LABEL, (code, name) => void this.edit((l) => l.rename(code, name)));
     this.results = el('div', { id: 'tl-results', hidden: '' }, [
@@ -62,6 +75,7 @@ export class TransferLabels {
       this.compare.element,
       this.markers.element,
       this.relabel.element,
+      this.retrain.element,
       this.save.element,
     ]);
   }
@@ -97,10 +111,11 @@ export class TransferLabels {
     return worker;
   }
 
-  private annotate(): void {
+  private annotate(corrections?: AnnotateRequest['corrections']): void {
     const choice = this.form.choice();
     if ('missing' in choice) return this.fail(choice.missing);
     if (
+      !corrections &&
       this.labels?.dirty &&
       !confirm(
         `${this.labels.edited} hand edits are not saved; annotating again replaces them. ` +
@@ -119,6 +134,7 @@ export class TransferLabels {
       seed: 0,
       wasmPaths: this.options.wasmPaths,
       backend: backendFromUrl(),
+      ...(corrections ? { corrections } : {}),
     } satisfies ToWorker);
   }
 
@@ -145,6 +161,7 @@ export class TransferLabels {
       case 'cancelled':
         this.setBusy(false);
         this.progress.cancelled();
+        this.keepEdits();
         break;
       case 'error':
         this.fail(withHint(m.message, m.hint));
@@ -154,6 +171,7 @@ export class TransferLabels {
 
   private setBusy(busy: boolean): void {
     this.form.setBusy(busy);
+    this.retrain.setBusy(busy);
     document.body.dataset.annotating = busy ? 'true' : 'false';
   }
 
@@ -161,6 +179,15 @@ export class TransferLabels {
     this.setBusy(false);
     this.progress.error(message);
     this.api.status(message);
+    this.keepEdits();
+  }
+
+  /** A retrain that did not finish leaves the labels as they were, hand edits and all. */
+  private keepEdits(): void {
+    if (!this.retraining) return;
+    this.retraining = null;
+    this.results.hidden = false;
+    this.retrain.say('the retrain did not finish: your labels are as they were');
   }
 
   // ------------------------------------------------------------------ result
@@ -168,6 +195,22 @@ export class TransferLabels {
   private async showResult(m: AnnotateResult): Promise<void> {
     this.result = m;
     this.labels = new LabelEdits(m.codes, m.categories);
+    const retrained = this.retraining;
+    this.retraining = null;
+    this.relabel.say('');
+    if (retrained) {
+      // The renames and the hand labels stay (undoable edits on the new prediction).
+      const labels = this.labels;
+      for (const [from, to] of retrained.renamed)
+        labels.rename(labels.categories.indexOf(from), to);
+      const { rows, codes, names } = retrained.corrections;
+      names.forEach((name, k) => {
+        const cells: number[] = [];
+        for (let j = 0; j < rows.length; j++) if (codes[j] === k) cells.push(rows[j]);
+        labels.relabel(cells, name);
+      });
+      this.retrain.showChanges(retrained.before, this.labels, rows.length);
+    }
     this.setBusy(false);
     this.progress.done(m.seconds, m.backend);
     document.body.dataset.annotated = 'true';
@@ -197,6 +240,29 @@ export class TransferLabels {
     });
     this.compare.show({ codes, categories, confidence: result.confidence });
     this.relabel.showHistory(labels);
+  }
+
+  /** Retrains with the hand labels; returns why it cannot, or null when it started. */
+  private startRetrain(): string | null {
+    const labels = this.labels;
+    if (!labels) return 'annotate first';
+    const choice = this.form.choice();
+    if (!('missing' in choice) && choice.source.kind !== 'reference') {
+      return 'retraining needs a reference: choose one as the source, not a saved model';
+    }
+    const corrections = labels.corrections();
+    if (corrections.rows.length === 0) return 'relabel some cells by hand first';
+    const renamed = labels.renamed();
+    // A class renamed here is trained on under the reference's name for it.
+    const original = new Map(renamed.map(([from, to]) => [to, from]));
+    this.retraining = {
+      corrections,
+      renamed,
+      before: { codes: Int32Array.from(labels.codes), categories: [...labels.categories] },
+    };
+    this.retrain.say(`retraining with ${corrections.rows.length} hand-labelled cells…`);
+    this.annotate({ ...corrections, names: corrections.names.map((n) => original.get(n) ?? n) });
+    return null;
   }
 
   /** Applies a change to the labels (an edit, undo or redo) and shows the labels again. */

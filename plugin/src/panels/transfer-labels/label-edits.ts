@@ -17,18 +17,24 @@ interface Edit {
 }
 
 export class LabelEdits {
+  /** A code per cell (edited in place; the prediction stays as it came). */
+  readonly codes: Int32Array;
   private readonly done: Edit[] = [];
   private readonly undone: Edit[] = [];
   private cats: string[];
+  /** The prediction's categories. */
+  private readonly predictedCategories: readonly string[];
   /** `done.length` at the last save; -1: a state no longer reachable. */
   private savedAt = 0;
 
   constructor(
-    /** A code per cell (edited in place). */
-    readonly codes: Int32Array,
+    /** The prediction: a code per cell into `categories`. */
+    private readonly predicted: Int32Array,
     categories: readonly string[],
   ) {
+    this.codes = Int32Array.from(predicted);
     this.cats = [...categories];
+    this.predictedCategories = [...categories];
   }
 
   get categories(): readonly string[] {
@@ -96,6 +102,35 @@ export class LabelEdits {
     this.write(e);
     this.done.push(e);
     return true;
+  }
+
+  /**
+   * The cells relabelled by hand (their code differs from the prediction's; a rename alone
+   * changes no code), ascending, with their labels as codes into `names`.
+   */
+  corrections(): { rows: Int32Array; codes: Int32Array; names: string[] } {
+    let n = 0;
+    for (let i = 0; i < this.codes.length; i++) if (this.codes[i] !== this.predicted[i]) n++;
+    const rows = new Int32Array(n);
+    const codes = new Int32Array(n);
+    const index = new Map<number, number>();
+    const names: string[] = [];
+    n = 0;
+    for (let i = 0; i < this.codes.length; i++) {
+      const c = this.codes[i];
+      if (c === this.predicted[i]) continue;
+      if (!index.has(c)) index.set(c, names.push(this.cats[c]) - 1);
+      rows[n] = i;
+      codes[n++] = index.get(c)!;
+    }
+    return { rows, codes, names };
+  }
+
+  /** The prediction's categories renamed, as [prediction's name, name now]. */
+  renamed(): [string, string][] {
+    return this.predictedCategories
+      .map((name, k): [string, string] => [name, this.cats[k]])
+      .filter(([from, to]) => from !== to);
   }
 
   /** The labels with only the categories some cell holds, in their order. */

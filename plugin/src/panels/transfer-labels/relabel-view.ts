@@ -71,6 +71,10 @@ export class RelabelView {
     this.options.replaceChildren(...names.map((c) => el('option', { value: c })));
   }
 
+  say(message: string): void {
+    this.info.textContent = message;
+  }
+
   /** Enables undo and redo as the edits allow. */
   showHistory(labels: LabelEdits): void {
     this.undo.disabled = !labels.canUndo;
