@@ -39,6 +39,8 @@ export interface ClassScore {
   precision: number;
   recall: number;
   f1: number;
+  /** Mean confidence of the cells predicted as this class (NaN when none is). */
+  meanConfidence: number;
 }
 
 export interface CoveragePoint {
@@ -106,32 +108,60 @@ export function evaluatePredictions(
       `${input.truth.length} truth labels, ${n} predictions, ${input.confidence.length} confidences`,
     );
   }
-  const keep = Array.from({ length: n }, (_, i) => i).filter((i) => input.truth[i] !== null);
-  const truth = keep.map((i) => input.truth[i] as string);
-  const predicted = keep.map((i) => input.predicted[i]);
-  const confidence = Float64Array.from(keep, (i) => input.confidence[i]);
-  const best = input.bestClass ? keep.map((i) => input.bestClass![i]) : null;
+  // Plain loops throughout: a callback per cell (Array.from, map, filter) costs seconds at a
+  // million cells, and the viewer scores again after each hand edit.
+  let nKept = 0;
+  for (let i = 0; i < n; i++) if (input.truth[i] !== null) nKept++;
+  const truth = new Array<string>(nKept);
+  const predicted = new Array<string>(nKept);
+  const confidence = new Float64Array(nKept);
+  const best = input.bestClass ? new Array<string>(nKept) : null;
+  for (let i = 0, j = 0; i < n; i++) {
+    if (input.truth[i] === null) continue;
+    truth[j] = input.truth[i] as string;
+    predicted[j] = input.predicted[i];
+    confidence[j] = input.confidence[i];
+    if (best) best[j] = input.bestClass![i];
+    j++;
+  }
 
   const truthClasses = [...new Set(truth)].sort();
-  const predictedClasses = [...new Set(predicted.filter((p) => p !== UNKNOWN_LABEL))].sort();
+  const predictedSet = new Set(predicted);
+  predictedSet.delete(UNKNOWN_LABEL);
+  const predictedClasses = [...predictedSet].sort();
   const names = [
     ...new Set([...truthClasses, ...predictedClasses, ...(input.modelClasses ?? [])]),
   ].sort();
   const code = new Map(names.map((c, i) => [c, i]));
-  const truthCodes = Int32Array.from(truth, (t) => code.get(t)!);
-  // 'Unknown' gets -1, which no truth code equals.
-  const predCodes = Int32Array.from(predicted, (p) => code.get(p) ?? -1);
+  // 'Unknown' (and only it) gets -1, which no truth code equals.
+  const truthCodes = new Int32Array(nKept);
+  const predCodes = new Int32Array(nKept);
+  for (let i = 0; i < nKept; i++) {
+    truthCodes[i] = code.get(truth[i])!;
+    predCodes[i] = code.get(predicted[i]) ?? -1;
+  }
 
+  // Per class: cells of it in the truth, predicted as it, both, and their confidences.
+  const supports = new Float64Array(names.length);
+  const nPreds = new Float64Array(names.length);
+  const hitsOf = new Float64Array(names.length);
+  const confSums = new Float64Array(names.length);
+  for (let i = 0; i < nKept; i++) {
+    const t = truthCodes[i];
+    const p = predCodes[i];
+    supports[t]++;
+    if (p >= 0) {
+      nPreds[p]++;
+      confSums[p] += confidence[i];
+      if (p === t) hitsOf[p]++;
+    }
+  }
   const classes: ClassScore[] = names
     .map((name, c) => {
-      let support = 0;
-      let nPred = 0;
-      let hits = 0;
-      for (let i = 0; i < truthCodes.length; i++) {
-        if (truthCodes[i] === c) support++;
-        if (predCodes[i] === c) nPred++;
-        if (truthCodes[i] === c && predCodes[i] === c) hits++;
-      }
+      const support = supports[c];
+      const nPred = nPreds[c];
+      const hits = hitsOf[c];
+      const confSum = confSums[c];
       const precision = nPred ? hits / nPred : NaN;
       const recall = support ? hits / support : NaN;
       const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
@@ -142,38 +172,47 @@ export function evaluatePredictions(
         precision,
         recall,
         f1: support || nPred ? f1 : NaN,
+        meanConfidence: nPred ? confSum / nPred : NaN,
       };
     })
     .filter((s) => s.support > 0 || s.predicted > 0);
   const withSupport = classes.filter((s) => s.support > 0);
 
   const columns = [...predictedClasses];
-  const nUnknown = predicted.filter((p) => p === UNKNOWN_LABEL).length;
+  let nUnknown = 0;
+  for (let i = 0; i < nKept; i++) if (predCodes[i] < 0) nUnknown++;
   if (nUnknown > 0) columns.push(UNKNOWN_LABEL);
   const columnIndex = new Map(columns.map((c, i) => [c, i]));
   const rowIndex = new Map(truthClasses.map((c, i) => [c, i]));
+  // Codes → matrix rows and columns ('Unknown', code -1, is the last column).
+  const rowOf = Int32Array.from(names, (c) => rowIndex.get(c) ?? -1);
+  const columnOf = Int32Array.from(names, (c) => columnIndex.get(c) ?? -1);
+  const unknownColumn = columnIndex.get(UNKNOWN_LABEL) ?? -1;
   const counts = truthClasses.map(() => new Array<number>(columns.length).fill(0));
-  for (let i = 0; i < truth.length; i++)
-    counts[rowIndex.get(truth[i])!][columnIndex.get(predicted[i])!]++;
+  for (let i = 0; i < nKept; i++) {
+    const p = predCodes[i];
+    counts[rowOf[truthCodes[i]]][p < 0 ? unknownColumn : columnOf[p]]++;
+  }
 
   // Calibration of the best class (or of the label where the best class is not known).
   const scored = best ? 'best-class' : 'label';
-  const calRows = keep
-    .map((_, j) => j)
-    .filter((j) => best !== null || predicted[j] !== UNKNOWN_LABEL);
-  const calPred = Int32Array.from(calRows, (j) => code.get(best ? best[j] : predicted[j]) ?? -1);
-  const calibration = calibrationReport(
-    Int32Array.from(calRows, (j) => truthCodes[j]),
-    calPred,
-    Float64Array.from(calRows, (j) => confidence[j]),
-    options.nBins ?? 10,
-  );
+  const nCal = best ? nKept : nKept - nUnknown;
+  const calTruth = new Int32Array(nCal);
+  const calPred = new Int32Array(nCal);
+  const calConfidence = new Float64Array(nCal);
+  for (let j = 0, k = 0; j < nKept; j++) {
+    if (!best && predCodes[j] < 0) continue;
+    calTruth[k] = truthCodes[j];
+    calPred[k] = best ? (code.get(best[j]) ?? -1) : predCodes[j];
+    calConfidence[k++] = confidence[j];
+  }
+  const calibration = calibrationReport(calTruth, calPred, calConfidence, options.nBins ?? 10);
 
   const coverageCurve = (options.thresholds ?? COVERAGE_THRESHOLDS).map((threshold) => {
     let kept = 0;
     let hits = 0;
     for (let i = 0; i < truth.length; i++) {
-      if (predicted[i] === UNKNOWN_LABEL || confidence[i] < threshold) continue;
+      if (predCodes[i] < 0 || confidence[i] < threshold) continue;
       kept++;
       if (predCodes[i] === truthCodes[i]) hits++;
     }
@@ -185,7 +224,7 @@ export function evaluatePredictions(
     };
   });
 
-  const covered = predicted.filter((p) => p !== UNKNOWN_LABEL).length;
+  const covered = nKept - nUnknown;
   let coveredHits = 0;
   for (let i = 0; i < truth.length; i++)
     if (predCodes[i] >= 0 && predCodes[i] === truthCodes[i]) coveredHits++;

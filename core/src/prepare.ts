@@ -300,6 +300,18 @@ export interface PrepareOptions {
    * the most when var_names share few), 'var_names', or a var column used in each file that has it.
    */
   geneKey?: string;
+  /**
+   * Query cells labelled by hand (corrections): they join the reference's labelled cells.
+   * `rows` are query rows (ascending), `codes[k]` the label of `rows[k]` as an index into
+   * `names`; a name the reference lacks becomes a new class.
+   */
+  queryLabels?: QueryLabels;
+}
+
+export interface QueryLabels {
+  rows: Int32Array;
+  codes: Int32Array;
+  names: readonly string[];
 }
 
 /** How much of large files training reads (the training options' maxReferenceCells, …). */
@@ -401,14 +413,41 @@ export async function prepareTraining(
   const pick = (values: Int32Array | undefined, rows: Int32Array | null | undefined) =>
     values && rows ? Int32Array.from(rows, (r) => values[r]) : values;
 
+  let trainLabels = pick(labels.codes, refRows?.rows)!;
+  let classNames = labels.names;
+  let labeledDomains = pick(domains?.reference, refRows?.rows);
+  let labeledRows = labeled;
+  const corrections = options.queryLabels;
+  if (qry && query && corrections && corrections.rows.length > 0) {
+    // After the reference's rows, so a subsample's reserved rows keep their indices.
+    checkQueryLabels(corrections, query);
+    const extra = await readLog1pCpm(
+      qry,
+      qryMap,
+      genes.length,
+      'corrections',
+      control,
+      corrections.rows,
+    );
+    const joined = joinLabels(labels.names, corrections);
+    labeledRows = concatBlocks([labeled, extra]);
+    trainLabels = concat(trainLabels, joined.codes);
+    classNames = joined.names;
+    // Domain: the query's (its domain column's, else the 'query' domain of domainNames).
+    const queryDomain = domains?.query
+      ? Int32Array.from(corrections.rows, (r) => domains.query![r])
+      : new Int32Array(corrections.rows.length).fill(1);
+    labeledDomains = concat(labeledDomains ?? new Int32Array(labeled.nRows), queryDomain);
+  }
+
   return {
     data: {
-      labeled,
-      labels: pick(labels.codes, refRows?.rows)!,
-      classNames: labels.names,
+      labeled: labeledRows,
+      labels: trainLabels,
+      classNames,
       unlabeled,
       genes,
-      labeledDomains: pick(domains?.reference, refRows?.rows),
+      labeledDomains,
       unlabeledDomains: pick(domains?.query, sample.query),
       domainNames: domains?.names ?? (query ? ['reference', 'query'] : ['reference']),
       ...(refRows ? { reserved: refRows.reserved } : {}),
@@ -419,6 +458,46 @@ export async function prepareTraining(
     nUnlabeledReference,
     geneKeys: { reference: names.reference.key, query: names.query?.key ?? null },
   };
+}
+
+/** Hand labels of query rows as codes into the reference's classes, new names appended. */
+function joinLabels(
+  classes: readonly string[],
+  q: QueryLabels,
+): { codes: Int32Array; names: string[] } {
+  const names = [...classes];
+  const index = new Map(names.map((n, i) => [n, i]));
+  const recode = q.names.map((n) => {
+    if (!index.has(n)) index.set(n, names.push(n) - 1);
+    return index.get(n)!;
+  });
+  return { codes: Int32Array.from(q.codes, (c) => recode[c]), names };
+}
+
+function checkQueryLabels(q: QueryLabels, query: AnnData): void {
+  const where = { file: query.source, element: 'obs' };
+  if (q.codes.length !== q.rows.length) {
+    throw new ScnymError(`${q.rows.length} hand-labelled rows but ${q.codes.length} labels`, where);
+  }
+  for (let k = 0; k < q.rows.length; k++) {
+    const r = q.rows[k];
+    if (!(r >= 0 && r < query.nObs) || (k > 0 && r <= q.rows[k - 1])) {
+      throw new ScnymError(
+        `hand-labelled row ${r} (at ${k}) is not an ascending row of the query's ${query.nObs}`,
+        where,
+      );
+    }
+    if (!(q.codes[k] >= 0 && q.codes[k] < q.names.length)) {
+      throw new ScnymError(`hand label ${q.codes[k]} of row ${r} names no label`, where);
+    }
+  }
+}
+
+function concat(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** The cells of large files to train on; all of them (null) when they fit. */

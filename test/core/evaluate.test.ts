@@ -36,7 +36,11 @@ test('report on hand-made predictions: Unknown, novel classes, missing truth', (
   close(a.precision, 2 / 3);
   close(a.recall, 2 / 3);
   close(a.f1, 2 / 3);
+  // Mean confidence of the cells predicted A (the unlabelled cell left out): 0.9, 0.8, 0.6.
+  close(a.meanConfidence, 2.3 / 3, 1e-12);
+  close(report.classes.find((c) => c.name === 'B')!.meanConfidence, 0.75, 1e-12);
   const n = report.classes.find((c) => c.name === 'N')!;
+  assert.ok(Number.isNaN(n.meanConfidence));
   assert.deepEqual([n.support, n.predicted, n.recall, n.f1], [2, 0, 0, 0]);
   assert.deepEqual(report.confusion.rows, ['A', 'B', 'N']);
   assert.deepEqual(report.confusion.columns, ['A', 'B', 'Unknown']);

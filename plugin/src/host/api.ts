@@ -75,4 +75,10 @@ export interface ViewerApi {
   on(callback: (event: ViewerEvent) => void): () => void;
   /** A short status line at the bottom of the window. */
   status(message: string): void;
+  /**
+   * Lets the legend rename the categories of a column the plugin added: `rename` gets the
+   * category's code and the new name, and publishes the column again. null: no renaming.
+   * Optional: a host without a legend of its own leaves it out.
+   */
+  renameCategories?(column: string, rename: ((code: number, name: string) => void) | null): void;
 }

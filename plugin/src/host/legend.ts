@@ -1,7 +1,7 @@
 /**
  * The legend of the colour column: a viridis ramp with its range for numbers; for categories a
  * row each with its colour and cell count, where the swatch hides or shows the category and the
- * name selects its cells.
+ * name selects its cells (and, where the column's owner allows, a pencil renames it).
  */
 import { MISSING_COLOR, viridis } from '../ui/colors.js';
 import { el } from '../ui/dom.js';
@@ -11,6 +11,8 @@ export interface LegendActions {
   /** Hides a shown category or shows a hidden one (code -1: the missing values). */
   toggle(code: number): void;
   select(cells: number[]): void;
+  /** Renames category `code` (absent: the column's categories cannot be renamed here). */
+  rename?(code: number, name: string): void;
 }
 
 export function renderLegend(
@@ -77,7 +79,37 @@ function rows(
       for (let k = 0; k < col.codes.length; k++) if (col.codes[k] === i) cells.push(k);
       actions.select(cells);
     };
+    if (actions.rename && i >= 0) row.append(renameButton(label, name, i, actions.rename));
     out.push(row);
   }
   return out;
+}
+
+/** A pencil that turns the name into a text field: Enter (or leaving it) renames, Escape not. */
+function renameButton(
+  label: HTMLElement,
+  name: string,
+  code: number,
+  rename: (code: number, name: string) => void,
+): HTMLElement {
+  const pencil = el('button', { class: 'rename', title: `Rename ${name}` }, ['✎']);
+  pencil.onclick = () => {
+    const input = el('input', { class: 'rename-input', value: name, 'aria-label': 'New name' });
+    let done = false;
+    const finish = (commit: boolean) => {
+      if (done) return;
+      done = true;
+      const next = input.value.trim();
+      input.replaceWith(label);
+      if (commit && next && next !== name) rename(code, next);
+    };
+    input.onkeydown = (e) => {
+      if (e.key === 'Enter') finish(true);
+      else if (e.key === 'Escape') finish(false);
+    };
+    input.onblur = () => finish(true);
+    label.replaceWith(input);
+    input.select();
+  };
+  return pencil;
 }

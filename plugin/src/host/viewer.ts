@@ -40,6 +40,8 @@ export class Viewer implements ViewerApi {
   private selected: number[] = [];
   private names: Promise<string[]> | null = null;
   private readonly listeners = new Set<(e: ViewerEvent) => void>();
+  /** Columns whose categories the legend may rename, and who renames them. */
+  private readonly renamers = new Map<string, (code: number, name: string) => void>();
   private readonly toolbar: Toolbar;
   private readonly panels = el('aside', { class: 'panels', id: 'panels' });
   private readonly legend = el('aside', { class: 'legend', id: 'legend' });
@@ -181,6 +183,11 @@ export class Viewer implements ViewerApi {
     this.statusLine.textContent = message;
   }
 
+  renameCategories(column: string, rename: ((code: number, name: string) => void) | null): void {
+    if (rename) this.renamers.set(column, rename);
+    else this.renamers.delete(column);
+  }
+
   // ------------------------------------------------------------------ internals
 
   private emit(event: ViewerEvent): void {
@@ -246,6 +253,7 @@ export class Viewer implements ViewerApi {
         this.showLegend(col);
       },
       select: (cells) => this.setSelection(cells),
+      rename: this.colourColumn ? this.renamers.get(this.colourColumn) : undefined,
     });
   }
 

@@ -65,6 +65,11 @@ export interface AnnotateRequest {
   wasmPaths: string;
   /** 'auto' = WebGL, then WASM, then CPU. */
   backend: 'auto' | 'webgl' | 'wasm' | 'cpu';
+  /**
+   * Query cells labelled by hand, trained on with the reference's (core's queryLabels):
+   * ascending query rows, a code each into `names`. Only with a reference.
+   */
+  corrections?: { rows: Int32Array; codes: Int32Array; names: string[] };
 }
 
 export interface SaliencyRequest {

@@ -7,35 +7,48 @@ import { describeProgress } from '@scnym/core/vocabulary';
 import type { ViewerApi } from '../../host/api.js';
 import {
   withHint,
+  type AnnotateRequest,
   type AnnotateResult,
   type FromWorker,
   type ToWorker,
 } from '../../shared/worker-messages.js';
 import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
+import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
 import { FormView } from './form-view.js';
 import { CONFIDENCE, LABEL } from './keys.js';
+import { LabelEdits } from './label-edits.js';
 import { MarkersView } from './markers-view.js';
 import type { TransferLabelsOptions } from './panel.js';
 import { ProgressView } from './progress-view.js';
 import { RelabelView } from './relabel-view.js';
+import { RetrainView } from './retrain-view.js';
 import { SaveView, type Annotation } from './save-view.js';
 
 export class TransferLabels {
   private worker: Worker | null = null;
   private result: AnnotateResult | null = null;
-  /** Current labels (predictions, then hand edits): a code per cell into `categories`. */
-  private codes: Int32Array = new Int32Array(0);
-  private categories: string[] = [];
-  private edited = 0;
+  /** Current labels (predictions, then hand edits, undoable). */
+  private labels: LabelEdits | null = null;
   /** A saliency request is out: its progress goes to the marker chart, not the run's line. */
   private explaining = false;
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
+  private readonly compare: CompareView;
   private readonly markers: MarkersView;
   private readonly relabel: RelabelView;
+  private readonly retrain: RetrainView;
+  /**
+   * A retrain under way: the hand labels (with the names shown), the renamed classes, and the
+   * labels before it.
+   */
+  private retraining: {
+    corrections: NonNullable<AnnotateRequest['corrections']>;
+    renamed: [string, string][];
+    before: { codes: Int32Array; categories: readonly string[] };
+  } | null = null;
   private readonly save: SaveView;
   /** The sections that show a result (hidden while a run goes). */
   private readonly results: HTMLElement;
@@ -50,16 +63,25 @@ export class TransferLabels {
       this.progress.say(message),
     );
     this.confidence = new ConfidenceView(api);
+    this.compare = new CompareView(api);
     this.markers = new MarkersView(api, (request) => {
       this.explaining = true;
       this.post(request);
     });
-    this.relabel = new RelabelView(api, (cells, name) => this.relabelCells(cells, name));
+    this.relabel = new RelabelView(api, {
+      relabel: (cells, name) => this.edit((l) => l.relabel(cells, name)),
+      undo: () => this.edit((l) => l.undo()),
+      redo: () => this.edit((l) => l.redo()),
+    });
+    this.retrain = new RetrainView(api, () => this.startRetrain());
     this.save = new SaveView(api, data.config, options.token, () => this.annotation());
+    api.renameCategories?.(LABEL, (code, name) => void this.edit((l) => l.rename(code, name)));
     this.results = el('div', { id: 'tl-results', hidden: '' }, [
       this.confidence.element,
+      this.compare.element,
       this.markers.element,
       this.relabel.element,
+      this.retrain.element,
       this.save.element,
     ]);
   }
@@ -95,9 +117,19 @@ export class TransferLabels {
     return worker;
   }
 
-  private annotate(): void {
+  private annotate(corrections?: AnnotateRequest['corrections']): void {
     const choice = this.form.choice();
     if ('missing' in choice) return this.fail(choice.missing);
+    if (
+      !corrections &&
+      this.labels?.dirty &&
+      !confirm(
+        `${this.labels.edited} hand edits are not saved; annotating again replaces them. ` +
+          'Annotate anyway?',
+      )
+    ) {
+      return;
+    }
     this.results.hidden = true; // no saliency or save of old results while a run is going
     this.setBusy(true);
     this.progress.starting();
@@ -108,6 +140,7 @@ export class TransferLabels {
       seed: 0,
       wasmPaths: this.options.wasmPaths,
       backend: backendFromUrl(),
+      ...(corrections ? { corrections } : {}),
     } satisfies ToWorker);
   }
 
@@ -140,6 +173,7 @@ export class TransferLabels {
         this.explaining = false;
         this.setBusy(false);
         this.progress.cancelled();
+        this.keepEdits();
         break;
       case 'error':
         if (this.explaining) this.markers.progress('failed: see the message above');
@@ -151,6 +185,7 @@ export class TransferLabels {
 
   private setBusy(busy: boolean): void {
     this.form.setBusy(busy);
+    this.retrain.setBusy(busy);
     document.body.dataset.annotating = busy ? 'true' : 'false';
   }
 
@@ -158,15 +193,38 @@ export class TransferLabels {
     this.setBusy(false);
     this.progress.error(message);
     this.api.status(message);
+    this.keepEdits();
+  }
+
+  /** A retrain that did not finish leaves the labels as they were, hand edits and all. */
+  private keepEdits(): void {
+    if (!this.retraining) return;
+    this.retraining = null;
+    this.results.hidden = false;
+    this.retrain.say('the retrain did not finish: your labels are as they were');
   }
 
   // ------------------------------------------------------------------ result
 
   private async showResult(m: AnnotateResult): Promise<void> {
     this.result = m;
-    this.codes = m.codes;
-    this.categories = [...m.categories];
-    this.edited = 0;
+    this.labels = new LabelEdits(m.codes, m.categories);
+    const retrained = this.retraining;
+    this.retraining = null;
+    this.relabel.say('');
+    if (retrained) {
+      // The renames and the hand labels stay (undoable edits on the new prediction).
+      const labels = this.labels;
+      for (const [from, to] of retrained.renamed)
+        labels.rename(labels.categories.indexOf(from), to);
+      const { rows, codes, names } = retrained.corrections;
+      names.forEach((name, k) => {
+        const cells: number[] = [];
+        for (let j = 0; j < rows.length; j++) if (codes[j] === k) cells.push(rows[j]);
+        labels.relabel(cells, name);
+      });
+      this.retrain.showChanges(retrained.before, this.labels, rows.length);
+    }
     this.setBusy(false);
     this.progress.done(m.seconds, m.backend);
     document.body.dataset.annotated = 'true';
@@ -185,26 +243,53 @@ export class TransferLabels {
   }
 
   private publishLabels(): void {
+    const { labels, result } = this;
+    if (!labels || !result) return;
+    const { codes, categories } = labels;
     this.api.addObsColumn(LABEL, {
       kind: 'categorical',
-      codes: this.codes,
-      categories: this.categories,
-      colors: categoryColors(this.categories),
+      codes,
+      categories,
+      colors: categoryColors(categories),
     });
+    this.compare.show({ codes, categories, confidence: result.confidence });
+    this.relabel.showHistory(labels);
   }
 
-  /** Gives the cells a label by hand; returns the number of edits so far. */
-  private relabelCells(cells: number[], name: string): number {
-    let code = this.categories.indexOf(name);
-    if (code < 0) code = this.categories.push(name) - 1;
-    for (const c of cells) this.codes[c] = code;
-    this.edited += cells.length;
+  /** Retrains with the hand labels; returns why it cannot, or null when it started. */
+  private startRetrain(): string | null {
+    const labels = this.labels;
+    if (!labels) return 'annotate first';
+    const choice = this.form.choice();
+    if (!('missing' in choice) && choice.source.kind !== 'reference') {
+      return 'retraining needs a reference: choose one as the source, not a saved model';
+    }
+    const corrections = labels.corrections();
+    if (corrections.rows.length === 0) return 'relabel some cells by hand first';
+    const renamed = labels.renamed();
+    // A class renamed here is trained on under the reference's name for it.
+    const original = new Map(renamed.map(([from, to]) => [to, from]));
+    this.retraining = {
+      corrections,
+      renamed,
+      before: { codes: Int32Array.from(labels.codes), categories: [...labels.categories] },
+    };
+    this.retrain.say(`retraining with ${corrections.rows.length} hand-labelled cells…`);
+    this.annotate({ ...corrections, names: corrections.names.map((n) => original.get(n) ?? n) });
+    return null;
+  }
+
+  /** Applies a change to the labels (an edit, undo or redo) and shows the labels again. */
+  private async edit(change: (labels: LabelEdits) => unknown): Promise<LabelEdits | null> {
+    if (!this.labels) return null;
+    change(this.labels);
     this.publishLabels();
-    return this.edited;
+    await this.api.colorBy(LABEL);
+    return this.labels;
   }
 
   private annotation(): Annotation | null {
-    return this.result && { result: this.result, codes: this.codes, categories: this.categories };
+    return this.result && this.labels && { result: this.result, labels: this.labels };
   }
 }
 

@@ -15,13 +15,12 @@ import { withHint, type AnnotateResult } from '../../shared/worker-messages.js';
 import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
 import { CONFIDENCE, EMBEDDING, LABEL } from './keys.js';
+import type { LabelEdits } from './label-edits.js';
 
 /** The annotation as it stands: the worker's result and the labels after the hand edits. */
 export interface Annotation {
   result: AnnotateResult;
-  /** A code per cell into `categories`. */
-  codes: Int32Array;
-  categories: readonly string[];
+  labels: LabelEdits;
 }
 
 export class SaveView {
@@ -61,6 +60,7 @@ export class SaveView {
       });
       const reply = (await response.json()) as SaveResponse | ErrorResponse;
       if (!reply.ok) throw new Error(withHint(reply.error, reply.hint));
+      annotation.labels.markSaved();
       info.textContent = `saved ${reply.written.join(', ')}`;
       document.body.dataset.saved = 'true';
     } catch (err) {
@@ -72,7 +72,8 @@ export class SaveView {
   private async download(info: HTMLElement): Promise<void> {
     const annotation = this.current();
     if (!annotation) return;
-    const { codes, categories, result } = annotation;
+    const { result } = annotation;
+    const { codes, categories } = annotation.labels;
     const names = await this.api.data().obsNames();
     const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
     const labels = categories.map(quote);
@@ -88,8 +89,12 @@ export class SaveView {
   }
 }
 
-/** The worker's annotations, with the label column and colours rebuilt from the edits. */
-function saveBody({ result, codes, categories }: Annotation): SaveRequest {
+/**
+ * The worker's annotations, with the label column and colours rebuilt from the edits; the
+ * categories no cell holds any more (relabelled or renamed away) are dropped.
+ */
+function saveBody({ result, labels }: Annotation): SaveRequest {
+  const { codes, categories } = labels.compact();
   const body: SaveRequest = structuredClone(result.save);
   body.obs![LABEL] = {
     kind: 'categorical',

@@ -177,6 +177,7 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
             config: req.config,
             overrides: req.epochs ? { seed: req.seed, nEpochs: req.epochs } : { seed: req.seed },
             embedding: embeddingFits(query.nObs, SCNYM_HIDDEN),
+            queryLabels: req.corrections,
           },
           control,
         );
@@ -192,6 +193,7 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
         await reference.close();
       }
     } else {
+      if (req.corrections) throw new Error('retraining needs a reference: choose one, not a model');
       const base = req.source.url.endsWith('/') ? req.source.url : `${req.source.url}/`;
       const loaded = await modelFromFiles(async (file) => {
         const r = await fetch(new URL(file, base));
