@@ -1,9 +1,11 @@
 /**
  * Opens an AnnData over HTTP in a browser worker with core's reader: a zarr store through
  * fetch (only the chunks asked for are requested; consolidated metadata lists the tree), or an
- * .h5ad through h5wasm (the file is fetched into h5wasm's in-memory file system).
+ * .h5ad through h5wasm (the file is fetched into h5wasm's in-memory file system). Files picked
+ * in the page are read the same way from their Blobs.
  */
 import {
+  blobZarrStore,
   fetchZarrStore,
   openAnnData,
   openH5ad,
@@ -18,11 +20,12 @@ let h5counter = 0;
 
 export async function openDatasetOverHttp(where: DatasetLocation): Promise<AnnData> {
   if (where.format === 'zarr') {
-    return openAnnData(await openZarr(fetchZarrStore(where.url), where.name));
+    const store = where.files
+      ? blobZarrStore(where.files.map((f) => [f.path, f.file] as const))
+      : fetchZarrStore(where.url);
+    return openAnnData(await openZarr(store, where.name));
   }
-  const response = await fetch(where.url);
-  if (!response.ok) throw new Error(`${where.name}: HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const bytes = await h5adBytes(where);
   // Loaded only for .h5ad (it is most of the bundle's size).
   const h5wasm = (await import('h5wasm')).default;
   const module = await h5wasm.ready;
@@ -32,6 +35,15 @@ export async function openDatasetOverHttp(where: DatasetLocation): Promise<AnnDa
   module.FS.writeFile(path, bytes);
   const file = new h5wasm.File(path, 'r');
   return openAnnData(openH5ad(file, where.name, module));
+}
+
+/** An .h5ad's bytes: the picked file's, else fetched (h5wasm reads from its memory). */
+async function h5adBytes(where: DatasetLocation): Promise<Uint8Array> {
+  const picked = where.files?.[0]?.file;
+  if (picked) return new Uint8Array(await picked.arrayBuffer());
+  const response = await fetch(where.url);
+  if (!response.ok) throw new Error(`${where.name}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /**
