@@ -7,6 +7,7 @@
 // agrees with the query's own cell types.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -221,6 +222,25 @@ test(
       `# picked .h5ad: accuracy against the tiny target's cell_type ${accuracy.toFixed(3)}`,
     );
     assert.ok(accuracy >= 0.7, `accuracy ${accuracy.toFixed(3)} < 0.7`);
+
+    step('drop an .h5ad');
+    // Dropped on the panel (a DataTransfer built in the page, as a drag from the desktop).
+    const bytes = readFileSync(join(TINY, 'reference.h5ad')).toString('base64');
+    const dataTransfer = await page.evaluateHandle((b64) => {
+      const dt = new DataTransfer();
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([data], 'dropped.h5ad'));
+      return dt;
+    }, bytes);
+    await page.dispatchEvent('#tl-pick', 'drop', { dataTransfer });
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('#tl-source') as HTMLSelectElement).selectedOptions[0]
+          ?.textContent === 'Reference: dropped.h5ad (picked)',
+    );
+    await page.waitForFunction(
+      () => (document.querySelector('#tl-label-key') as HTMLSelectElement).value === 'cell_type',
+    );
     assert.deepEqual(problems, []);
     await page.close();
   },
