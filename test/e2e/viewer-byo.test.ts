@@ -14,6 +14,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { runScnym } from '../helpers/cli.js';
+import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
+import { needsPython } from '../helpers/hierarchy.js';
 import { REPO, SHARED_DATA } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
@@ -72,12 +74,13 @@ async function viewAlone(query: string): Promise<{ page: Page; problems: string[
 /** Picks a reference, chooses its label column, Annotates; returns the predicted legend. */
 async function annotatePicked(
   page: Page,
-  input: '#tl-pick-file' | '#tl-pick-folder',
+  input: '#tl-pick-file' | '#tl-pick-folder' | null,
   path: string,
   labelKey: string | null,
 ): Promise<{ name: string; count: number }[]> {
   await page.evaluate(() => delete document.body.dataset.annotated);
-  await page.setInputFiles(input, path);
+  // null: already picked.
+  if (input) await page.setInputFiles(input, path);
   if (labelKey) {
     // The label chooser lists the picked file's categorical columns.
     await page.waitForFunction(
@@ -241,6 +244,30 @@ test(
     await page.waitForFunction(
       () => (document.querySelector('#tl-label-key') as HTMLSelectElement).value === 'cell_type',
     );
+    assert.deepEqual(problems, []);
+    await page.close();
+  },
+);
+
+test(
+  "demo query alone: a picked CELLxGENE-like .h5ad offers its var['feature_name'] to match genes by",
+  { timeout: 10 * 60_000, skip: chromiumSkip || needsPython.skip },
+  async () => {
+    const { cellxgeneReference } = makeGeneFixtures(tempDir());
+    const query = tempCopy(join(DEMO, 'target.zarr'));
+    const { page, problems } = await viewAlone(query);
+    step('pick a CELLxGENE-like .h5ad');
+    await page.setInputFiles('#tl-pick-file', cellxgeneReference);
+    // Its var_names are Ensembl IDs, its symbols in var['feature_name'] (the query has symbols).
+    await page.waitForSelector('#tl-gene-key option[value="feature_name"]', { state: 'attached' });
+    await page.selectOption('#tl-gene-key', 'feature_name');
+    const rows = await annotatePicked(page, null, cellxgeneReference, 'cell_type');
+    assertPredicted(rows, DEMO_CLASSES, 1039);
+    await shot(page, '5-feature-name-annotated');
+    const accuracy = await saveAndScore(page, query);
+    console.log(`# picked CELLxGENE-like .h5ad: accuracy ${accuracy.toFixed(3)}`);
+    // Matched by symbol (by var_names, Ensembl IDs against symbols, no gene would be shared).
+    assert.ok(accuracy >= 0.75, `accuracy ${accuracy.toFixed(3)} < 0.75`);
     assert.deepEqual(problems, []);
     await page.close();
   },

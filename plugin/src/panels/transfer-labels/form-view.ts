@@ -175,6 +175,7 @@ export class FormView {
       const preferred = suggested ?? likelyLabelColumn(categorical)?.name;
       if (preferred) this.labelKey.value = preferred;
       this.domainKey.append(...categorical.map((c) => el('option', { value: c.name }, [c.name])));
+      if (picked) this.offerGeneKeys(summary.varColumns ?? []);
     } catch (err) {
       this.listed = null;
       this.say(`cannot read the reference ${reference.name}: ${(err as Error).message}`);
@@ -198,7 +199,14 @@ export class FormView {
     } finally {
       worker.terminate();
     }
-    this.geneKey.append(...[...names].map((n) => el('option', { value: n }, [`var['${n}']`])));
+    this.offerGeneKeys([...names]);
+  }
+
+  /** Adds var columns to the gene-name chooser (a picked reference brings its own). */
+  private offerGeneKeys(names: string[]): void {
+    const offered = new Set([...this.geneKey.options].map((o) => o.value));
+    const added = names.filter((n) => !offered.has(n));
+    this.geneKey.append(...added.map((n) => el('option', { value: n }, [`var['${n}']`])));
   }
 }
 
