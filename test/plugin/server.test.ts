@@ -13,7 +13,12 @@ import { AnnDataError } from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
 import { startViewServer, type ViewServer } from '../../plugin/src/server/index.js';
 import { withoutPaths } from '../../plugin/src/server/public-error.js';
-import { maxSaveBytes, wireArray, type SaveRequest } from '../../plugin/src/shared/save-format.js';
+import {
+  maxSaveBytes,
+  PICKED_MAX_CLASSES,
+  wireArray,
+  type SaveRequest,
+} from '../../plugin/src/shared/save-format.js';
 import { withHint } from '../../plugin/src/shared/worker-messages.js';
 import { REPO } from '../helpers/paths.js';
 import { anndataRewrite, ensureFixtures, zarrConsolidate } from '../helpers/python.js';
@@ -610,14 +615,15 @@ test('a model folder: the save cap follows its classes; a folder without a model
   const dir = tempDir();
   const model = join(dir, 'model');
   mkdirSync(model);
-  const classes = Array.from({ length: 40 }, (_, i) => `type${i}`);
+  // More classes and a wider layer than a source picked in the page is allowed.
+  const classes = Array.from({ length: PICKED_MAX_CLASSES + 100 }, (_, i) => `type${i}`);
   writeFileSync(
     join(model, 'scnym.json'),
-    JSON.stringify({ format: 'scnym-model', classNames: classes, network: { nHidden: 64 } }),
+    JSON.stringify({ format: 'scnym-model', classNames: classes, network: { nHidden: 512 } }),
   );
   const s = await startViewServer({ query, model, appDir: fakeApp(), writable: false });
   try {
-    assert.equal(s.maxSaveBytes, maxSaveBytes(N, 40, 64));
+    assert.equal(s.maxSaveBytes, maxSaveBytes(N, PICKED_MAX_CLASSES + 100, 512));
   } finally {
     await s.close();
   }
@@ -626,6 +632,16 @@ test('a model folder: the save cap follows its classes; a folder without a model
     startViewServer({ query, model, appDir: fakeApp() }),
     /not an scNym model card/,
   );
+});
+
+test('a query alone: the save cap fits a reference or model picked in the page', async () => {
+  const s = await startViewServer({ query, appDir: fakeApp(), writable: false });
+  try {
+    // The widest preset's X_scnym is 256-d (project default and original alike).
+    assert.equal(s.maxSaveBytes, maxSaveBytes(N, PICKED_MAX_CLASSES, 256));
+  } finally {
+    await s.close();
+  }
 });
 
 test('a Zarr v3 store without consolidated metadata gets a consolidated root zarr.json', async () => {

@@ -5,7 +5,13 @@ export type * from './types.js';
 export { openAnnData } from './read.js';
 export { writeAnnotations } from './write.js';
 export type { Annotations, ObsAnnotation, UnsInput, WriteOptions } from './write.js';
-export { openZarr, openZarrWritable, fetchZarrStore, fromZarritaStore } from './zarr.js';
+export {
+  openZarr,
+  openZarrWritable,
+  fetchZarrStore,
+  fromZarritaStore,
+  blobZarrStore,
+} from './zarr.js';
 export type { ZarrStore, WritableZarrStore } from './zarr.js';
 export { openH5ad, openH5adWritable, prepareH5wasm, useFilterPlugins } from './h5ad.js';
 export type { FilterPlugins } from './h5ad.js';

@@ -7,5 +7,6 @@
  */
 export type { ByteRange, WritableZarrStore, ZarrStore } from './zarr/store.js';
 export { fetchZarrStore, fromZarritaStore } from './zarr/store.js';
+export { blobZarrStore } from './zarr/blob-store.js';
 export { openZarr, openZarrWritable } from './zarr/open.js';
 export { encodeVlenUtf8 } from './zarr/encode.js';

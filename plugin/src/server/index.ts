@@ -32,7 +32,7 @@ import {
 import { withoutPaths } from './public-error.js';
 import { decodeSaveRequest, SaveRejected, writtenKeys } from './save.js';
 import type { ViewerConfig } from '../shared/config.js';
-import { maxSaveBytes } from '../shared/save-format.js';
+import { maxSaveBytes, PICKED_MAX_CLASSES } from '../shared/save-format.js';
 
 export type { ViewerConfig } from '../shared/config.js';
 export { isScnymKey } from './save.js';
@@ -178,11 +178,13 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
   if (modelDir && !(await stat(join(modelDir, 'scnym.json')).catch(() => undefined))) {
     throw new Error(`${options.model}: not an scNym model folder (no scnym.json)`);
   }
+  const nObs = await withAnnData(options.query, async (ad) => ad.nObs);
+  // A reference or model picked in the page may replace the one given: its save fits too.
   const saveLimit = Math.min(
     MAX_JSON_BYTES,
-    maxSaveBytes(
-      await withAnnData(options.query, async (ad) => ad.nObs),
-      ...(await annotationShape(options.reference, modelDir)),
+    Math.max(
+      maxSaveBytes(nObs, ...(await annotationShape(options.reference, modelDir))),
+      maxSaveBytes(nObs, PICKED_MAX_CLASSES, await widestPreset()),
     ),
   );
   const datasets = new Map<string, Dataset>([[query.id, query]]);
@@ -486,9 +488,14 @@ async function annotationShape(
     }
     return most;
   });
+  return [classes, await widestPreset()];
+}
+
+/** The widest hidden layer of the presets (X_scnym's dimensions of a model trained here). */
+async function widestPreset(): Promise<number> {
   // Loaded only here: the network's defaults live with TF.js in core's main entry.
   const { ORIGINAL, PROJECT_DEFAULT } = await import('@scnym/core');
-  return [classes, Math.max(ORIGINAL.network.nHidden, PROJECT_DEFAULT.network.nHidden)];
+  return Math.max(ORIGINAL.network.nHidden, PROJECT_DEFAULT.network.nHidden);
 }
 
 /** The classes and width of a model folder's scnym.json (a regular file inside it). */

@@ -44,6 +44,12 @@ export function embeddingFits(nCells: number, dim: number): boolean {
   return nCells * dim * 4 <= MAX_EMBEDDING_BYTES;
 }
 
+/**
+ * The most classes a reference or model picked in the page (not given to the server) can have
+ * and still be saved: the server cannot see its shape, so it allows this many.
+ */
+export const PICKED_MAX_CLASSES = 500;
+
 /** What a save carries besides its arrays (category names, colours, uns): in all, and per class. */
 const TEXT_BYTES = 1024 * 1024;
 const TEXT_BYTES_PER_CLASS = 1024;

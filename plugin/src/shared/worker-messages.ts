@@ -9,6 +9,14 @@ export interface DatasetLocation {
   url: string;
   format: 'zarr' | 'h5ad';
   name: string;
+  /** Files picked in the page (read in the worker; `url` is then only a label). */
+  files?: PickedFile[];
+}
+
+/** A file picked or dropped in the page, with its path inside the picked folder. */
+export interface PickedFile {
+  path: string;
+  file: File;
 }
 
 /**
@@ -49,7 +57,7 @@ export type ConfigChoice = 'no_new_identity' | 'new_identity_discovery';
 
 export type TrainSource =
   | { kind: 'reference'; dataset: DatasetLocation; labelKey: string; domainKey?: string }
-  | { kind: 'model'; url: string; name: string };
+  | { kind: 'model'; url: string; name: string; files?: PickedFile[] };
 
 export interface AnnotateRequest {
   type: 'annotate';

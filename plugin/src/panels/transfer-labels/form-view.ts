@@ -14,6 +14,7 @@ import type {
 import { el } from '../../ui/dom.js';
 import { HELP } from './help.js';
 import { CONFIG_DESCRIPTIONS, likelyLabelColumn } from '@scnym/core/vocabulary';
+import { PickView, type PickedSource } from './pick-view.js';
 
 /** The form's part of an annotate request. */
 export type FormChoice = Pick<AnnotateRequest, 'source' | 'geneKey' | 'config' | 'epochs'>;
@@ -39,6 +40,12 @@ export class FormView {
   private readonly epochs: HTMLInputElement;
   private readonly annotate = el('button', { id: 'tl-annotate', class: 'primary' }, ['Annotate']);
   private readonly cancel = el('button', { id: 'tl-cancel', disabled: '' }, ['Cancel']);
+  /** Sources picked in the page, by their option's value. */
+  private readonly picked = new Map<string, PickedSource>();
+  private readonly pick: PickView;
+  /** The source whose columns the label and domain choosers list. */
+  private listed: string | null = null;
+  private busy = false;
 
   /** `say` shows a message under the form. */
   constructor(
@@ -61,12 +68,14 @@ export class FormView {
       value: viewer.epochs ? String(viewer.epochs) : '',
       placeholder: 'preset',
     });
+    this.pick = new PickView((source) => this.addPicked(source), say);
   }
 
   /** The labelled controls and the buttons. */
   elements(): HTMLElement[] {
     return [
       row('Source', this.source),
+      this.pick.element,
       row('Label column', this.labelKey),
       row('Domain column', this.domainKey),
       row('Config', this.config),
@@ -81,7 +90,7 @@ export class FormView {
     if (!this.viewer.reference && !this.viewer.model) {
       this.annotate.setAttribute('disabled', '');
       this.say(
-        'No reference or model was given: start the viewer with scnym view QUERY --reference REF (or --model DIR).',
+        'No reference or model was given: choose or drop one above (or start the viewer with scnym view QUERY --reference REF, or --model DIR).',
       );
     }
     this.source.onchange = () => this.sourceChanged();
@@ -92,14 +101,16 @@ export class FormView {
   }
 
   setBusy(busy: boolean): void {
-    this.annotate.toggleAttribute('disabled', busy);
+    this.busy = busy;
+    this.annotate.toggleAttribute('disabled', busy || !this.source.options.length);
     this.cancel.toggleAttribute('disabled', !busy);
   }
 
   /** What the form asks for, or what is missing. */
   choice(): FormChoice | { missing: string } {
     const model = this.viewer.model;
-    const isModel = this.source.value === 'model';
+    const picked = this.picked.get(this.source.value);
+    const isModel = this.source.value === 'model' || picked?.kind === 'model';
     const labelKey = this.labelKey.value;
     if (!isModel && !labelKey)
       return { missing: 'choose the reference column that holds the labels' };
@@ -108,26 +119,52 @@ export class FormView {
     const domainKey = this.domainKey.value || undefined;
     return {
       source:
-        isModel && model
-          ? { kind: 'model', url: new URL(model.url, location.href).href, name: model.name }
-          : { kind: 'reference', dataset: locate(this.viewer.reference!), labelKey, domainKey },
+        picked?.kind === 'model'
+          ? { kind: 'model', url: picked.name, name: picked.name, files: picked.files }
+          : picked
+            ? { kind: 'reference', dataset: picked.dataset, labelKey, domainKey }
+            : isModel && model
+              ? { kind: 'model', url: new URL(model.url, location.href).href, name: model.name }
+              : { kind: 'reference', dataset: locate(this.viewer.reference!), labelKey, domainKey },
       geneKey: this.geneKey.value,
       config: this.config.value as ConfigChoice,
       epochs: Number.isFinite(epochs) ? epochs : null,
     };
   }
 
-  /** A model brings its own columns and epochs; a reference's columns are listed once. */
+  /** Offers a picked reference or model as the source, and chooses it. */
+  private addPicked(source: PickedSource): void {
+    const value = `picked-${this.picked.size + 1}`;
+    this.picked.set(value, source);
+    const text =
+      source.kind === 'model'
+        ? `Saved model: ${source.name} (picked)`
+        : `Reference: ${source.dataset.name} (picked)`;
+    this.source.append(el('option', { value }, [text]));
+    this.source.value = value;
+    this.setBusy(this.busy);
+    this.say(`${text.replace(' (picked)', '')}: read in this page`);
+    void this.sourceChanged();
+  }
+
+  /** A model brings its own columns and epochs; a reference's columns are listed when chosen. */
   private async sourceChanged(): Promise<void> {
-    const isModel = this.source.value === 'model';
+    const picked = this.picked.get(this.source.value);
+    const isModel = this.source.value === 'model' || picked?.kind === 'model';
     for (const control of [this.labelKey, this.domainKey, this.epochs])
       control.toggleAttribute('disabled', isModel);
-    const reference = this.viewer.reference;
-    if (isModel || !reference || this.labelKey.options.length) return;
+    const reference =
+      picked?.kind === 'reference'
+        ? picked.dataset
+        : this.viewer.reference && locate(this.viewer.reference);
+    if (isModel || !reference || this.listed === this.source.value) return;
+    this.listed = this.source.value;
+    this.labelKey.replaceChildren();
+    this.domainKey.replaceChildren(el('option', { value: '' }, ['(none)']));
     const worker = new Worker(this.dataWorkerUrl, { type: 'module' });
     const client = new DataClient(worker);
     try {
-      const summary = await client.open(locate(reference));
+      const summary = await client.open(reference);
       const categorical = summary.columns.filter(
         (c) => c.kind === 'categorical' || c.kind === 'string',
       );
@@ -135,11 +172,14 @@ export class FormView {
         ...categorical.map((c) => el('option', { value: c.name }, [c.name])),
       );
       // The server's suggestion, else the column that most likely holds cell types.
-      const preferred = this.viewer.labelKey ?? likelyLabelColumn(categorical)?.name;
+      const suggested = picked ? undefined : this.viewer.labelKey;
+      const preferred = suggested ?? likelyLabelColumn(categorical)?.name;
       if (preferred) this.labelKey.value = preferred;
       this.domainKey.append(...categorical.map((c) => el('option', { value: c.name }, [c.name])));
+      if (picked) this.offerGeneKeys(summary.varColumns ?? []);
     } catch (err) {
-      this.say(`cannot read the reference: ${(err as Error).message}`);
+      this.listed = null;
+      this.say(`cannot read the reference ${reference.name}: ${(err as Error).message}`);
     } finally {
       worker.terminate();
     }
@@ -160,7 +200,14 @@ export class FormView {
     } finally {
       worker.terminate();
     }
-    this.geneKey.append(...[...names].map((n) => el('option', { value: n }, [`var['${n}']`])));
+    this.offerGeneKeys([...names]);
+  }
+
+  /** Adds var columns to the gene-name chooser (a picked reference brings its own). */
+  private offerGeneKeys(names: string[]): void {
+    const offered = new Set([...this.geneKey.options].map((o) => o.value));
+    const added = names.filter((n) => !offered.has(n));
+    this.geneKey.append(...added.map((n) => el('option', { value: n }, [`var['${n}']`])));
   }
 }
 

@@ -194,11 +194,7 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
       }
     } else {
       if (req.corrections) throw new Error('retraining needs a reference: choose one, not a model');
-      const base = req.source.url.endsWith('/') ? req.source.url : `${req.source.url}/`;
-      const loaded = await modelFromFiles(async (file) => {
-        const r = await fetch(new URL(file, base));
-        return r.ok ? new Uint8Array(await r.arrayBuffer()) : undefined;
-      }, req.source.name);
+      const loaded = await modelFromFiles(modelReader(req.source), req.source.name);
       model = { ...loaded, query: req.query, geneKey: req.geneKey };
       const embedding = embeddingFits(query.nObs, loaded.network.config.nHidden);
       output = await predictQuery(loaded, query, { geneKey: req.geneKey, embedding }, control);
@@ -225,6 +221,22 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
   } finally {
     await query.close();
   }
+}
+
+/** A model folder's files: picked in the page, else fetched from the server. */
+function modelReader(source: Extract<AnnotateRequest['source'], { kind: 'model' }>) {
+  const picked = source.files;
+  if (picked) {
+    return async (file: string) => {
+      const blob = picked.find((f) => f.path === file)?.file;
+      return blob && new Uint8Array(await blob.arrayBuffer());
+    };
+  }
+  const base = source.url.endsWith('/') ? source.url : `${source.url}/`;
+  return async (file: string) => {
+    const r = await fetch(new URL(file, base));
+    return r.ok ? new Uint8Array(await r.arrayBuffer()) : undefined;
+  };
 }
 
 /** Core annotations → the save endpoint's JSON (typed arrays as base64). */
