@@ -6,6 +6,7 @@
  *   npm run bench -- --pairs tiny --seeds 0        a quick look
  *   npm run bench -- --sections accuracy --pairs extra   the pairs of test/fixtures/pairs
  *   npm run bench -- --sections interpret          saliency markers, calibration, novel types
+ *   npm run bench -- --sections novel --pairs all --seeds 0   AUROC of unknown scores, class removed
  *   npm run bench -- --sections speed              steps/s, s/epoch, cells/s: sparse vs dense
  *   npm run bench -- --sections speed --large      … and predicting 1M cells × 20k genes (~30 min)
  *   npm run bench -- --sections baseline           the same steps and run in PyTorch (python3-torch)
@@ -20,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
 import { benchBaseline } from './baseline.js';
 import { benchInterpret } from './interpret.js';
+import { benchNovel } from './novel.js';
 import { expandPairs } from './pairs.js';
 import { benchScale } from './scale.js';
 import { benchPredictScale } from './predict-scale.js';
@@ -41,6 +43,7 @@ console.log(`# scnym-js benchmarks (${new Date().toISOString()}, node ${process.
 const sections = (values.sections ?? 'accuracy,interpret,speed,baseline').split(',');
 if (sections.includes('accuracy')) await benchAccuracy(pairs, seeds);
 if (sections.includes('interpret')) await benchInterpret(seeds[0]);
+if (sections.includes('novel')) await benchNovel(pairs, seeds);
 if (sections.includes('speed')) await benchSpeed({ large: values.large });
 if (sections.includes('baseline')) await benchBaseline(seeds[0]);
 if (sections.includes('write')) await benchWrite();
