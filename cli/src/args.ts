@@ -65,12 +65,12 @@ const count = (n: number) => n.toLocaleString('en-US');
 export function inputHelp(column = 23): string {
   const pad = ' '.repeat(column);
   return [
-    `${'  --input KIND'.padEnd(column)}what the expression holds: ${INPUT_KINDS.join(', ')}`,
-    `${pad}(default auto: counts if the values are integers, else log-scale values,`,
-    `${pad}their base and normalisation found from the values and named in a`,
-    `${pad}warning); all of them become log1p of counts per million, as the model reads`,
+    `${'  --input KIND'.padEnd(column)}what the expression holds (default auto: counts if`,
+    `${pad}the values are integers, else log-scale values, their base and`,
+    `${pad}normalisation found from the values and named in a warning); all`,
+    `${pad}of it becomes log1p of counts per million, as the model reads it:`,
     ...INPUT_KINDS.filter((k) => k !== 'auto').map(
-      (k) => `${pad}  ${k.padEnd(7)}${INPUT_DESCRIPTIONS[k]}`,
+      (k) => `${pad}  ${k.padEnd(8)}${INPUT_DESCRIPTIONS[k]}`,
     ),
   ].join('\n');
 }

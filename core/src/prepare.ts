@@ -239,13 +239,13 @@ function pickRows(block: CsrBlock, rows: Int32Array): Csr {
 /** log1p(CPM) of a block that is classified first: refused unless it holds what the matrix does. */
 function checkedLog1pCpm(m: ChosenMatrix, block: Csr, start: number, end: number): Csr {
   // Log-scale blocks are checked in the matrix's base (as if it were given): one base's work.
+  // log1p(normalised) blocks must still sum to one total; other log blocks need only be
+  // non-negative non-integers in range, which takes no per-row evidence (half the work).
   const input = m.content.log ? logName(m.content.log.base) : 'auto';
-  const content = classifyContent(accumulateContentStats(emptyContentStats(input), block), {
-    input,
-  });
-  // A block of unnormalised log data may happen to sum to one total, never the other way.
-  const same =
-    content.kind === m.content.kind || (m.content.kind === 'log' && content.kind === 'log1p');
+  const rows = m.content.kind === 'log' ? 0 : undefined;
+  const stats = accumulateContentStats(emptyContentStats(input), block, rows);
+  const content = classifyContent(stats, { input });
+  const same = content.kind === m.content.kind;
   if (content.kind !== 'empty' && !same) {
     throw new AnnDataError(
       `rows ${start}–${end} are ${content.kind} (${content.reason}) but earlier rows were ${m.content.kind}`,

@@ -56,8 +56,8 @@ export type InputKind = (typeof INPUT_KINDS)[number];
 export const INPUT_DESCRIPTIONS: Record<InputKind, string> = {
   auto: 'counts if the values are integers, else log-scale of the base the values show (default)',
   counts: 'raw counts (non-negative integers)',
-  log: 'log(x+1) of counts, normalised or not; the base found from the values',
-  ln: 'natural log(x+1) (scanpy log1p)',
+  log: 'log(x+1) of counts, normalised or not, base from the values',
+  ln: "natural log(x+1), as scanpy's log1p",
   log2: 'log2(x+1)',
   log10: 'log10(x+1)',
 };
