@@ -44,6 +44,8 @@ export interface Control {
 
 /** Rows sampled to decide what a matrix holds before committing to it. */
 const SAMPLE_ROWS = 2000;
+/** Rows of each later block whose sums are checked (the values are all checked). */
+const BLOCK_ROWS_CHECKED = 100;
 
 /**
  * Fewest genes a matrix may have: scNym tells cell types apart by many genes at once, and a
@@ -239,10 +241,10 @@ function pickRows(block: CsrBlock, rows: Int32Array): Csr {
 /** log1p(CPM) of a block that is classified first: refused unless it holds what the matrix does. */
 function checkedLog1pCpm(m: ChosenMatrix, block: Csr, start: number, end: number): Csr {
   // Log-scale blocks are checked in the matrix's base (as if it were given): one base's work.
-  // log1p(normalised) blocks must still sum to one total; other log blocks need only be
-  // non-negative non-integers in range, which takes no per-row evidence (half the work).
+  // log1p(normalised) blocks must still sum to one total (a sample of rows shows it); other log
+  // blocks need only be non-negative non-integers in range, which takes no per-row evidence.
   const input = m.content.log ? logName(m.content.log.base) : 'auto';
-  const rows = m.content.kind === 'log' ? 0 : undefined;
+  const rows = m.content.kind === 'log' ? 0 : BLOCK_ROWS_CHECKED;
   const stats = accumulateContentStats(emptyContentStats(input), block, rows);
   const content = classifyContent(stats, { input });
   const same = content.kind === m.content.kind;

@@ -87,23 +87,34 @@ function isCount(v: number): boolean {
  * takes another path). Idempotent on log1p(CPM) input (up to float rounding).
  */
 export function renormalizeLog1p(m: Csr, targetSum = CPM_TARGET, base = Math.E): Csr {
+  return normaliseRows(undoLog(m, base), targetSum, false)!;
+}
+
+/**
+ * base^x − 1 of every value; a row whose values are whole multiples of its smallest becomes
+ * those whole numbers (its counts, up to a factor that normalisation cancels).
+ */
+function undoLog(m: Csr, base: number): Csr {
   const lnBase = Math.log(base); // 1 for e: the same floats as expm1(x)
-  return mapRows(m, (values) => {
+  const start0 = m.indptr[0];
+  const data = new Float32Array(m.indptr[m.nRows] - start0);
+  let row = new Float64Array(64);
+  for (let r = 0; r < m.nRows; r++) {
+    const from = m.indptr[r];
+    const n = m.indptr[r + 1] - from;
+    if (row.length < n) row = new Float64Array(n * 2);
     let smallest = Infinity;
-    for (let k = 0; k < values.length; k++) {
-      values[k] = Math.expm1(values[k] * lnBase);
-      if (values[k] > 0 && values[k] < smallest) smallest = values[k];
+    for (let k = 0; k < n; k++) {
+      const v = Math.expm1(m.data[from + k] * lnBase);
+      row[k] = v;
+      if (v > 0 && v < smallest) smallest = v;
     }
     let stepped = true;
-    for (let k = 0; k < values.length && stepped; k++) stepped = onStep(values[k] / smallest);
-    let sum = 0;
-    for (let k = 0; k < values.length; k++) {
-      if (stepped) values[k] = Math.round(values[k] / smallest);
-      sum += values[k];
-    }
-    const scale = sum > 0 ? targetSum / sum : 0;
-    for (let k = 0; k < values.length; k++) values[k] = Math.log1p(values[k] * scale);
-  });
+    for (let k = 0; k < n && stepped; k++) stepped = onStep(row[k] / smallest);
+    const out = from - start0;
+    for (let k = 0; k < n; k++) data[out + k] = stepped ? Math.round(row[k] / smallest) : row[k];
+  }
+  return withData(m, data);
 }
 
 /**
@@ -112,23 +123,6 @@ export function renormalizeLog1p(m: Csr, targetSum = CPM_TARGET, base = Math.E):
  */
 function onStep(ratio: number): boolean {
   return Math.abs(ratio - Math.round(ratio)) <= 0.01 + 1e-5 * ratio;
-}
-
-/** Copies m, letting `transform` rewrite each row's stored values in place (as float64). */
-function mapRows(m: Csr, transform: (values: Float64Array) => void): Csr {
-  const data = new Float32Array(m.data.length);
-  const start0 = m.indptr[0];
-  let buffer = new Float64Array(64);
-  for (let r = 0; r < m.nRows; r++) {
-    const start = m.indptr[r];
-    const n = m.indptr[r + 1] - start;
-    if (buffer.length < n) buffer = new Float64Array(n * 2);
-    const values = buffer.subarray(0, n);
-    for (let k = 0; k < n; k++) values[k] = m.data[start + k];
-    transform(values);
-    for (let k = 0; k < n; k++) data[start - start0 + k] = values[k];
-  }
-  return withData(m, data);
 }
 
 /** m's pattern (rebased to start at 0) with new values. */
@@ -403,7 +397,10 @@ export function describeLog(log: LogScale, max: number): string {
     case 'row-sums':
       return `${f} of counts per ${total(log.targetSum!)}`;
     case 'count-steps':
-      return `${f} of counts not normalised per cell (its values step by whole counts)`;
+      return (
+        `${f} of counts (its values step by whole counts; cells do not sum to one total: ` +
+        'not normalised, or a subset of genes)'
+      );
     case 'given':
       return `${f}, as --input says`;
     case 'assumed': {
