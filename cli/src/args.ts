@@ -5,9 +5,12 @@
 import { PROJECT_DEFAULT, type BackendPreference, type TrainRequest } from '@scnym/core';
 import {
   CONFIGS,
+  INPUT_DESCRIPTIONS,
+  INPUT_KINDS,
   keyAddedProblem,
   PRESETS,
   type ConfigName,
+  type InputKind,
   type PresetName,
 } from '@scnym/core/vocabulary';
 
@@ -45,6 +48,7 @@ export const TRAIN_OPTIONS = {
   matrix: { type: 'string' },
   'reference-matrix': { type: 'string' },
   'query-matrix': { type: 'string' },
+  input: { type: 'string' },
   'gene-key': { type: 'string' },
   preset: { type: 'string' },
   config: { type: 'string' },
@@ -57,14 +61,36 @@ export const TRAIN_OPTIONS = {
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+/** --input's help, for every command that reads expression; descriptions start at `column`. */
+export function inputHelp(column = 23): string {
+  const pad = ' '.repeat(column);
+  return [
+    `${'  --input KIND'.padEnd(column)}what the expression holds (default auto: counts if`,
+    `${pad}the values are integers, else log-scale values, their base and`,
+    `${pad}normalisation found from the values and named in a warning); all`,
+    `${pad}of it becomes log1p of counts per million, as the model reads it:`,
+    ...INPUT_KINDS.filter((k) => k !== 'auto').map(
+      (k) => `${pad}  ${k.padEnd(8)}${INPUT_DESCRIPTIONS[k]}`,
+    ),
+  ].join('\n');
+}
+
+export function inputOption(value: unknown): InputKind | undefined {
+  if (value === undefined) return undefined;
+  if ((INPUT_KINDS as readonly unknown[]).includes(value)) return value as InputKind;
+  throw new UsageError(`--input must be one of ${INPUT_KINDS.join(', ')} (got '${value}')`);
+}
+
 export const TRAIN_HELP = `  --reference FILE     labelled reference (.h5ad or .zarr)
   --label-key KEY      obs column with the reference's cell types
   --domain-key KEY     obs column naming domains (batches, donors) for the adversary
   --matrix NAME        X, raw/X or layers/NAME, read from the reference and the query
                        (default: chosen per file: X if it holds counts or log1p values,
-                       else layers/counts, else raw/X)
+                       else layers/counts, else raw/X, else the first holding other
+                       log-scale values)
   --reference-matrix NAME, --query-matrix NAME
                        the same for one file only (instead of --matrix for that file)
+${inputHelp()}
   --gene-key KEY       var column to match genes by, in each file that has it, or
                        var_names (default auto: var_names, unless they share few genes
                        and a usual column such as feature_name, gene_symbols or
@@ -106,6 +132,7 @@ export function trainRequest(values: Record<string, string | boolean | undefined
     matrix: values.matrix as string | undefined,
     referenceMatrix: values['reference-matrix'] as string | undefined,
     queryMatrix: values['query-matrix'] as string | undefined,
+    input: inputOption(values.input),
     geneKey: values['gene-key'] as string | undefined,
     preset: preset as PresetName,
     config: config as ConfigName,

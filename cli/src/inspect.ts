@@ -60,7 +60,11 @@ function describeMatrix(m: MatrixSummary): string {
     m.encoding === 'dense'
       ? ''
       : `, nnz ${m.nnz.toLocaleString('en-US')} (${(100 * m.density).toFixed(2)}% dense)`;
-  return `${m.encoding} ${m.dtype} ${m.shape[0]}×${m.shape[1]}${density}; values ${fmt(m.min)}…${fmt(m.max)}: ${m.content === 'unknown' ? m.contentReason : CONTENT_TEXT[m.content]}`;
+  const content =
+    m.content === 'unknown' || m.content === 'log'
+      ? m.contentReason
+      : (CONTENT_TEXT[m.content] ?? m.contentReason);
+  return `${m.encoding} ${m.dtype} ${m.shape[0]}×${m.shape[1]}${density}; values ${fmt(m.min)}…${fmt(m.max)}: ${content}`;
 }
 
 function fmt(v: number): string {

@@ -6,6 +6,8 @@ import { annotationKeys } from '@scnym/core/vocabulary';
 import {
   COMMON_OPTIONS,
   fraction,
+  inputHelp,
+  inputOption,
   integer,
   keyAddedOption,
   parseOrExplain,
@@ -43,7 +45,9 @@ into the query at once, exactly as one 'scnym predict' would have. For Slurm job
   --unknown-threshold P  label cells below this confidence 'Unknown' (default 0.5 for
                          models trained with --config new_identity_discovery)
   --matrix NAME          X, raw/X or layers/NAME (default: X if it holds counts or log1p
-                         values, else layers/counts, else raw/X)
+                         values, else layers/counts, else raw/X, else the first holding
+                         other log-scale values)
+${inputHelp(25)}
   --gene-key KEY         var column of the query holding the model's kind of gene names, or
                          var_names (default auto: var_names, else the usual columns such as
                          feature_name or gene_ids, and the one the model was trained on)
@@ -62,6 +66,7 @@ export async function runPredict(argv: string[]): Promise<number> {
         model: { type: 'string' },
         query: { type: 'string' },
         matrix: { type: 'string' },
+        input: { type: 'string' },
         'gene-key': { type: 'string' },
         shard: { type: 'string' },
         threads: { type: 'string' },
@@ -86,6 +91,7 @@ export async function runPredict(argv: string[]): Promise<number> {
   // with --config new_identity_discovery).
   const request = {
     matrix: values.matrix,
+    input: inputOption(values.input),
     geneKey: values['gene-key'],
     unknownThreshold,
     embedding: !values['no-embedding'],

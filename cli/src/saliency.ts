@@ -8,7 +8,14 @@ import {
   type SaliencyResult,
 } from '@scnym/core';
 import { explainFile, openAnnDataFile } from '@scnym/core/node';
-import { COMMON_OPTIONS, integer, parseOrExplain, UsageError } from './args.js';
+import {
+  COMMON_OPTIONS,
+  inputHelp,
+  inputOption,
+  integer,
+  parseOrExplain,
+  UsageError,
+} from './args.js';
 import { startSession } from './session.js';
 
 const HELP = `usage: scnym saliency --model DIR --data FILE --class NAME [options]
@@ -41,6 +48,7 @@ interpretation): the mean attribution over the cells the model predicts as NAME 
                        at most 1000000)
   --seed N             seed of the subset and the draws (default 0)
   --matrix NAME        X, raw/X or layers/NAME (default: chosen automatically)
+${inputHelp()}
   --gene-key KEY       var column holding the model's kind of gene names, or var_names
                        (default auto, as in scnym predict)
   --backend NAME       auto (default), wasm or cpu
@@ -71,6 +79,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
         'max-cells': { type: 'string' },
         seed: { type: 'string' },
         matrix: { type: 'string' },
+        input: { type: 'string' },
         'gene-key': { type: 'string' },
         'per-cell': { type: 'boolean' },
         ...COMMON_OPTIONS,
@@ -99,6 +108,7 @@ export async function runSaliency(argv: string[]): Promise<number> {
     groupby: values.groupby,
     group: values.group,
     matrix: values.matrix,
+    input: inputOption(values.input),
     geneKey: values['gene-key'],
     top: integer(values.top, '--top', 1, SALIENCY_LIMITS.top) ?? 20,
     steps: integer(values.steps, '--steps', 1, SALIENCY_LIMITS.steps),

@@ -10,6 +10,7 @@ import {
   keyAddedProblem,
   UNKNOWN_LABEL,
   type ConfigName,
+  type InputKind,
   type PresetName,
 } from './vocabulary.js';
 import { categoryColors } from './colors.js';
@@ -177,6 +178,8 @@ function boundWarning(c: TemperatureCalibration): string {
 export interface PredictRequest {
   /** 'auto' (default), 'X', 'raw/X' or 'layers/<name>'. */
   matrix?: string;
+  /** What the matrix holds (default 'auto': decided from its values). */
+  input?: InputKind;
   /** Cells below this confidence are labelled 'Unknown'. */
   unknownThreshold?: number;
   /** Return the X_scnym embedding (default true); false saves nCells × 256 floats (1 GB/1M). */
@@ -233,7 +236,7 @@ export async function queryPredictor(
   request: Omit<PredictRequest, 'rows'> = {},
   control: PredictControl = {},
 ): Promise<QueryPredictor> {
-  const chosen = await chooseMatrix(query, request.matrix, control);
+  const chosen = await chooseMatrix(query, request.matrix, control, request.input);
   const genes = await queryGeneNames(model, query, chosen.reader.name, request.geneKey, control);
   const [nRows] = chosen.reader.shape;
   return {

@@ -126,15 +126,17 @@ export async function inspect(ad: AnnData, options: InspectOptions = {}): Promis
     : null;
   const warnings = [...ad.warnings];
   if (X?.content === 'scaled') {
-    const alternative = [...layers, ...(raw ? [raw] : [])].find(
-      (m) => m.content === 'counts' || m.content === 'log1p',
-    );
+    const others = [...layers, ...(raw ? [raw] : [])];
+    // As chooseMatrix prefers them: counts or log1p(normalised) first, then other log scales.
+    const alternative =
+      others.find((m) => m.content === 'counts' || m.content === 'log1p') ??
+      others.find((m) => m.content === 'log');
     const problem = `X holds negative values (min ${X.min.toPrecision(4)}): it looks scaled, e.g. by sc.pp.scale`;
     if (!alternative) {
       throw new AnnDataError(problem, {
         file: ad.source,
         element: 'X',
-        hint: 'scNym needs raw counts or log1p(CPM) values: save the unscaled data in X, layers["counts"] or raw',
+        hint: 'scNym needs raw counts or log-scale expression: save the unscaled data in X, layers["counts"] or raw',
       });
     }
     warnings.push(

@@ -21,12 +21,14 @@ import {
   emptyContentStats,
   countsToLog1pCpm,
   intersectGenes,
+  logName,
+  logScaleWarning,
   toLog1pCpm,
   type ContentReport,
 } from './preprocess.js';
 import { Rng } from './random.js';
 import { checkRange, type RowRange } from './row-ranges.js';
-import { UNKNOWN_LABEL } from './vocabulary.js';
+import { UNKNOWN_LABEL, type InputKind } from './vocabulary.js';
 import { sampleReference, sampleRows, type ReferenceSample } from './train/sampling.js';
 import type { TrainingData } from './train/trainer.js';
 
@@ -42,6 +44,8 @@ export interface Control {
 
 /** Rows sampled to decide what a matrix holds before committing to it. */
 const SAMPLE_ROWS = 2000;
+/** Rows of each later block whose sums are checked (the values are all checked). */
+const BLOCK_ROWS_CHECKED = 100;
 
 /**
  * Fewest genes a matrix may have: scNym tells cell types apart by many genes at once, and a
@@ -60,14 +64,17 @@ export interface ChosenMatrix {
 
 /**
  * The matrix to feed scNym: `preference` if given, else the first usable one of X,
- * layers/counts and raw/X (usable: counts or log1p data over at least MIN_GENES genes; an
- * absent X is skipped). Scaled or unrecognised data, and files without cells, are refused with
- * a hint.
+ * layers/counts and raw/X (usable: counts or log1p(normalised) data over at least MIN_GENES
+ * genes; an absent X is skipped), else the first holding other log-scale values (log2, log10,
+ * or not normalised per cell: read on what its values show, with a warning). `input` says what
+ * the matrix holds (default: decided from its values). Scaled or unrecognised data, and files
+ * without cells, are refused with a hint.
  */
 export async function chooseMatrix(
   ad: AnnData,
   preference: string | undefined,
   control: Control = {},
+  input: InputKind = 'auto',
 ): Promise<ChosenMatrix> {
   if (ad.nObs === 0) {
     throw new AnnDataError('has 0 cells', {
@@ -77,9 +84,9 @@ export async function chooseMatrix(
     });
   }
   if (preference && preference !== 'auto') {
-    const chosen = await describe(ad, preference);
+    const chosen = await describe(ad, preference, input);
     if (problem(chosen)) throw unusable(ad, chosen);
-    return chosen;
+    return warnLogScale(chosen, control);
   }
   const present = await ad.matrixNames();
   const candidates = ['X', 'layers/counts', 'raw/X'].filter((n) => present.includes(n));
@@ -95,50 +102,72 @@ export async function chooseMatrix(
   const noX = present.includes('X') ? [] : ['there is no X'];
   const failed: string[] = [];
   let first: ChosenMatrix | undefined;
+  // Log-scale values other than log1p(normalised) are read on an inference: counts come first.
+  let inferred: ChosenMatrix | undefined;
   for (const name of candidates) {
-    const chosen = await describe(ad, name);
+    const chosen = await describe(ad, name, input);
     first ??= chosen;
     const why = problem(chosen);
-    if (!why) {
+    if (!why && chosen.content.kind === 'log') {
+      inferred ??= chosen;
+      failed.push(`${name} holds ${chosen.content.reason}`);
+    } else if (!why) {
       const passed = [...noX, ...failed];
       if (passed.length) control.onWarning?.(`${ad.source}: using ${name} (${passed.join('; ')})`);
       return chosen;
-    }
-    failed.push(`${name} ${why}`);
+    } else failed.push(`${name} ${why}`);
+  }
+  if (inferred) {
+    const name = inferred.reader.name;
+    const passed = [...noX, ...failed.filter((f) => !f.startsWith(`${name} `))];
+    if (passed.length) control.onWarning?.(`${ad.source}: using ${name} (${passed.join('; ')})`);
+    return warnLogScale(inferred, control);
   }
   throw unusable(ad, first!, failed.slice(1));
+}
+
+/** Says how a matrix of log-scale values is read, when the values alone decided it. */
+function warnLogScale(chosen: ChosenMatrix, control: Control): ChosenMatrix {
+  const warning = logScaleWarning(chosen.content, {
+    file: chosen.source,
+    element: chosen.reader.name,
+  });
+  if (warning) control.onWarning?.(warning);
+  return chosen;
 }
 
 /** Why a matrix cannot be fed to scNym, or null when it can. */
 function problem(m: ChosenMatrix): string | null {
   const nGenes = m.reader.shape[1];
   if (nGenes < MIN_GENES) return nGenes === 1 ? 'has only 1 gene' : `has ${nGenes} genes`;
-  if (m.content.kind === 'counts' || m.content.kind === 'log1p') return null;
+  const { kind } = m.content;
+  if (kind === 'counts' || kind === 'log1p' || kind === 'log') return null;
   return m.content.kind === 'scaled'
     ? `holds negative values (min ${m.content.min.toPrecision(4)}): it looks scaled`
     : m.content.kind === 'empty'
       ? 'holds only zeros'
-      : `is not raw counts nor log1p-normalised (${m.content.reason})`;
+      : `holds ${m.content.reason}`;
 }
 
 function unusable(ad: AnnData, m: ChosenMatrix, others: string[] = []): ScnymError {
   const tooFewGenes = m.reader.shape[1] < MIN_GENES;
   const needs = tooFewGenes
     ? `scNym needs the expression of at least ${MIN_GENES} genes`
-    : 'scNym needs raw counts or log1p(CPM) values';
+    : 'scNym needs raw counts or log-scale expression (log(x+1) of counts)';
   const also = others.length ? ` (and ${others.join('; ')})` : '';
   return new AnnDataError(`${problem(m)}; ${needs}${also}`, {
     file: ad.source,
     element: m.reader.name,
     hint: tooFewGenes
       ? 'pass the whole gene expression matrix, not a subset of genes or a table of scores'
-      : "store raw counts in X, layers['counts'] or raw (e.g. adata.layers['counts'] = counts)",
+      : (m.content.hint ??
+        "store raw counts in X, layers['counts'] or raw (e.g. adata.layers['counts'] = counts)"),
   });
 }
 
-async function describe(ad: AnnData, name: string): Promise<ChosenMatrix> {
+async function describe(ad: AnnData, name: string, input: InputKind): Promise<ChosenMatrix> {
   const reader = await ad.matrix(name);
-  const stats = emptyContentStats();
+  const stats = emptyContentStats(input);
   const sampleEnd = Math.min(reader.shape[0], SAMPLE_ROWS);
   for (let s = 0; s < sampleEnd; s += reader.preferredBlockRows) {
     accumulateContentStats(
@@ -150,7 +179,7 @@ async function describe(ad: AnnData, name: string): Promise<ChosenMatrix> {
     source: ad.source,
     reader,
     genes: await ad.matrixVarNames(name),
-    content: classifyContent(stats),
+    content: classifyContent(stats, { input }),
   };
 }
 
@@ -211,8 +240,15 @@ function pickRows(block: CsrBlock, rows: Int32Array): Csr {
 
 /** log1p(CPM) of a block that is classified first: refused unless it holds what the matrix does. */
 function checkedLog1pCpm(m: ChosenMatrix, block: Csr, start: number, end: number): Csr {
-  const content = classifyContent(accumulateContentStats(emptyContentStats(), block));
-  if (content.kind !== 'empty' && content.kind !== m.content.kind) {
+  // Log-scale blocks are checked in the matrix's base (as if it were given): one base's work.
+  // log1p(normalised) blocks must still sum to one total (a sample of rows shows it); other log
+  // blocks need only be non-negative non-integers in range, which takes no per-row evidence.
+  const input = m.content.log ? logName(m.content.log.base) : 'auto';
+  const rows = m.content.kind === 'log' ? 0 : BLOCK_ROWS_CHECKED;
+  const stats = accumulateContentStats(emptyContentStats(input), block, rows);
+  const content = classifyContent(stats, { input });
+  const same = content.kind === m.content.kind;
+  if (content.kind !== 'empty' && !same) {
     throw new AnnDataError(
       `rows ${start}–${end} are ${content.kind} (${content.reason}) but earlier rows were ${m.content.kind}`,
       {
@@ -293,6 +329,8 @@ export interface PrepareOptions {
   matrix?: string;
   referenceMatrix?: string;
   queryMatrix?: string;
+  /** What the matrices hold (default 'auto': decided per file from its values). */
+  input?: InputKind;
   /** Fewest shared genes accepted (default 100, or all of them when there are fewer). */
   minSharedGenes?: number;
   /**
@@ -351,9 +389,9 @@ export async function prepareTraining(
   control: Control = {},
 ): Promise<PreparedData> {
   const labels = await readLabels(reference, options.labelKey);
-  const ref = await chooseFor(reference, options.referenceMatrix, options.matrix, control);
+  const ref = await chooseFor(reference, options.referenceMatrix, options, control);
   checkClasses(reference, options.labelKey, labels, control);
-  const qry = query ? await chooseFor(query, options.queryMatrix, options.matrix, control) : null;
+  const qry = query ? await chooseFor(query, options.queryMatrix, options, control) : null;
 
   const names = await trainingGeneNames(reference, ref, query, qry, options, control);
   const refGenes = names.reference.names;
@@ -571,11 +609,12 @@ function sampleNotice(
 async function chooseFor(
   ad: AnnData,
   own: string | undefined,
-  both: string | undefined,
+  options: Pick<PrepareOptions, 'matrix' | 'input'>,
   control: Control,
 ): Promise<ChosenMatrix> {
+  const both = options.matrix;
   try {
-    return await chooseMatrix(ad, own ?? both, control);
+    return await chooseMatrix(ad, own ?? both, control, options.input);
   } catch (err) {
     if (own !== undefined || !(err instanceof NotFoundError) || err.element !== both) throw err;
     throw new NotFoundError(`no matrix '${both}'`, {

@@ -49,6 +49,27 @@ export function annotationKeys(keyAdded = DEFAULT_KEY_ADDED) {
 export type AnnotationKeyNames = ReturnType<typeof annotationKeys>;
 
 // ---------------------------------------------------------------------------------------------
+// What the expression matrix holds
+
+/**
+ * How to read a file's expression (`--input`): decided from its values (auto), raw counts, or
+ * log-scale expression (log(x+1) of normalised or raw counts) of a base found from the values
+ * (log) or given (ln, log2, log10). Whatever it holds becomes the model's log1p(CPM).
+ */
+export const INPUT_KINDS = ['auto', 'counts', 'log', 'ln', 'log2', 'log10'] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+
+/** One line each, for help texts. */
+export const INPUT_DESCRIPTIONS: Record<InputKind, string> = {
+  auto: 'counts if the values are integers, else log-scale of the base the values show (default)',
+  counts: 'raw counts (non-negative integers)',
+  log: 'log(x+1) of counts, normalised or not, base from the values',
+  ln: "natural log(x+1), as scanpy's log1p",
+  log2: 'log2(x+1)',
+  log10: 'log10(x+1)',
+};
+
+// ---------------------------------------------------------------------------------------------
 // Unknown, presets and configs
 
 /** The label of cells the model abstains on (below the Unknown threshold). */

@@ -108,16 +108,25 @@ test('renormalizeLog1p turns log1p(CP10k) into log1p(CPM) and is idempotent on C
   cpm.forEach((v, i) => close(again[i], v, 1e-4));
 });
 
-test('detectContent tells counts, log1p, scaled and unknown apart', () => {
+test('detectContent tells counts, log1p, other log scales, scaled and unknown apart', () => {
   const counts = fromDense([1, 3, 0, 5, 2, 1], 2, 3);
   assert.equal(detectContent(counts).kind, 'counts');
   const logged = detectContent(log1pCpm(counts));
   assert.equal(logged.kind, 'log1p');
   close(logged.targetSum!, 1e6, 1e-3);
   assert.equal(detectContent(fromDense([0.5, -1.2, 0.3, 0.1], 2, 2)).kind, 'scaled');
-  // log1p of raw counts: non-integers, but the expm1 row sums differ.
+  // log1p of raw counts: non-integers whose expm1 row sums differ: log-scale, its base assumed
+  // (too few values to show the steps of counts; test/core/log-input.test.ts has real ones).
   const logRaw = fromDense([Math.log1p(1), Math.log1p(3), Math.log1p(10), Math.log1p(50)], 2, 2);
-  assert.equal(detectContent(logRaw).kind, 'unknown');
+  assert.equal(detectContent(logRaw).kind, 'log');
+  assert.deepEqual(detectContent(logRaw).log, {
+    base: Math.E,
+    targetSum: null,
+    evidence: 'assumed',
+  });
+  // Normalised but never logged (rows sum to 1), or non-integers too large for a log: unknown.
+  assert.equal(detectContent(fromDense([0.25, 0.75, 0.5, 0.5], 2, 2)).kind, 'unknown');
+  assert.equal(detectContent(fromDense([25.5, 3.2, 0, 1.5], 2, 2)).kind, 'unknown');
 });
 
 test('toLog1pCpm refuses scaled data with a ScnymError naming the element and a hint', () => {

@@ -23,6 +23,7 @@ import {
 import { alignGenes } from '../preprocess.js';
 import { queryGeneNames } from '../genes.js';
 import { Rng } from '../random.js';
+import type { InputKind } from '../vocabulary.js';
 import * as tf from '@tensorflow/tfjs';
 import { forward } from '../model/forward.js';
 import { throttledYield } from '../event-loop.js';
@@ -59,6 +60,8 @@ export interface SaliencyRequest {
   group?: string;
   /** 'auto' (default), 'X', 'raw/X' or 'layers/<name>'. */
   matrix?: string;
+  /** What the matrix holds (default 'auto': decided from its values). */
+  input?: InputKind;
   /** Names the model's genes are matched by: 'auto' (default), 'var_names' or a var column. */
   geneKey?: string;
   /** Integrated gradients path steps (default 50). */
@@ -160,7 +163,7 @@ export async function saliencyAnnData(
   const g = model.genes.length;
   const maxRows = request.maxRows ?? DEFAULT_MAX_ROWS;
 
-  const chosen = await chooseMatrix(data, request.matrix, control);
+  const chosen = await chooseMatrix(data, request.matrix, control, request.input);
   const aligned = await alignToModel(model, data, chosen, request.geneKey, control);
   // One pause for the whole run: every pass is followed by a (throttled) yield to the event loop.
   const pause = throttledYield();
@@ -444,8 +447,8 @@ async function referencePool(
 ): Promise<{ cells: Csr; source: string; excluded: string | null }> {
   const file = reference ?? data;
   const chosen = reference
-    ? await chooseMatrix(reference, request.matrix, control)
-    : await chooseMatrix(data, request.matrix, control);
+    ? await chooseMatrix(reference, request.matrix, control, request.input)
+    : await chooseMatrix(data, request.matrix, control, request.input);
   const aligned = reference
     ? await alignToModel(model, reference, chosen, request.geneKey, control, 'reference')
     : await alignToModel(model, data, chosen, request.geneKey, {});

@@ -286,6 +286,7 @@ export async function predictFileRows(
   };
   const base = {
     matrix: request.matrix,
+    input: request.input,
     geneKey: request.geneKey,
     embedding: request.embedding,
     temperature: request.temperature,

@@ -19,7 +19,7 @@ import { throwIfAborted } from '../errors.js';
 import type { ModelCard } from '../model/files.js';
 import type { Prediction } from '../predict.js';
 import { unknownThresholdFor } from '../vocabulary.js';
-import { layerControl, type WorkflowControl } from './events.js';
+import { layerControl, type WorkflowControl, type WorkflowEvent } from './events.js';
 
 export interface OutputRequest {
   /** Cells below this confidence are labelled Unknown (default: by the model's config). */
@@ -45,7 +45,17 @@ export async function annotate(
   request: AnnotateRequest,
   control: WorkflowControl = {},
 ): Promise<AnnotateResult> {
-  const trained = await trainOnAnnData(reference, query, request, layerControl(control));
+  // Training reads the query too: what it said about the query is not said again.
+  const said = new Set<string>();
+  const emit = control.onEvent;
+  const training = {
+    ...control,
+    onEvent: (e: WorkflowEvent) => {
+      if (e.type === 'warning') said.add(e.message);
+      emit?.(e);
+    },
+  };
+  const trained = await trainOnAnnData(reference, query, request, layerControl(training));
   try {
     throwIfAborted(control.signal);
     const output = await predictQuery(
@@ -57,7 +67,10 @@ export async function annotate(
         matrix: trained.queryMatrix ?? undefined,
         geneKey: trained.geneKeys.query ?? undefined,
       },
-      control,
+      {
+        ...control,
+        onEvent: (e) => (e.type === 'warning' && said.has(e.message) ? undefined : emit?.(e)),
+      },
     );
     return { ...trained, ...output };
   } catch (err) {
