@@ -35,7 +35,13 @@ export {
 export { initBackend, type BackendPreference } from './backend.js';
 export { modelToFiles, modelFromFiles, type ModelCard, type LoadedModel } from './model/files.js';
 export type { ScnymNetwork } from './model/network.js';
-export { chooseMatrix, prepareTraining, readLabels, type PrepareOptions } from './prepare.js';
+export {
+  chooseMatrix,
+  normaliseBlock,
+  prepareTraining,
+  readLabels,
+  type PrepareOptions,
+} from './prepare.js';
 export * from './vocabulary.js';
 export type { Prediction } from './predict.js';
 export { splitRows, PredictionAssembly, type RowRange, type PartArrays } from './row-ranges.js';

@@ -3,6 +3,7 @@
  * the Transfer-labels panel. The host and the panel only meet through the plugin interface.
  */
 import { DataClient } from '../host/data-client.js';
+import { GeneSource } from '../host/gene-search.js';
 import { Viewer } from '../host/viewer.js';
 import { transferLabelsPanel } from '../panels/transfer-labels/panel.js';
 import { fetchConfig, rendererFor } from '../shared/config.js';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     config,
     dataset: { url: here(config.query.url), format: config.query.format, name: config.query.name },
     client: new DataClient(new Worker(dataWorkerUrl, { type: 'module' })),
+    genes: new GeneSource(here('/api/genes')),
   });
   await viewer.start();
   const token =
