@@ -137,6 +137,8 @@ export class GeneSearch {
   );
   private readonly info = el('span', { id: 'gene-status', class: 'muted small' });
   private current: string | null = null;
+  /** Genes are shown one after the other, in the order asked. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly source: GeneSource,
@@ -146,10 +148,8 @@ export class GeneSearch {
       const options = this.source.suggest(this.input.value);
       this.list.replaceChildren(...options.map((n) => el('option', { value: n })));
     };
+    // 'change' comes on Enter, on leaving the box and on picking a suggestion.
     this.input.onchange = () => void this.show(this.input.value);
-    this.input.onkeydown = (e) => {
-      if (e.key === 'Enter') void this.show(this.input.value);
-    };
     this.kind.onchange = () => {
       if (this.current) void this.show(this.current);
     };
@@ -174,7 +174,13 @@ export class GeneSearch {
   }
 
   /** Colours by `name`, as if typed: the box shows it. */
-  async show(name: string): Promise<void> {
+  show(name: string): Promise<void> {
+    const next = this.queue.then(() => this.showNow(name));
+    this.queue = next;
+    return next;
+  }
+
+  private async showNow(name: string): Promise<void> {
     const typed = name.trim();
     if (!typed) return;
     this.input.value = typed;

@@ -212,6 +212,7 @@ export class Viewer implements ViewerApi {
 
   /** Colours by a gene through an added column named for it, which replaces the last one. */
   private async showGene(source: GeneSource, name: string, kind: GeneValues): Promise<string> {
+    await source.ready(() => undefined); // a gene asked for while the cache is built waits
     const gene = source.find(name);
     if (!gene) throw new Error(`no gene named ${name} in ${this.options.dataset.name}`);
     const values = await source.values(gene.index, kind);
