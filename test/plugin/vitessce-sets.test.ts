@@ -200,7 +200,7 @@ test('the view config: AnnData-Zarr, UMAP, categorical columns as sets, three vi
   assert.deepEqual(file.options.obsSets, [{ name: 'cell_type', path: 'obs/cell_type' }]);
   assert.deepEqual(
     config.layout.map((v) => v.component),
-    ['scatterplot', 'obsSets', VIEW_TYPE],
+    ['scatterplot', 'obsSets', 'featureList', VIEW_TYPE],
   );
   for (const view of config.layout) {
     for (const [type, scope] of Object.entries(view.coordinationScopes)) {
