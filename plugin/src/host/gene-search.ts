@@ -163,11 +163,14 @@ export class GeneSearch {
       .ready((s) => {
         if (s.state === 'building') {
           const pct = s.total ? Math.floor((100 * s.done) / s.total) : 0;
-          this.say(`preparing genes (gene-major copy): ${pct}%`);
+          this.say(
+            `preparing genes: ${pct}%`,
+            'a gene-major copy of the matrix is built once (in the cache folder) so that a gene reads fast',
+          );
         } else if (s.state === 'ready') {
           const built =
-            s.buildSeconds === undefined ? '' : `, prepared in ${s.buildSeconds.toFixed(1)} s`;
-          this.say(`genes of ${s.matrix}${built}`);
+            s.buildSeconds === undefined ? '' : ` (prepared in ${s.buildSeconds.toFixed(1)} s)`;
+          this.say(`genes of ${s.matrix}`, `the genes of ${s.matrix}${built}`);
         }
       })
       .catch((err: unknown) => this.say(`genes unavailable: ${(err as Error).message}`));
@@ -192,7 +195,10 @@ export class GeneSearch {
       this.input.value = gene;
       this.current = gene;
       const ms = performance.now() - started;
-      this.say(`${gene}: ${GENE_VALUES_LABEL[kind]} in ${(ms / 1000).toFixed(2)} s`);
+      this.say(
+        `${(ms / 1000).toFixed(2)} s`,
+        `${gene}: ${GENE_VALUES_LABEL[kind]} read and drawn in ${(ms / 1000).toFixed(2)} s`,
+      );
       this.info.dataset.gene = gene;
       this.info.dataset.ms = String(Math.round(ms));
     } catch (err) {
@@ -200,7 +206,8 @@ export class GeneSearch {
     }
   }
 
-  private say(text: string): void {
+  private say(text: string, title = text): void {
     this.info.textContent = text;
+    this.info.title = title;
   }
 }
