@@ -462,3 +462,16 @@ test('VitessceHost: obs names must match the dataset, and panels need an element
     /no element for panels/,
   );
 });
+
+test("VitessceHost: colour by gene hands the gene to Vitessce's own gene colouring", async () => {
+  const { host, bridge } = await fakeHost();
+  host.addObsColumn('scNym', { kind: 'categorical', values: ['B', 'B', 'T', 'T', 'NK', 'T'] });
+  await host.colorBy('scNym');
+  bridge.state = { ...bridge.state, obsSetSelection: [[PREDICTIONS_NODE, 'T']] };
+  host.coordinationChanged();
+  await host.colorByGene('CD14');
+  assert.deepEqual(bridge.state.featureSelection, ['CD14']);
+  assert.equal(bridge.state.obsColorEncoding, 'geneSelection');
+  // The selection stays what the sets say.
+  assert.deepEqual(host.selection(), [2, 3, 5]);
+});
