@@ -37,6 +37,7 @@ export { modelToFiles, modelFromFiles, type ModelCard, type LoadedModel } from '
 export type { ScnymNetwork } from './model/network.js';
 export {
   chooseMatrix,
+  normaliseBlock,
   prepareTraining,
   readLabels,
   type PrepareOptions,

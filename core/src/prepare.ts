@@ -215,10 +215,7 @@ export async function* log1pCpmBlocks(
         block = pickRows(await m.reader.rows(start, end), chosen.subarray(from, next));
     }
     if (block) {
-      // A block of a count matrix is checked while it is normalised; others are classified first.
-      const normalised =
-        (m.content.kind === 'counts' ? countsToLog1pCpm(block) : null) ??
-        checkedLog1pCpm(m, block, start, end);
+      const normalised = normaliseBlock(m, block, start, end);
       yield columnMap ? remapColumns(normalised, columnMap, nColsOut) : normalised;
     }
     const total = range.end - range.start;
@@ -228,6 +225,18 @@ export async function* log1pCpmBlocks(
     }
     control.onProgress?.(stage, end - range.start, total);
   }
+}
+
+/**
+ * log1p(CPM) of rows [start, end) of `m` as read from its reader: what the model sees of them
+ * (the same pattern, so a block's stored values and these line up entry by entry).
+ */
+export function normaliseBlock(m: ChosenMatrix, block: Csr, start: number, end: number): Csr {
+  // A block of a count matrix is checked while it is normalised; others are classified first.
+  return (
+    (m.content.kind === 'counts' ? countsToLog1pCpm(block) : null) ??
+    checkedLog1pCpm(m, block, start, end)
+  );
 }
 
 /** Rows `rows` (of the whole matrix, ascending, all in the block) of a block. */

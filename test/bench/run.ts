@@ -16,10 +16,12 @@
  *   npm run bench -- --sections predict-scale      predict on 1 vs 2 threads, 1 vs 2 shards (and
  *                                                  Slurm tasks) on 100k × 2k; --large adds 1M × 20k
  *   npm run bench -- --sections viewer             `scnym view` on a 1M-cell query (headless Chromium)
+ *   npm run bench -- --sections genes              colour by gene on a 100k-cell query: the cache, the viewer
  */
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
 import { benchBaseline } from './baseline.js';
+import { benchGenes } from './genes.js';
 import { benchInterpret } from './interpret.js';
 import { benchNovel } from './novel.js';
 import { expandPairs } from './pairs.js';
@@ -50,3 +52,4 @@ if (sections.includes('write')) await benchWrite();
 if (sections.includes('scale')) await benchScale({ large: values.large });
 if (sections.includes('predict-scale')) await benchPredictScale({ large: values.large });
 if (sections.includes('viewer')) await benchViewer();
+if (sections.includes('genes')) await benchGenes();

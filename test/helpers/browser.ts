@@ -8,6 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CLI, REPO } from './paths.js';
+import { tempDir } from './tmp.js';
 
 export const CHROMIUM = process.env.SCNYM_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -64,6 +65,8 @@ export function startView(
     const server = spawn(process.execPath, [CLI, 'view', ...args, '--no-open'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // The viewer's gene cache in a folder of the test's, not the user's cache folder.
+      env: { ...process.env, SCNYM_CACHE_DIR: process.env.SCNYM_CACHE_DIR ?? tempDir() },
     });
     let out = '';
     let err = '';

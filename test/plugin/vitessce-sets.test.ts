@@ -205,7 +205,7 @@ test('the view config: AnnData-Zarr, UMAP, categorical columns as sets, three vi
   assert.deepEqual(file.options.obsSets, [{ name: 'cell_type', path: 'obs/cell_type' }]);
   assert.deepEqual(
     config.layout.map((v) => v.component),
-    ['scatterplot', 'obsSets', VIEW_TYPE],
+    ['scatterplot', 'obsSets', 'featureList', VIEW_TYPE],
   );
   for (const view of config.layout) {
     for (const [type, scope] of Object.entries(view.coordinationScopes)) {
@@ -466,4 +466,17 @@ test('VitessceHost: obs names must match the dataset, and panels need an element
     () => host.registerPanel({ id: 'p', title: 'P', mount: () => undefined }),
     /no element for panels/,
   );
+});
+
+test("VitessceHost: colour by gene hands the gene to Vitessce's own gene colouring", async () => {
+  const { host, bridge } = await fakeHost();
+  host.addObsColumn('scNym', { kind: 'categorical', values: ['B', 'B', 'T', 'T', 'NK', 'T'] });
+  await host.colorBy('scNym');
+  bridge.state = { ...bridge.state, obsSetSelection: [[PREDICTIONS_NODE, 'T']] };
+  host.coordinationChanged();
+  await host.colorByGene('CD14');
+  assert.deepEqual(bridge.state.featureSelection, ['CD14']);
+  assert.equal(bridge.state.obsColorEncoding, 'geneSelection');
+  // The selection stays what the sets say.
+  assert.deepEqual(host.selection(), [2, 3, 5]);
 });

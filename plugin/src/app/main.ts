@@ -3,6 +3,7 @@
  * the Transfer-labels panel. The host and the panel only meet through the plugin interface.
  */
 import { DataClient } from '../host/data-client.js';
+import { GeneSource } from '../host/gene-search.js';
 import { Viewer } from '../host/viewer.js';
 import { transferLabelsPanel } from '../panels/transfer-labels/panel.js';
 import { fetchConfig, rendererFor } from '../shared/config.js';
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     client: new DataClient(new Worker(dataWorkerUrl, { type: 'module' })),
     // Dark mode follows the system (styles.css); the plot's background is set once, at load.
     background: matchMedia('(prefers-color-scheme: dark)').matches ? '#1b1b1b' : undefined,
+    genes: new GeneSource(here('/api/genes')),
   });
   await viewer.start();
   const token =

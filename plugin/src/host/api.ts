@@ -66,6 +66,11 @@ export interface ViewerApi {
   /** Colours the points by an obs column (file or added). */
   colorBy(column: string): Promise<void>;
   currentColorBy(): string | null;
+  /**
+   * Colours the points by a gene's expression (any of its names), where the viewer reads genes
+   * (`scnym view`); absent elsewhere.
+   */
+  colorByGene?(name: string): Promise<void>;
   /** Adds (or replaces) an obs column held by the viewer; it appears in colour-by and tooltips. */
   addObsColumn(name: string, column: NewColumn): void;
   selection(): number[];

@@ -51,6 +51,11 @@ export class ColumnStore {
     return a ? Promise.resolve(toObsColumn(a.column)) : this.client.obsColumn(name);
   }
 
+  /** Forgets an added column (a file's stays). */
+  remove(name: string): void {
+    if (this.added.delete(name)) this.cache.delete(name);
+  }
+
   /** Adds or replaces a plugin's column. */
   add(name: string, column: NewColumn): void {
     const colour = fromNewColumn(column);

@@ -8,6 +8,7 @@
  */
 import type { ViewerConfig } from '../shared/config.js';
 import { likelyLabelColumn } from '@scnym/core/vocabulary';
+import { GENE_VALUES_LABEL, type GeneValues } from '../shared/genes.js';
 import type { DatasetLocation, DatasetSummary } from '../shared/worker-messages.js';
 import { el } from '../ui/dom.js';
 import type { DataAccess, NewColumn, PanelDefinition, ViewerApi, ViewerEvent } from './api.js';
@@ -15,6 +16,7 @@ import { ColumnStore } from './column-store.js';
 import type { ColourColumn } from './columns.js';
 import type { DataClient } from './data-client.js';
 import { embeddingKeys, normalisedXY } from './embedding.js';
+import { GeneSearch, type GeneSource } from './gene-search.js';
 import { renderLegend } from './legend.js';
 import { pointColours, Scatter } from './scatter.js';
 import { Toolbar } from './toolbar.js';
@@ -27,6 +29,8 @@ export interface ViewerOptions {
   client: DataClient;
   /** The plot's background colour (default white); the VS Code webview passes its theme's. */
   background?: string;
+  /** Where genes are read (`scnym view`'s gene-major cache); without it, no gene search. */
+  genes?: GeneSource;
 }
 
 export class Viewer implements ViewerApi {
@@ -51,6 +55,9 @@ export class Viewer implements ViewerApi {
   private drawing: Promise<void> = Promise.resolve();
   /** The embedding changed since the points were last drawn. */
   private newPoints = false;
+  private readonly geneSearch: GeneSearch | null = null;
+  /** The added column showing a gene (one at a time). */
+  private geneColumn: string | null = null;
 
   constructor(private readonly options: ViewerOptions) {
     this.columns = new ColumnStore(options.client);
@@ -62,6 +69,13 @@ export class Viewer implements ViewerApi {
       exportPng: () => void this.exportPng(),
       clearSelection: () => this.setSelection([]),
     });
+    if (options.genes) {
+      const source = options.genes;
+      this.geneSearch = new GeneSearch(source, {
+        colour: (name, kind) => this.showGene(source, name, kind),
+      });
+      this.toolbar.element.append(this.geneSearch.element);
+    }
     const main = el('main', { class: 'plot' }, [this.canvas, this.tooltip.element]);
     options.root.replaceChildren(
       this.toolbar.element,
@@ -149,6 +163,11 @@ export class Viewer implements ViewerApi {
     this.emit({ type: 'colorBy', column });
   }
 
+  async colorByGene(name: string): Promise<void> {
+    if (!this.geneSearch) throw new Error('this viewer does not read genes');
+    await this.geneSearch.show(name);
+  }
+
   addObsColumn(name: string, column: NewColumn): void {
     this.columns.add(name, column);
     this.refreshColumnChooser();
@@ -198,6 +217,20 @@ export class Viewer implements ViewerApi {
         console.error(err);
       }
     }
+  }
+
+  /** Colours by a gene through an added column named for it, which replaces the last one. */
+  private async showGene(source: GeneSource, name: string, kind: GeneValues): Promise<string> {
+    await source.ready(() => undefined); // a gene asked for while the cache is built waits
+    const gene = source.find(name);
+    if (!gene) throw new Error(`no gene named ${name} in ${this.options.dataset.name}`);
+    const values = await source.values(gene.index, kind);
+    const column = `${gene.name} · ${GENE_VALUES_LABEL[kind]}`;
+    if (this.geneColumn && this.geneColumn !== column) this.columns.remove(this.geneColumn);
+    this.geneColumn = column;
+    this.addObsColumn(column, { kind: 'numeric', values });
+    await this.colorBy(column);
+    return gene.name;
   }
 
   private obsNames(): Promise<string[]> {

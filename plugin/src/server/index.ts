@@ -29,6 +29,7 @@ import {
   openAnnDataFile,
   writeAnnotationsToFile,
 } from '@scnym/core/node';
+import { GeneService } from './gene-service.js';
 import { withoutPaths } from './public-error.js';
 import { decodeSaveRequest, SaveRejected, writtenKeys } from './save.js';
 import type { ViewerConfig } from '../shared/config.js';
@@ -61,6 +62,8 @@ export interface ViewServerOptions {
   host?: 'scnym' | 'vitessce';
   /** The built Vitessce page (index.html, main.js, …); default: @scnym/vitessce-host's dist/. */
   vitessceDir?: string;
+  /** Where the query's gene-major cache goes (default: gene-cache.ts's cacheRoot()). */
+  geneCacheDir?: string;
   /** Called for each completed save (for logs). */
   onSave?: (keys: string[]) => void;
 }
@@ -198,6 +201,7 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
   let port = 0;
   let cookieName = '';
   let saving: Promise<unknown> = Promise.resolve();
+  const genes = new GeneService(query.path, () => saving, options.geneCacheDir);
   const publicText = (text: string) =>
     withoutPaths(text, [
       query.path,
@@ -305,6 +309,12 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
       return;
     }
     if (pathname === '/api/config') return send(res, 200, config());
+    if (pathname === '/api/genes') return send(res, 200, await genes.status());
+    const gene = /^\/api\/genes\/(\d+)$/.exec(pathname);
+    if (gene) {
+      const values = url.searchParams.get('values') === 'raw' ? 'raw' : 'log1p';
+      return sendFloats(req, res, await genes.gene(Number(gene[1]), values));
+    }
     if (pathname.startsWith('/app/')) {
       return serveFile(req, res, appDir, pathname.slice('/app/'.length));
     }
@@ -443,11 +453,13 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     cookieName,
     maxSaveBytes: saveLimit,
     server,
-    close: () =>
-      new Promise<void>((ok) => {
+    close: async () => {
+      await genes.close();
+      await new Promise<void>((ok) => {
         server.closeAllConnections?.();
         server.close(() => ok());
-      }),
+      });
+    },
   };
 }
 
@@ -568,6 +580,21 @@ function sendJsonBytes(req: IncomingMessage, res: ServerResponse, bytes: Uint8Ar
     'cache-control': 'no-cache',
   });
   res.end(req.method === 'HEAD' ? undefined : bytes);
+}
+
+/** A gene's values, little-endian float32 (as the page's Float32Array reads them). */
+function sendFloats(req: IncomingMessage, res: ServerResponse, values: Float32Array): void {
+  res.writeHead(200, {
+    ...securityHeaders(),
+    'content-type': 'application/octet-stream',
+    'content-length': String(values.byteLength),
+    'cache-control': 'no-store',
+  });
+  res.end(
+    req.method === 'HEAD'
+      ? undefined
+      : Buffer.from(values.buffer, values.byteOffset, values.byteLength),
+  );
 }
 
 /**

@@ -53,6 +53,8 @@ export interface Coordination {
   obsSetColor: SetColor[] | null;
   obsSetExpansion: string[][] | null;
   obsColorEncoding: string | null;
+  /** The gene Vitessce colours by when obsColorEncoding is 'geneSelection'. */
+  featureSelection?: string[] | null;
 }
 
 export interface CoordinationBridge {
@@ -192,6 +194,12 @@ export class VitessceHost implements ViewerApi {
     this.colourColumn = column;
     this.emit({ type: 'colorBy', column });
     this.coordinationChanged();
+  }
+
+  /** Vitessce's own colour by gene: its scatterplot reads the gene's column of X. */
+  colorByGene(name: string): Promise<void> {
+    this.options.bridge.set({ featureSelection: [name], obsColorEncoding: 'geneSelection' });
+    return Promise.resolve();
   }
 
   addObsColumn(name: string, column: NewColumn): void {

@@ -2,7 +2,8 @@
  * The Vitessce view config of the example page, built from what the data worker read of the
  * query: its URL (an AnnData .zarr served by `scnym view`), a 2-D embedding, its categorical obs
  * columns as cell sets and X as the feature matrix. Views: the embedding scatterplot, the
- * cell-set manager and the scNym plugin view, all on one coordination scope.
+ * cell-set manager, the gene list (Vitessce's own colour by gene: a click colours the
+ * scatterplot by that gene of X) and the scNym plugin view, all on one coordination scope.
  */
 import type { ColumnInfo } from '@scnym/core/anndata';
 import { embeddingChoices, likelyLabelColumn } from '@scnym/core/vocabulary';
@@ -74,6 +75,8 @@ export function vitessceConfig(query: QueryDescription): Record<string, unknown>
     obsColorEncoding: 'A',
     featureType: 'A',
     featureValueType: 'A',
+    featureSelection: 'A',
+    featureValueColormapRange: 'A',
   };
   return {
     version: SCHEMA_VERSION,
@@ -113,10 +116,13 @@ export function vitessceConfig(query: QueryDescription): Record<string, unknown>
       obsColorEncoding: { A: 'cellSetSelection' },
       featureType: { A: 'gene' },
       featureValueType: { A: 'expression' },
+      featureSelection: { A: null },
+      featureValueColormapRange: { A: [0, 1] },
     },
     layout: [
       { component: 'scatterplot', coordinationScopes: scopes, x: 0, y: 0, w: 6, h: 12 },
-      { component: 'obsSets', coordinationScopes: scopes, x: 6, y: 0, w: 3, h: 12 },
+      { component: 'obsSets', coordinationScopes: scopes, x: 6, y: 0, w: 3, h: 6 },
+      { component: 'featureList', coordinationScopes: scopes, x: 6, y: 6, w: 3, h: 6 },
       {
         component: VIEW_TYPE,
         coordinationScopes: scopes,

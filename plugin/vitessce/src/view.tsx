@@ -25,6 +25,7 @@ export const COORDINATION_TYPES = [
   'obsSetExpansion',
   'additionalObsSets',
   'obsColorEncoding',
+  'featureSelection',
 ];
 
 const KEYS: (keyof Coordination)[] = [
@@ -33,6 +34,7 @@ const KEYS: (keyof Coordination)[] = [
   'obsSetColor',
   'obsSetExpansion',
   'obsColorEncoding',
+  'featureSelection',
 ];
 
 export interface ViewContext {

@@ -1,0 +1,66 @@
+/// <reference lib="dom" />
+// Vitessce's own colour by gene on the page `scnym view --host vitessce` serves: its gene list
+// view lists the query's genes (X, through Vitessce's AnnData loader); clicking CD14 there
+// recolours Vitessce's scatterplot (its pixels change). Screenshots as in vitessce.test.ts.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { BrowserContext } from 'playwright-core';
+import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { REPO } from '../helpers/paths.js';
+import { comparePlots } from '../helpers/pixels.js';
+import { tempCopy, tempDir } from '../helpers/tmp.js';
+
+const DEMO = join(REPO, 'core', 'demo');
+const { shots, step, shot } = e2eLog(tempDir, 'vitessce-genes-');
+
+let server: ChildProcess | undefined;
+let context: BrowserContext | undefined;
+after(async () => {
+  server?.kill('SIGTERM');
+  const closing = context?.close().catch(() => undefined);
+  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
+});
+
+test(
+  'Vitessce host: the gene list colours the scatterplot by a gene',
+  { timeout: 5 * 60_000, skip: chromiumSkip },
+  async () => {
+    const dir = tempDir();
+    const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
+    const view = await startView([query, '--host', 'vitessce']);
+    server = view.server;
+    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
+    context = launched.context;
+    const page = launched.page;
+    page.setDefaultTimeout(60_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(view.url);
+    await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 90_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+
+    step('gene list');
+    await page.waitForSelector('text=1,039 cells');
+    const search = page.locator('input[placeholder*="Search" i]').first();
+    await search.fill('CD14');
+    const gene = page.getByText('CD14', { exact: true }).first();
+    await gene.waitFor();
+    const canvas = page.locator('canvas').first();
+    await page.waitForTimeout(1000);
+    const before = await canvas.screenshot();
+    await shot(page, '1-opened');
+    await gene.click();
+    // Vitessce loads X's column and redraws; wait until the picture changes.
+    let differing = 0;
+    for (let i = 0; i < 60 && differing <= 500; i++) {
+      await page.waitForTimeout(500);
+      differing = (await comparePlots(page, before, await canvas.screenshot())).differing;
+    }
+    await shot(page, '2-cd14');
+    assert.ok(differing > 500, `the scatterplot is recoloured (${differing} pixels changed)`);
+    assert.deepEqual(problems, [], 'no page errors');
+    console.log(`# screenshots in ${shots}`);
+  },
+);
