@@ -45,8 +45,7 @@ export class MarkersView {
     };
     // A gene's bar or name colours the cells by it (where the viewer reads genes).
     this.chart.onclick = (e) => {
-      const gene = (e.target as Element).closest('g')?.querySelector('[data-gene]');
-      const name = gene?.getAttribute('data-gene');
+      const name = (e.target as Element).closest('[data-gene]')?.getAttribute('data-gene');
       if (name && api.colorByGene) void api.colorByGene(name);
     };
     this.element = el('div', { class: 'section' }, [
