@@ -6,6 +6,8 @@
  *   npm run bench -- --pairs tiny --seeds 0        a quick look
  *   npm run bench -- --sections accuracy --pairs extra   the pairs of test/fixtures/pairs
  *   npm run bench -- --sections interpret          saliency markers, calibration, novel types
+ *   npm run bench -- --sections accuracy --variants default,default+mixmatch,default+dan
+ *                                                  scNym variants (accuracy.ts VARIANTS) vs linear
  *   npm run bench -- --sections novel --pairs all --seeds 0   AUROC of unknown scores, class removed
  *   npm run bench -- --sections speed              steps/s, s/epoch, cells/s: sparse vs dense
  *   npm run bench -- --sections speed --large      … and predicting 1M cells × 20k genes (~30 min)
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     pairs: { type: 'string' },
     seeds: { type: 'string' },
     sections: { type: 'string' },
+    variants: { type: 'string' },
     large: { type: 'boolean' },
   },
 });
@@ -43,7 +46,7 @@ const pairs = expandPairs(values.pairs ?? 'tiny,kang_ifnb');
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
 console.log(`# scnym-js benchmarks (${new Date().toISOString()}, node ${process.version})\n`);
 const sections = (values.sections ?? 'accuracy,interpret,speed,baseline').split(',');
-if (sections.includes('accuracy')) await benchAccuracy(pairs, seeds);
+if (sections.includes('accuracy')) await benchAccuracy(pairs, seeds, values.variants?.split(','));
 if (sections.includes('interpret')) await benchInterpret(seeds[0]);
 if (sections.includes('novel')) await benchNovel(pairs, seeds);
 if (sections.includes('speed')) await benchSpeed({ large: values.large });
