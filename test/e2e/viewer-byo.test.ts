@@ -6,12 +6,18 @@
 // Annotate predicts every query cell with the reference's classes, and what Save writes
 // agrees with the query's own cell types.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  launchChromium,
+  pageProblems,
+  startView,
+} from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { runScnym } from '../helpers/cli.js';
 import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
@@ -32,36 +38,26 @@ const TINY_CLASSES = [
 
 const { step, shot } = e2eLog(tempDir, 'byo-');
 
-const servers: ChildProcess[] = [];
-let context: BrowserContext | undefined;
-after(async () => {
-  for (const s of servers) s.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const started = closeAfterFile();
 
 async function openPage(): Promise<{ page: Page; problems: string[] }> {
-  if (!context) {
+  if (!started.context) {
     const launched = await launchChromium(join(tempDir(), 'profile'), {
       width: 1400,
       height: 860,
     });
-    context = launched.context;
+    started.context = launched.context;
   }
-  const page = await context.newPage();
+  const page = await started.context.newPage();
   page.setDefaultTimeout(60_000);
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
+  const problems = pageProblems(page);
   return { page, problems };
 }
 
 /** `scnym view QUERY` with nothing else: the panel offers no source until one is picked. */
 async function viewAlone(query: string): Promise<{ page: Page; problems: string[] }> {
   const view = await startView([query]);
-  servers.push(view.server);
+  started.servers.push(view.server);
   const { page, problems } = await openPage();
   await page.goto(view.url);
   await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 60_000 });

@@ -6,11 +6,17 @@
 // Ctrl+Shift+Z); a category renamed from the legend; Annotate again asks first while edits are
 // unsaved; Save drops the categories no cell holds (read back with core).
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  launchChromium,
+  pageProblems,
+  startView,
+} from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -22,13 +28,7 @@ const RENAMED = 'B cell';
 
 const { shots, step, shot } = e2eLog(tempDir, 'compare-');
 
-let server: ChildProcess | undefined;
-let context: BrowserContext | undefined;
-after(async () => {
-  server?.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const started = closeAfterFile();
 
 test(
   'demo: confusion matrix against cell_type selects its cells; undo/redo, rename, Save drops empty categories',
@@ -45,16 +45,12 @@ test(
       '--epochs',
       epochs,
     ]);
-    server = view.server;
+    started.servers.push(view.server);
     const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 900 });
-    context = launched.context;
+    started.context = launched.context;
     const page = launched.page;
     page.setDefaultTimeout(60_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
+    const problems = pageProblems(page);
 
     await page.goto(view.url);
     await page.waitForSelector('body[data-ready="true"], body[data-error]');

@@ -5,13 +5,19 @@
 // CD14's largest log1p(CPM) computed here from X, then its raw counts; after Annotate, clicking a
 // marker gene's bar colours by that gene. Nothing is written inside the dataset.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { openAnnDataFile } from '@scnym/core/node';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  launchChromium,
+  pageProblems,
+  startView,
+} from '../helpers/browser.js';
 import { comparePlots } from '../helpers/pixels.js';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -19,13 +25,7 @@ import { tempCopy, tempDir } from '../helpers/tmp.js';
 const DEMO = join(REPO, 'core', 'demo');
 const { shots, step, shot } = e2eLog(tempDir, 'genes-');
 
-let server: ChildProcess | undefined;
-let context: BrowserContext | undefined;
-after(async () => {
-  server?.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const started = closeAfterFile();
 
 /** The largest stored value and log1p(CPM) of a gene over all cells, from X read by core. */
 async function geneMax(path: string, gene: string): Promise<{ raw: number; log1p: number }> {
@@ -94,16 +94,12 @@ test(
       '--epochs',
       '1',
     ]);
-    server = view.server;
+    started.servers.push(view.server);
     const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
-    context = launched.context;
+    started.context = launched.context;
     const page = launched.page;
     page.setDefaultTimeout(60_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
+    const problems = pageProblems(page);
     await page.goto(view.url);
     await page.waitForSelector('body[data-ready="true"], body[data-error]');
     assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);

@@ -8,12 +8,18 @@
 // Screenshots go to $SCNYM_E2E_SCREENSHOTS (default: a temp folder, printed).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  launchChromium,
+  pageProblems,
+  startView,
+} from '../helpers/browser.js';
 import { LOW_CONFIDENCE_THRESHOLD, rampColor } from '@scnym/core/vocabulary';
 import { PYTHON, REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -21,13 +27,7 @@ import { tempCopy, tempDir } from '../helpers/tmp.js';
 const DEMO = join(REPO, 'core', 'demo');
 const { shots, step, shot } = e2eLog(tempDir, 'polish-');
 
-let server: ChildProcess | undefined;
-let context: BrowserContext | undefined;
-after(async () => {
-  server?.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const started = closeAfterFile();
 
 /** The demo query with a random 256-d obsm X_scnym, written by real anndata. */
 function queryWithLatent(): string {
@@ -72,16 +72,15 @@ test(
       '--epochs',
       '8',
     ]);
-    server = view.server;
+    started.servers.push(view.server);
     const launched = await launchChromium(join(tempDir(), 'profile'), {
       width: 1400,
       height: 860,
     });
-    context = launched.context;
+    started.context = launched.context;
     const page = launched.page;
     page.setDefaultTimeout(60_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
+    const problems = pageProblems(page, false);
     await page.goto(view.url);
     await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 60_000 });
     assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);

@@ -3,11 +3,16 @@
 // view lists the query's genes (X, through Vitessce's AnnData loader); clicking CD14 there
 // recolours Vitessce's scatterplot (its pixels change). Screenshots as in vitessce.test.ts.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { test } from 'node:test';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  launchChromium,
+  pageProblems,
+  startView,
+} from '../helpers/browser.js';
 import { REPO } from '../helpers/paths.js';
 import { comparePlots } from '../helpers/pixels.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -15,13 +20,7 @@ import { tempCopy, tempDir } from '../helpers/tmp.js';
 const DEMO = join(REPO, 'core', 'demo');
 const { shots, step, shot } = e2eLog(tempDir, 'vitessce-genes-');
 
-let server: ChildProcess | undefined;
-let context: BrowserContext | undefined;
-after(async () => {
-  server?.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const started = closeAfterFile();
 
 test(
   'Vitessce host: the gene list colours the scatterplot by a gene',
@@ -30,13 +29,12 @@ test(
     const dir = tempDir();
     const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
     const view = await startView([query, '--host', 'vitessce']);
-    server = view.server;
+    started.servers.push(view.server);
     const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
-    context = launched.context;
+    started.context = launched.context;
     const page = launched.page;
     page.setDefaultTimeout(60_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
+    const problems = pageProblems(page, false);
     await page.goto(view.url);
     await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 90_000 });
     assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CLI, REPO } from './paths.js';
 import { tempDir } from './tmp.js';
@@ -97,4 +98,30 @@ export function e2eLog(fallback: () => string, prefix = '') {
       await page.screenshot({ path: join(shots, `${prefix}${name}.png`) });
     },
   };
+}
+
+/**
+ * What a browser test file starts, stopped after the file: the `servers` killed and the
+ * `context` closed (within 15 s). Push and set them as they are made.
+ */
+export function closeAfterFile(): { servers: ChildProcess[]; context?: BrowserContext } {
+  const started: { servers: ChildProcess[]; context?: BrowserContext } = { servers: [] };
+  after(async () => {
+    for (const server of started.servers) server.kill('SIGTERM');
+    const closing = started.context?.close().catch(() => undefined);
+    await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
+  });
+  return started;
+}
+
+/** The page's uncaught errors and, with `consoleErrors`, its console errors, as they come. */
+export function pageProblems(page: Page, consoleErrors = true): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  if (consoleErrors) {
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+  }
+  return problems;
 }
