@@ -26,6 +26,7 @@ export {
   predictAnnData,
   predictionAnnotations,
   queryPredictor,
+  samplingOf,
   type QueryPredictor,
   type TrainRequest,
   type TrainResult,
@@ -44,6 +45,16 @@ export {
   type QueryLabels,
 } from './prepare.js';
 export * from './vocabulary.js';
+// The linear baseline (CellTypist's recipe) the accuracy bench trains beside scNym.
+export {
+  trainLinear,
+  predictLinear,
+  LINEAR_DEFAULTS,
+  cp10kFromCpm,
+  type LinearOptions,
+  type LinearModel,
+  type LinearPrediction,
+} from './linear/softmax.js';
 export type { Prediction } from './predict.js';
 export { splitRows, PredictionAssembly, type RowRange, type PartArrays } from './row-ranges.js';
 export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';

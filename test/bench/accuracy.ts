@@ -6,21 +6,22 @@
  * target accuracy, balanced accuracy, ECE (10 bins) and seconds, per seed and as mean ± spread,
  * then scNym against the linear models per pair. The target's labels are only used to score.
  */
-import { predictAnnData, samplingOf, trainOnAnnData } from '../../core/src/annotate.js';
-import { initBackend } from '../../core/src/backend.js';
-import { predictLinear, trainLinear, type LinearOptions } from '../../core/src/linear/softmax.js';
-import { openAnnDataFile } from '../../core/src/node/open.js';
-import { prepareTraining, readLabels } from '../../core/src/prepare.js';
 import {
-  accuracy,
-  balancedAccuracy,
-  expectedCalibrationError,
-} from '../../core/src/train/metrics.js';
-import {
+  initBackend,
+  predictAnnData,
+  predictLinear,
+  prepareTraining,
+  readLabels,
   resolveOptions,
+  samplingOf,
+  trainLinear,
+  trainOnAnnData,
+  type LinearOptions,
   type PresetName,
   type TrainOptions,
-} from '../../core/src/train/options.js';
+} from '@scnym/core';
+import { openAnnDataFile } from '@scnym/core/node';
+import { accuracy, balancedAccuracy, expectedCalibrationError } from '@scnym/core/scores';
 import { pairFiles } from './pairs.js';
 
 interface Score {

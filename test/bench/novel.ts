@@ -16,11 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { predictAnnData, trainOnAnnData } from '../../core/src/annotate.js';
-import { initBackend } from '../../core/src/backend.js';
-import { auroc } from '../../core/src/calibration.js';
-import { openAnnDataFile } from '../../core/src/node/open.js';
-import { readLabels } from '../../core/src/prepare.js';
+import { auroc, initBackend, predictAnnData, readLabels, trainOnAnnData } from '@scnym/core';
+import { openAnnDataFile } from '@scnym/core/node';
 import { PYTHON } from '../helpers/paths.js';
 import { pairFiles } from './pairs.js';
 

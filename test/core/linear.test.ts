@@ -4,17 +4,18 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { AbortError } from '../../core/src/errors.js';
 import {
+  AbortError,
   cp10kFromCpm,
   predictLinear,
   trainLinear,
   type LinearModel,
-} from '../../core/src/linear/softmax.js';
-import { openAnnDataFile } from '../../core/src/node/open.js';
-import { prepareTraining, readLabels } from '../../core/src/prepare.js';
+  prepareTraining,
+  readLabels,
+} from '@scnym/core';
+import { openAnnDataFile } from '@scnym/core/node';
 import { Rng } from '../../core/src/random.js';
-import { accuracy } from '../../core/src/train/metrics.js';
+import { accuracy } from '@scnym/core/scores';
 import { splitLabeled } from '../../core/src/train/sampling.js';
 import type { TrainingData } from '../../core/src/train/trainer.js';
 import { sharedFile } from '../helpers/paths.js';
@@ -83,7 +84,7 @@ test('predicts what the standardised, clipped dense model computes', async () =>
       if (z > 9.99) largest++;
       for (let c = 0; c < nClasses; c++) logits[c] += z * model.weights[g * nClasses + c];
     }
-    const max = Math.max(...logits);
+    const max = logits.reduce((m, v) => Math.max(m, v), -Infinity);
     const e = logits.map((v) => Math.exp(v - max));
     const sum = e.reduce((s, v) => s + v, 0);
     for (let c = 0; c < nClasses; c++) {

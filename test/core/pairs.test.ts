@@ -3,7 +3,7 @@
 // on both sides, raw integer counts in X, and the label column as a categorical.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { openAnnDataFile } from '../../core/src/node/open.js';
+import { openAnnDataFile } from '@scnym/core/node';
 import { buildPairs, pairPaths, pairsMissing, type BuiltPairs } from '../helpers/pairs.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -4,9 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { takeRows } from '../../core/src/csr.js';
-import { isScnymError } from '../../core/src/errors.js';
-import { openAnnDataFile } from '../../core/src/node/open.js';
-import { prepareTraining } from '../../core/src/prepare.js';
+import { isScnymError, prepareTraining } from '@scnym/core';
+import { openAnnDataFile } from '@scnym/core/node';
 import { sharedFile } from '../helpers/paths.js';
 
 const NEW = 'NK (checked by hand)';
