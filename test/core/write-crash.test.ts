@@ -196,8 +196,9 @@ async function checkCrashes(crashes: Crash[]): Promise<Record<string, number>> {
 test('zarr in place: killed at every store write and every publishing rename', async () => {
   const inPlace = (copy: string) => ({ target: copy, args: [] });
   // Store writes while staging (chunks, metadata), then each rename that publishes the run.
-  const crashes = [1, 5, 12].flatMap((n) => killOnce(zarrSource, `zarr-set:${n}`, inPlace));
-  crashes.push(...crashAtEveryStep(zarrSource, 'zarr-rename', inPlace, 14));
+  const crashes = [1, 5, 12]
+    .flatMap((n) => killOnce(zarrSource, `zarr-set:${n}`, inPlace))
+    .concat(crashAtEveryStep(zarrSource, 'zarr-rename', inPlace, 14));
   const outcomes = await checkCrashes(crashes);
   assert.ok(outcomes.none >= 3 && outcomes.all >= 8, JSON.stringify(outcomes));
   // After an interrupted run, the same run goes through (it used to be refused: "already holds").
@@ -225,7 +226,7 @@ function killOnce(source: string, failpoint: string, setup: (copy: string) => Se
 }
 
 test('merge: killed at every step of writing the shards into the query, zarr and h5ad', async () => {
-  const crashes: Crash[] = [];
+  const crashes: Crash[][] = [];
   for (const source of [zarrSource, h5adSource]) {
     // The shards of the query, written once; merged into fresh copies of it.
     const shards = join(dir, `shards-${basename(source)}`);
@@ -239,13 +240,15 @@ test('merge: killed at every step of writing the shards into the query, zarr and
       argv: ['merge', '--query', copy, shards],
     });
     if (source.endsWith('.zarr')) {
-      crashes.push(...[1, 5, 12].flatMap((n) => killOnce(source, `zarr-set:${n}`, merge)));
-      crashes.push(...crashAtEveryStep(source, 'zarr-rename', merge, 14));
+      crashes.push(
+        [1, 5, 12].flatMap((n) => killOnce(source, `zarr-set:${n}`, merge)),
+        crashAtEveryStep(source, 'zarr-rename', merge, 14),
+      );
     } else {
-      crashes.push(...crashAtEveryStep(source, 'h5ad', merge, 4));
+      crashes.push(crashAtEveryStep(source, 'h5ad', merge, 4));
     }
   }
-  const outcomes = await checkCrashes(crashes);
+  const outcomes = await checkCrashes(crashes.flat());
   assert.ok(outcomes.none >= 5 && outcomes.all >= 8, JSON.stringify(outcomes));
 });
 
@@ -289,7 +292,7 @@ test('h5ad in place: killed after the copy, before and after the rename', async 
 });
 
 test('--out: killed while writing a new output, and while replacing an existing one', async () => {
-  const crashes: Crash[] = [];
+  const crashes: Crash[][] = [];
   for (const source of [zarrSource, h5adSource]) {
     const zarr = source.endsWith('.zarr');
     const newOut = (copy: string) => {
@@ -302,17 +305,17 @@ test('--out: killed while writing a new output, and while replacing an existing 
       return { target: out, args: ['--out', out, '--overwrite'] };
     };
     if (zarr) {
-      crashes.push(...killOnce(source, 'zarr-set:4', replaced));
-      crashes.push(...crashAtEveryStep(source, 'replace', newOut, 3));
-      crashes.push(...crashAtEveryStep(source, 'replace', replaced, 3));
-    } else {
       crashes.push(
-        ...crashAtEveryStep(source, 'h5ad', newOut, 4).filter((c) => existsSync(c.target)),
+        killOnce(source, 'zarr-set:4', replaced),
+        crashAtEveryStep(source, 'replace', newOut, 3),
+        crashAtEveryStep(source, 'replace', replaced, 3),
       );
-      crashes.push(...crashAtEveryStep(source, 'h5ad', replaced, 4));
+    } else {
+      crashes.push(crashAtEveryStep(source, 'h5ad', newOut, 4).filter((c) => existsSync(c.target)));
+      crashes.push(crashAtEveryStep(source, 'h5ad', replaced, 4));
     }
   }
-  const outcomes = await checkCrashes(crashes);
+  const outcomes = await checkCrashes(crashes.flat());
   assert.ok(outcomes.none >= 3 && outcomes.all >= 5, JSON.stringify(outcomes));
 });
 
