@@ -5,8 +5,8 @@
 // CD14's largest log1p(CPM) computed here from X, then its raw counts; after Annotate, clicking a
 // marker gene's bar colours by that gene. Nothing is written inside the dataset.
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { openAnnDataFile } from '@scnym/core/node';
@@ -20,7 +20,7 @@ import {
 } from '../helpers/browser.js';
 import { comparePlots } from '../helpers/pixels.js';
 import { REPO } from '../helpers/paths.js';
-import { tempCopy, tempDir } from '../helpers/tmp.js';
+import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
 
 const DEMO = join(REPO, 'core', 'demo');
 const { shots, step, shot } = e2eLog(tempDir, 'genes-');
@@ -52,17 +52,6 @@ async function geneMax(path: string, gene: string): Promise<{ raw: number; log1p
   }
 }
 
-function files(path: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string) => {
-    const s = statSync(p);
-    if (s.isDirectory()) for (const e of readdirSync(p).sort()) walk(join(p, e));
-    else out.push(`${relative(path, p)} ${s.size} ${s.mtimeMs}`);
-  };
-  walk(path);
-  return out;
-}
-
 async function legendTitle(page: Page, title: string): Promise<void> {
   await page
     .waitForFunction((t) => document.querySelector('#legend h2')?.textContent === t, title)
@@ -83,7 +72,7 @@ test(
   async () => {
     const dir = tempDir();
     const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
-    const before = files(query);
+    const before = treeDigest(query);
     // The server's gene-major cache goes here (inherited by `scnym view`).
     const cacheDir = join(dir, 'cache');
     process.env.SCNYM_CACHE_DIR = cacheDir;
@@ -174,7 +163,7 @@ test(
     await shot(page, '3-marker-click');
     assert.ok((await comparePlots(page, beforeClick, afterClick)).differing > 500);
 
-    assert.deepEqual(files(query), before, 'nothing written inside the dataset');
+    assert.deepEqual(treeDigest(query), before, 'nothing written inside the dataset');
     assert.ok(readdirSync(join(cacheDir, 'gene-major')).length === 1, 'one cache entry');
     assert.deepEqual(
       problems.filter((p) => !/favicon|GPU stall/.test(p)),

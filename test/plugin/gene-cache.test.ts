@@ -4,13 +4,13 @@
 // reused while the file is unchanged and built again (the old entry removed) once X changes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { openAnnDataFile } from '@scnym/core/node';
 import { GeneMajorCache } from '../../plugin/src/server/gene-cache.js';
 import { PYTHON, REPO, sharedFile } from '../helpers/paths.js';
-import { tempCopy, tempDir } from '../helpers/tmp.js';
+import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
 
 /** X as dense columns for some genes, and each cell's total count. */
 async function columnsOfX(path: string, genes: number[]) {
@@ -35,18 +35,6 @@ async function columnsOfX(path: string, genes: number[]) {
   }
 }
 
-/** Every file under a folder (or the file) with its size and mtime. */
-function snapshot(path: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string) => {
-    const s = statSync(p);
-    if (s.isDirectory()) for (const e of readdirSync(p).sort()) walk(join(p, e));
-    else out.push(`${relative(path, p)} ${s.size} ${s.mtimeMs}`);
-  };
-  walk(path);
-  return out;
-}
-
 async function checkGenes(path: string, cache: GeneMajorCache, genes: number[]) {
   const x = await columnsOfX(path, genes);
   assert.deepEqual(cache.names.var_names, x.names);
@@ -64,7 +52,7 @@ async function checkGenes(path: string, cache: GeneMajorCache, genes: number[]) 
 test('gene-major cache: values equal X, outside the dataset, rebuilt when X changes', async () => {
   const query = tempCopy(join(REPO, 'core', 'demo', 'target.zarr'));
   const root = join(tempDir(), 'cache');
-  const before = snapshot(query);
+  const before = treeDigest(query);
   const progress: number[] = [];
   // Small segments: the demo's 1,039 cells make several, as a large file does.
   const options = { root, segmentNnz: 50_000, onProgress: (done: number) => progress.push(done) };
@@ -83,7 +71,7 @@ test('gene-major cache: values equal X, outside the dataset, rebuilt when X chan
   } finally {
     await cache.close();
   }
-  assert.deepEqual(snapshot(query), before, 'nothing in the dataset was written');
+  assert.deepEqual(treeDigest(query), before, 'nothing in the dataset was written');
 
   const again = await GeneMajorCache.open(query, options);
   const firstDir = again.dir;
@@ -114,7 +102,7 @@ test('gene-major cache: values equal X, outside the dataset, rebuilt when X chan
 
 test('gene-major cache of an .h5ad file', async () => {
   const target = sharedFile('kang_ifnb', 'target.h5ad');
-  const before = snapshot(target);
+  const before = treeDigest(target);
   const cache = await GeneMajorCache.open(target, { root: join(tempDir(), 'cache') });
   try {
     const n = cache.names.var_names.length;
@@ -122,5 +110,5 @@ test('gene-major cache of an .h5ad file', async () => {
   } finally {
     await cache.close();
   }
-  assert.deepEqual(snapshot(target), before);
+  assert.deepEqual(treeDigest(target), before);
 });
