@@ -34,7 +34,16 @@ export {
   type UsableModel,
 } from './annotate.js';
 export { initBackend, type BackendPreference } from './backend.js';
-export { modelToFiles, modelFromFiles, type ModelCard, type LoadedModel } from './model/files.js';
+export {
+  modelToFiles,
+  modelFromFiles,
+  MODEL_JSON,
+  SCNYM_JSON,
+  WEIGHTS_BIN,
+  type ModelCard,
+  type LoadedModel,
+} from './model/files.js';
+export { MODEL_FORMAT } from './model/io.js';
 export type { ScnymNetwork } from './model/network.js';
 export {
   chooseMatrix,

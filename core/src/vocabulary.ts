@@ -43,7 +43,57 @@ export function annotationKeys(keyAdded = DEFAULT_KEY_ADDED) {
     classes: `${keyAdded}_classes`,
     colors: `${keyAdded}_colors`,
     trainResults: `${keyAdded}_train_results`,
+    /** Per-class marker genes (saliency) as the viewer showed them: MarkersRecord. */
+    markers: `${keyAdded}_markers`,
+    /** Where the model that made the predictions is: ModelRecord. */
+    model: `${keyAdded}_model`,
   };
+}
+
+/**
+ * The model that made a dataset's predictions, recorded in uns `<key>_model` so it can be found
+ * again: `path` is the model folder (as given to --model-out / --model, or, for the viewer, the
+ * folder's name beside the dataset), `digest` core's modelDigest of its files. Without a model
+ * (it could not be written), `path` is '' and `reason` says why.
+ */
+export interface ModelRecord {
+  path: string;
+  digest: string;
+  /** 'beside' = the viewer's folder beside the dataset (MODEL_BESIDE_SUFFIX); 'given' = a path. */
+  where: 'beside' | 'given' | 'none';
+  reason?: string;
+}
+
+/**
+ * The viewer saves the model that made the predictions beside the dataset, in a folder it
+ * creates: `<dataset>.scnym-model` (e.g. `pbmc.zarr.scnym-model/`, core's model files). The
+ * rule: the folder is written whole, then renamed into place; it replaces only what is
+ * recognisably an scNym model folder (scnym.json, model.json, weights.bin and nothing else); any
+ * other file, folder or link there is refused and left untouched, and so is a folder the
+ * dataset's own folder does not let us write: the predictions are then saved without the model,
+ * and uns `<key>_model` says why.
+ */
+export const MODEL_BESIDE_SUFFIX = '.scnym-model';
+
+/** The model folder's name beside a dataset named `datasetName` (a file or folder name). */
+export function modelBesideName(datasetName: string): string {
+  return `${datasetName.replace(/[\\/]+$/, '')}${MODEL_BESIDE_SUFFIX}`;
+}
+
+/**
+ * Marker genes per class, recorded in uns `<key>_markers` at Save: flat lists, so that class
+ * names of any spelling stay values, never keys. Class i's genes are
+ * `genes[offset_i … offset_i + n_genes[i]]` (offset_i = the sum of the earlier n_genes).
+ */
+export interface MarkersRecord {
+  classes: string[];
+  /** The attribution method per class ('gradient', 'integrated', 'expected'). */
+  methods: string[];
+  /** Cells explained per class. */
+  n_cells: number[];
+  n_genes: number[];
+  genes: string[];
+  scores: number[];
 }
 
 export type AnnotationKeyNames = ReturnType<typeof annotationKeys>;

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { modelDirDigest } from '@scnym/core/node';
 import { PYTHON, sharedFile } from '../helpers/paths.js';
 import { readBack } from '../helpers/python.js';
 import { runScnym } from '../helpers/cli.js';
@@ -32,7 +33,7 @@ const annotated = join(dir, 'annotated.zarr');
 const modelDir = join(dir, 'model');
 let annotateJson: { training: { seed: number; steps: number }; prediction: { nCells: number } };
 
-test('annotate: tiny reference → target, written with the original key names, accuracy well above chance', () => {
+test('annotate: tiny reference → target, written with the original key names, accuracy well above chance', async () => {
   const r = scnym(
     'annotate',
     '--reference',
@@ -68,6 +69,12 @@ test('annotate: tiny reference → target, written with the original key names, 
   ]);
   assert.equal(back.uns.scNym_colors.length, 5);
   assert.equal(back.uns.scNym_train_results.n_genes, 300);
+  // The model that made the predictions is named, with its files' digest.
+  assert.deepEqual(back.uns.scNym_model, {
+    path: modelDir,
+    digest: await modelDirDigest(modelDir),
+    where: 'given',
+  });
   // Chance is 0.2 (5 classes); logistic regression gets 0.815.
   const acc = accuracy(annotated);
   assert.ok(acc >= 0.6, `accuracy ${acc}`);
@@ -97,6 +104,8 @@ test('predict with the saved model reproduces the annotate run exactly; in place
   const both = readBack(query);
   assert.ok(both.obs.run2 && both.obs.scNym, 'both prefixes present');
   assert.deepEqual(both.obsm.X_run2.shape, [200, 256]);
+  assert.equal(both.uns.run2_model.path, modelDir);
+  assert.equal(both.uns.run2_model.digest, both.uns.scNym_model.digest);
 });
 
 test('the same seed trains the same model (one backend)', () => {

@@ -14,7 +14,13 @@ export {
   type FileOutputs,
   type Written,
 } from './workflow.js';
-export { loadModelDir, saveModelDir, type SaveModelOptions } from './model-dir.js';
+export {
+  loadModelDir,
+  modelDigest,
+  modelDirDigest,
+  saveModelDir,
+  type SaveModelOptions,
+} from './model-dir.js';
 export {
   availableCores,
   predictFileRows,

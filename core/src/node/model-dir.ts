@@ -4,6 +4,7 @@
  * (see targets.ts), never a folder that holds anything else or an input. Loading treats the
  * folder as untrusted: only plain regular files inside it, sizes checked before reading.
  */
+import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -11,8 +12,11 @@ import { NotFoundError, ScnymError, throwIfAborted } from '../errors.js';
 import { withSystemErrorExplained } from '../anndata/system-errors.js';
 import {
   isPlainFileName,
+  MODEL_JSON,
   modelFileTooLarge,
   modelFromFiles,
+  SCNYM_JSON,
+  WEIGHTS_BIN,
   type LoadedModel,
 } from '../model/files.js';
 import { withLocks } from './lock.js';
@@ -33,11 +37,26 @@ export interface SaveModelOptions {
   onNotice?: (message: string) => void;
 }
 
+/**
+ * A model's files' digest, 'sha256:<hex>' over each file's name, byte length and bytes in name
+ * order: what uns `<key>_model` records, so the folder found later can be told to be the same.
+ */
+export function modelDigest(files: ReadonlyMap<string, Uint8Array>): string {
+  const hash = createHash('sha256');
+  for (const name of [...files.keys()].sort()) {
+    const bytes = files.get(name) as Uint8Array;
+    hash.update(`${name}\0${bytes.byteLength}\0`);
+    hash.update(bytes);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** Writes the model folder; resolves to its modelDigest. */
 export async function saveModelDir(
   dir: string,
   files: Map<string, Uint8Array>,
   options: SaveModelOptions = {},
-): Promise<void> {
+): Promise<string> {
   const target = {
     path: dir,
     flag: '--model-out',
@@ -51,6 +70,17 @@ export async function saveModelDir(
   } catch (err) {
     throw withSystemErrorExplained(err, { file: dir });
   }
+  return modelDigest(files);
+}
+
+/** A model folder's modelDigest, read as loadModelDir reads it (plain regular files only). */
+export async function modelDirDigest(dir: string): Promise<string> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of [SCNYM_JSON, MODEL_JSON, WEIGHTS_BIN]) {
+    const bytes = await readModelFile(dir, name, Number.MAX_SAFE_INTEGER);
+    if (bytes) files.set(name, bytes);
+  }
+  return modelDigest(files);
 }
 
 async function write(

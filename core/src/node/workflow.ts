@@ -4,7 +4,10 @@
  * (../workflow), then the results written safely (write-file.ts, model-dir.ts) and the files
  * closed. Nothing is written once the run is cancelled.
  */
+import { resolve } from 'node:path';
 import { throwIfAborted } from '../errors.js';
+import type { Annotations } from '../anndata/write.js';
+import { annotationKeys, type ModelRecord } from '../vocabulary.js';
 import type { AnnData } from '../anndata/types.js';
 import type { EvaluateRequest, EvaluationReport } from '../evaluate.js';
 import type { SaliencyResult } from '../interpret/saliency.js';
@@ -23,7 +26,7 @@ import {
   type WorkflowControl,
 } from '../workflow/index.js';
 import { layerControl } from '../workflow/events.js';
-import { loadModelDir, saveModelDir } from './model-dir.js';
+import { loadModelDir, modelDirDigest, saveModelDir } from './model-dir.js';
 import { predictFileRows, type RowsRequest } from './predict-threads.js';
 import { isZarrPath, openAnnDataFile } from './open.js';
 import { canonical, checkOutput, checkWritableInPlace } from './targets.js';
@@ -106,7 +109,11 @@ export async function annotateFiles(
     annotate(reference as AnnData, query as AnnData, request, control),
   );
   try {
-    const written = await writeResults(result, { ...paths, inputs }, control);
+    const written = await writeResults(
+      result,
+      { ...paths, inputs, keyAdded: request.keyAdded },
+      control,
+    );
     return { ...result, ...written };
   } catch (err) {
     result.model.network.dispose();
@@ -159,7 +166,7 @@ export async function predictFiles(
     );
     const written = await writeResults(
       { ...output, card: model.card },
-      { ...paths, inputs },
+      { ...paths, inputs, modelDir, keyAdded: request.keyAdded },
       control,
     );
     return { ...output, ...written };
@@ -175,33 +182,67 @@ export async function predictFiles(
  */
 async function writeResults(
   result: Partial<PredictionOutput> & Pick<TrainResult, 'card'> & { model?: TrainResult['model'] },
-  paths: { query?: string; out?: string; modelOut?: string; overwrite?: boolean; inputs: string[] },
+  paths: {
+    query?: string;
+    out?: string;
+    modelOut?: string;
+    /** The model folder the predictions came from (predict --model). */
+    modelDir?: string;
+    /** The keys' prefix (for uns `<key>_model`). */
+    keyAdded?: string;
+    overwrite?: boolean;
+    inputs: string[];
+  },
   control: WorkflowControl,
 ): Promise<Written> {
   throwIfAborted(control.signal);
   const onNotice = layerControl(control).onNotice;
   saving(control, 0);
+  let model: { path: string; digest: string } | null = null;
   if (paths.modelOut && result.model) {
-    await saveModelDir(paths.modelOut, await modelToFiles(result.model.network, result.card), {
+    const files = await modelToFiles(result.model.network, result.card);
+    const digest = await saveModelDir(paths.modelOut, files, {
       overwrite: paths.overwrite,
       inputs: paths.inputs,
       signal: control.signal,
       onNotice,
     });
+    model = { path: paths.modelOut, digest };
+  } else if (paths.modelDir) {
+    model = { path: paths.modelDir, digest: await modelDirDigest(paths.modelDir) };
   }
   let written = '';
   if (paths.query && result.annotations) {
-    await writeAnnotationsToFile(paths.query, result.annotations, {
-      overwrite: paths.overwrite,
-      outPath: paths.out,
-      inputs: paths.inputs,
-      signal: control.signal,
-      onNotice,
-    });
+    await writeAnnotationsToFile(
+      paths.query,
+      withModelRecord(result.annotations, model, paths.keyAdded),
+      {
+        overwrite: paths.overwrite,
+        outPath: paths.out,
+        inputs: paths.inputs,
+        signal: control.signal,
+        onNotice,
+      },
+    );
     written = paths.out ?? paths.query;
   }
   saving(control, 1);
   return { written, modelDir: paths.modelOut ?? null };
+}
+
+/**
+ * The annotations with uns `<key>_model` naming the model folder that made them (its absolute
+ * path and digest), when there is one.
+ */
+function withModelRecord(
+  annotations: Annotations,
+  model: { path: string; digest: string } | null,
+  keyAdded: string | undefined,
+): Annotations {
+  if (!model) return annotations;
+  const record: ModelRecord = { path: resolve(model.path), digest: model.digest, where: 'given' };
+  const uns = { ...annotations.uns, [annotationKeys(keyAdded).model]: { ...record } };
+  return { ...annotations, uns };
 }
 
 /** A model folder, or a model already loaded (with the folder it came from, for messages). */
