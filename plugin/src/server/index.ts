@@ -3,7 +3,7 @@
  * Vitessce page of @scnym/vitessce-host, which uses the viewer's workers), the datasets it was given
  * (read-only, with HTTP range requests, so zarr chunks and h5ad bytes load lazily) and one
  * guarded write endpoint, `POST /api/save`, that adds scNym's keys to the opened query through
- * core's atomic writer.
+ * core's atomic writer (and the model beside it: saved.ts).
  *
  * Guards: binds 127.0.0.1 only; every request needs this run's session cookie, which only the
  * printed URL's `?token=…` gives (as Jupyter does: on a shared machine such as an HPC login
@@ -17,21 +17,18 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnnData } from '@scnym/core';
-import {
-  consolidatedMetadataFile,
-  openAnnDataFile,
-  writeAnnotationsToFile,
-} from '@scnym/core/node';
+import { consolidatedMetadataFile, openAnnDataFile } from '@scnym/core/node';
 import { GeneService } from './gene-service.js';
 import { withoutPaths } from './public-error.js';
-import { decodeSaveRequest, SaveRejected, writtenKeys } from './save.js';
+import { decodeSaveModel, decodeSaveRequest, SaveRejected, writtenKeys } from './save.js';
+import { modelBesidePath, savedState, writeSave } from './saved.js';
 import type { ViewerConfig } from '../shared/config.js';
 import { maxSaveBytes, PICKED_MAX_CLASSES } from '../shared/save-format.js';
 
@@ -181,13 +178,15 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
   if (modelDir && !(await stat(join(modelDir, 'scnym.json')).catch(() => undefined))) {
     throw new Error(`${options.model}: not an scNym model folder (no scnym.json)`);
   }
-  const nObs = await withAnnData(options.query, async (ad) => ad.nObs);
+  const [nObs, nVars] = await withAnnData(options.query, async (ad) => [ad.nObs, ad.nVars]);
+  // A save carries the model too: one input per gene, of the query's, reference's or model's.
+  const nGenes = Math.max(nVars, await genesOf(options.reference, modelDir));
   // A reference or model picked in the page may replace the one given: its save fits too.
   const saveLimit = Math.min(
     MAX_JSON_BYTES,
     Math.max(
-      maxSaveBytes(nObs, ...(await annotationShape(options.reference, modelDir))),
-      maxSaveBytes(nObs, PICKED_MAX_CLASSES, await widestPreset()),
+      maxSaveBytes(nObs, ...(await annotationShape(options.reference, modelDir)), nGenes),
+      maxSaveBytes(nObs, PICKED_MAX_CLASSES, await widestPreset(), nGenes),
     ),
   );
   const datasets = new Map<string, Dataset>([[query.id, query]]);
@@ -310,6 +309,20 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     }
     if (pathname === '/api/config') return send(res, 200, config());
     if (pathname === '/api/genes') return send(res, 200, await genes.status());
+    if (pathname === '/api/saved') {
+      await saving; // never from a half-written save
+      return send(res, 200, await withAnnData(query.path, (ad) => savedState(ad, query.path)));
+    }
+    if (pathname.startsWith('/saved-model/')) {
+      // The model an earlier save wrote beside the query (a real folder, never a link).
+      const name = pathname.slice('/saved-model/'.length);
+      const dir = modelBesidePath(query.path);
+      const info = await lstat(dir).catch(() => undefined);
+      if (!MODEL_FILES.has(name) || !info?.isDirectory()) {
+        return send(res, 404, { ok: false, error: 'not found' });
+      }
+      return serveFile(req, res, dir, name);
+    }
     const gene = /^\/api\/genes\/(\d+)$/.exec(pathname);
     if (gene) {
       const values = url.searchParams.get('values') === 'raw' ? 'raw' : 'log1p';
@@ -407,8 +420,10 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
       return send(res, 400, { ok: false, error: 'the body is not valid JSON' });
     }
     let annotations;
+    let model;
     try {
       annotations = decodeSaveRequest(body);
+      model = decodeSaveModel(body);
     } catch (err) {
       if (err instanceof SaveRejected) {
         return send(res, err.status, { ok: false, error: err.message, hint: err.hint });
@@ -416,12 +431,11 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
       throw err;
     }
     // One write at a time: core's writer is atomic per element, not across concurrent calls.
-    const run = saving.then(() =>
-      writeAnnotationsToFile(query.path, annotations, { overwrite: true }),
-    );
+    const run = saving.then(() => writeSave(query.path, annotations, model));
     saving = run.catch(() => undefined);
+    let record;
     try {
-      await run;
+      record = await run;
     } catch (err) {
       const e = err as Error & { hint?: string };
       return send(res, 422, {
@@ -432,7 +446,9 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     }
     const keys = writtenKeys(annotations);
     options.onSave?.(keys);
-    return send(res, 200, { ok: true, written: keys });
+    if (!record) return send(res, 200, { ok: true, written: keys });
+    const reason = record.reason === undefined ? {} : { reason: publicText(record.reason) };
+    return send(res, 200, { ok: true, written: keys, model: { ...record, ...reason } });
   }
 
   await new Promise<void>((ok, fail) => {
@@ -503,6 +519,12 @@ async function annotationShape(
   return [classes, await widestPreset()];
 }
 
+/** The genes of the reference (its var) or of the model folder (its card), else 0. */
+async function genesOf(referencePath?: string, modelDir?: string): Promise<number> {
+  if (modelDir) return (await readModelCard(modelDir)).nGenes;
+  return referencePath ? withAnnData(referencePath, async (ad) => ad.nVars) : 0;
+}
+
 /** The widest hidden layer of the presets (X_scnym's dimensions of a model trained here). */
 async function widestPreset(): Promise<number> {
   // Loaded only here: the network's defaults live with TF.js in core's main entry.
@@ -513,12 +535,12 @@ async function widestPreset(): Promise<number> {
 /** The classes and width of a model folder's scnym.json (a regular file inside it). */
 async function readModelCard(
   dir: string,
-): Promise<{ classNames: unknown[]; network: { nHidden: number } }> {
+): Promise<{ classNames: unknown[]; network: { nHidden: number }; nGenes: number }> {
   const file = join(dir, 'scnym.json');
   const real = await realpath(file);
   const info = await stat(real);
   const inside = real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
-  let card: { classNames?: unknown; network?: { nHidden?: unknown } } | undefined;
+  let card: { classNames?: unknown; network?: { nHidden?: unknown }; genes?: unknown } | undefined;
   if (inside && info.isFile() && info.size <= MAX_CARD_BYTES) {
     try {
       card = JSON.parse(await readFile(real, 'utf8')) ?? undefined;
@@ -531,7 +553,8 @@ async function readModelCard(
   if (!Array.isArray(classNames) || typeof nHidden !== 'number') {
     throw new Error(`${file}: not an scNym model card (no classNames or network)`);
   }
-  return { classNames, network: { nHidden } };
+  const nGenes = Array.isArray(card?.genes) ? card.genes.length : 0;
+  return { classNames, network: { nHidden }, nGenes };
 }
 
 function dataUrl(ds: Dataset): string {

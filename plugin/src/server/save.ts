@@ -2,9 +2,18 @@
  * Turns a `POST /api/save` body into core `Annotations`, refusing anything outside the scNym
  * keys: the server may only ever add or replace scNym's own outputs in the opened dataset.
  */
-import type { Annotations, ObsAnnotation, UnsInput } from '@scnym/core';
+import {
+  MODEL_FORMAT,
+  MODEL_JSON,
+  SCNYM_JSON,
+  WEIGHTS_BIN,
+  type Annotations,
+  type ObsAnnotation,
+  type UnsInput,
+} from '@scnym/core';
 import { annotationKeys, DEFAULT_KEY_ADDED } from '@scnym/core/vocabulary';
 import {
+  fromBase64,
   fromWireArray,
   type SaveRequest,
   type WireArray,
@@ -86,7 +95,7 @@ export function decodeSaveRequest(body: unknown): Annotations {
   }
   const req = body as unknown as SaveRequest;
   for (const k of Object.keys(body)) {
-    if (!['schema', 'obs', 'obsm', 'uns'].includes(k))
+    if (!['schema', 'obs', 'obsm', 'uns', 'model'].includes(k))
       throw new SaveRejected(`unknown field '${k}'`);
   }
   const out: Annotations = {};
@@ -151,6 +160,44 @@ export function decodeSaveRequest(body: unknown): Annotations {
   }
   const n = Object.keys(out.obs ?? {}).length + Object.keys(out.obsm ?? {}).length;
   if (n + Object.keys(out.uns ?? {}).length === 0) throw new SaveRejected('nothing to save');
+  return out;
+}
+
+const MODEL_FILES = [SCNYM_JSON, MODEL_JSON, WEIGHTS_BIN];
+
+/**
+ * The body's model as core's model files, or null when it carries none: exactly scnym.json,
+ * model.json and weights.bin, with a card core would load (the body's cap bounds their size).
+ */
+export function decodeSaveModel(body: unknown): Map<string, Uint8Array> | null {
+  if (!isRecord(body) || body.model === undefined) return null;
+  const files = isRecord(body.model) ? body.model.files : undefined;
+  if (!isRecord(files)) throw new SaveRejected('model must be {files: {name: base64}}');
+  const names = Object.keys(files).sort();
+  if (names.join() !== [...MODEL_FILES].sort().join()) {
+    throw new SaveRejected(`model files must be ${MODEL_FILES.join(', ')}`);
+  }
+  const out = new Map<string, Uint8Array>();
+  for (const name of MODEL_FILES) {
+    const text = files[name];
+    if (typeof text !== 'string') throw new SaveRejected(`model ${name} must be base64`);
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64(text);
+    } catch (err) {
+      throw new SaveRejected(`model ${name}: ${(err as Error).message}`);
+    }
+    out.set(name, bytes);
+  }
+  let card: unknown;
+  try {
+    card = JSON.parse(new TextDecoder().decode(out.get(SCNYM_JSON)));
+  } catch {
+    throw new SaveRejected(`model ${SCNYM_JSON} is not JSON`);
+  }
+  if (!isRecord(card) || card.format !== MODEL_FORMAT) {
+    throw new SaveRejected(`model ${SCNYM_JSON} is not an scNym model card`);
+  }
   return out;
 }
 

@@ -1,3 +1,5 @@
+import type { ModelRecord } from '@scnym/core/vocabulary';
+
 /**
  * The body of `POST /api/save`: core's `Annotations` as JSON, with typed arrays as base64 so a
  * million confidences do not become a million JSON numbers. Platform-neutral (browser and Node).
@@ -22,12 +24,41 @@ export interface SaveRequest {
   obs?: Record<string, WireObs>;
   obsm?: Record<string, { data: WireArray; shape: [number, number] }>;
   uns?: Record<string, WireUns>;
+  /**
+   * The model that made the predictions, as core's model files (scnym.json, model.json,
+   * weights.bin), base64: the server writes it beside the dataset (MODEL_BESIDE_SUFFIX).
+   */
+  model?: { files: Record<string, string> };
 }
 
 export interface SaveResponse {
   ok: true;
   /** The keys written, as 'obs/scNym', 'obsm/X_scnym', … */
   written: string[];
+  /** Where the model went (uns scNym_model), when one was sent. */
+  model?: ModelRecord;
+}
+
+/**
+ * `GET /api/saved`: what an earlier save left in the query (uns scNym_train_results,
+ * scNym_markers, scNym_model), and whether the recorded model is there to load
+ * (`/saved-model/<file>`).
+ */
+export interface SavedState {
+  trainResults: Record<string, unknown> | null;
+  markers: Record<string, unknown> | null;
+  model: { record: ModelRecord; available: boolean; problem?: string } | null;
+}
+
+/**
+ * The most bytes a model of `nGenes` inputs, `nClasses` outputs and hidden layers `hidden` wide
+ * can need as core's files (scNym's layers: genes × hidden, hidden × hidden twice, hidden ×
+ * classes, float32, with room for biases and batch norms; the card's gene and class names; the
+ * layers' JSON).
+ */
+export function maxModelBytes(nGenes: number, nClasses: number, hidden: number): number {
+  const weights = 4 * hidden * (nGenes + 3 * hidden + nClasses + 16);
+  return weights + 128 * nGenes + TEXT_BYTES + TEXT_BYTES_PER_CLASS * nClasses;
 }
 
 export interface ErrorResponse {
@@ -61,14 +92,21 @@ const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
  * The largest body a save of `nObs` cells can need, as the panel builds it (from core's
  * predictionAnnotations): the label codes and the confidences (4 bytes a cell each), the class
  * probabilities (4 bytes a cell and class), X_scnym (4 bytes a cell and dimension, left out
- * above MAX_EMBEDDING_BYTES), all in base64, and the text. The server refuses larger bodies
+ * above MAX_EMBEDDING_BYTES), the model of `nGenes` inputs (maxModelBytes; none when 0), all in
+ * base64, and the text. The server refuses larger bodies
  * unread.
  */
-export function maxSaveBytes(nObs: number, nClasses: number, embeddingDim: number): number {
+export function maxSaveBytes(
+  nObs: number,
+  nClasses: number,
+  embeddingDim: number,
+  nGenes = 0,
+): number {
   const arrays =
     2 * base64Length(4 * nObs) +
     base64Length(4 * nObs * nClasses) +
-    base64Length(Math.min(MAX_EMBEDDING_BYTES, 4 * nObs * embeddingDim));
+    base64Length(Math.min(MAX_EMBEDDING_BYTES, 4 * nObs * embeddingDim)) +
+    (nGenes > 0 ? base64Length(maxModelBytes(nGenes, nClasses, embeddingDim)) : 0);
   return arrays + TEXT_BYTES + TEXT_BYTES_PER_CLASS * nClasses;
 }
 

@@ -90,7 +90,23 @@ export interface SaliencyRequest {
   top: number;
 }
 
-export type ToWorker = AnnotateRequest | SaliencyRequest | { type: 'cancel' };
+/** Loads a saved model for markers (after a reload: the model an earlier save wrote). */
+export interface LoadModelRequest {
+  type: 'load-model';
+  source: Extract<TrainSource, { kind: 'model' }>;
+  query: DatasetLocation;
+  geneKey: string;
+  wasmPaths: string;
+  backend: AnnotateRequest['backend'];
+}
+
+export type ToWorker =
+  | AnnotateRequest
+  | SaliencyRequest
+  | LoadModelRequest
+  /** The model as core's files, for Save (answered by 'model-files'). */
+  | { type: 'model-files' }
+  | { type: 'cancel' };
 
 export interface Losses {
   sup: number;
@@ -145,4 +161,7 @@ export type FromWorker =
       selection: boolean;
     }
   | { type: 'cancelled' }
+  | { type: 'model-loaded'; name: string; classNames: string[] }
+  /** null: no model (none trained or loaded yet). */
+  | { type: 'model-files'; files: Record<string, Uint8Array> | null }
   | { type: 'error'; message: string; hint?: string };

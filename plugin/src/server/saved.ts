@@ -1,0 +1,152 @@
+/**
+ * What a save leaves for the next session of the viewer: the model beside the dataset
+ * (`<dataset>.scnym-model`, core's model folder; the rule is MODEL_BESIDE_SUFFIX's in core's
+ * vocabulary) recorded in uns `scNym_model`, and, read back on load, what the query holds of an
+ * earlier save (train results, markers, the model if it is still the one recorded).
+ */
+import { constants } from 'node:fs';
+import { access, lstat, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { AnnData, Annotations } from '@scnym/core';
+import { ScnymError } from '@scnym/core/errors';
+import { modelDirDigest, saveModelDir, writeAnnotationsToFile } from '@scnym/core/node';
+import {
+  annotationKeys,
+  DEFAULT_KEY_ADDED,
+  modelBesideName,
+  type ModelRecord,
+} from '@scnym/core/vocabulary';
+import type { SavedState } from '../shared/save-format.js';
+
+const KEYS = annotationKeys(DEFAULT_KEY_ADDED);
+
+/** The model folder beside the query (which may not exist). */
+export function modelBesidePath(queryPath: string): string {
+  return join(dirname(queryPath), modelBesideName(basename(queryPath)));
+}
+
+/**
+ * Writes the model beside the query when the query's folder lets us and the path is free or our
+ * own model folder; otherwise leaves whatever is there untouched and says why. Never throws for
+ * a model that cannot be written: the predictions are saved either way.
+ */
+export async function saveModelBeside(
+  queryPath: string,
+  files: Map<string, Uint8Array>,
+): Promise<ModelRecord> {
+  const target = modelBesidePath(queryPath);
+  const name = basename(target);
+  const none = (reason: string): ModelRecord => ({ path: '', digest: '', where: 'none', reason });
+  // A folder without write permission was protected on purpose, even from root (as targets.ts).
+  const folder = await stat(dirname(target));
+  const folderWritable =
+    (folder.mode & 0o222) !== 0 &&
+    (await access(dirname(target), constants.W_OK).then(
+      () => true,
+      () => false,
+    ));
+  if (!folderWritable) {
+    return none(`the model was not saved: the folder holding ${basename(queryPath)} is read-only`);
+  }
+  try {
+    const digest = await saveModelDir(target, files, { overwrite: true, inputs: [queryPath] });
+    return { path: name, digest, where: 'beside' };
+  } catch (err) {
+    if (!(err instanceof ScnymError)) throw err;
+    // The problem without the folder's path (the page sees this) or the CLI's flags.
+    const first = err.message.split('\n')[0];
+    const prefix = `${err.file ?? ''}: `;
+    const problem = (first.startsWith(prefix) ? first.slice(prefix.length) : first).replace(
+      /: --overwrite .*$/,
+      '',
+    );
+    return none(
+      `the model was not saved: ${name} ${problem}; scNym leaves it untouched ` +
+        '(move or rename it to save the model there)',
+    );
+  }
+}
+
+/**
+ * A save: the model first (when sent), its record into uns `scNym_model`, then the predictions.
+ * Resolves to the model's record, or null when no model was sent.
+ */
+export async function writeSave(
+  queryPath: string,
+  annotations: Annotations,
+  model: Map<string, Uint8Array> | null,
+): Promise<ModelRecord | null> {
+  const record = model ? await saveModelBeside(queryPath, model) : null;
+  const withRecord: Annotations = record
+    ? { ...annotations, uns: { ...annotations.uns, [KEYS.model]: { ...record } } }
+    : annotations;
+  await writeAnnotationsToFile(queryPath, withRecord, { overwrite: true });
+  return record;
+}
+
+/** An uns value when present (null when the key is absent or unreadable). */
+async function unsOrNull(ad: AnnData, keys: Set<string>, key: string): Promise<unknown> {
+  if (!keys.has(key)) return null;
+  return ad.uns(key).catch(() => null);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * What an earlier save left in the query: its train results and markers as written, and the
+ * model it recorded, available only when it is our folder beside the query, a real folder (no
+ * link) whose files still have the recorded digest.
+ */
+export async function savedState(ad: AnnData, queryPath: string): Promise<SavedState> {
+  const keys = new Set(await ad.unsKeys());
+  const trainResults = await unsOrNull(ad, keys, KEYS.trainResults);
+  const markers = await unsOrNull(ad, keys, KEYS.markers);
+  const model = await unsOrNull(ad, keys, KEYS.model);
+  const state: SavedState = {
+    trainResults: isRecord(trainResults) ? jsonSafe(trainResults) : null,
+    markers: isRecord(markers) ? jsonSafe(markers) : null,
+    model: null,
+  };
+  if (!isRecord(model)) return state;
+  const record: ModelRecord = {
+    path: String(model.path ?? ''),
+    digest: String(model.digest ?? ''),
+    where: model.where === 'beside' || model.where === 'given' ? model.where : 'none',
+    ...(typeof model.reason === 'string' ? { reason: model.reason } : {}),
+  };
+  state.model = { record, available: false };
+  if (record.where !== 'beside') {
+    state.model.problem =
+      record.where === 'given'
+        ? `the predictions were made by the model at ${record.path} (not beside the dataset)`
+        : (record.reason ?? 'no model was saved with the predictions');
+    return state;
+  }
+  const dir = modelBesidePath(queryPath);
+  const info = await lstat(dir).catch(() => undefined);
+  if (!info?.isDirectory() || record.path !== basename(dir)) {
+    state.model.problem = `the model folder ${record.path} is no longer beside ${basename(queryPath)}`;
+    return state;
+  }
+  const digest = await modelDirDigest(dir).catch(() => '');
+  if (digest !== record.digest) {
+    state.model.problem = `${record.path} is not the model that was saved (its files differ): not loaded`;
+    return state;
+  }
+  state.model.available = true;
+  return state;
+}
+
+/** Uns values as JSON (bigints as numbers, typed arrays as lists). */
+function jsonSafe(value: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => {
+      if (typeof v === 'bigint') return Number(v);
+      if (isRecord(v) && v.kind === 'array' && v.data)
+        return Array.from(v.data as ArrayLike<number>);
+      return v;
+    }),
+  ) as Record<string, unknown>;
+}
