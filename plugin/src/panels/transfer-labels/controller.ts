@@ -23,6 +23,7 @@ import { MarkersView } from './markers-view.js';
 import type { TransferLabelsOptions } from './panel.js';
 import { ProgressView } from './progress-view.js';
 import { RelabelView } from './relabel-view.js';
+import { savedPredictions } from './restore.js';
 import { RetrainView } from './retrain-view.js';
 import { SaveView, type Annotation } from './save-view.js';
 
@@ -33,6 +34,10 @@ export class TransferLabels {
   private labels: LabelEdits | null = null;
   /** A saliency request is out: its progress goes to the marker chart, not the run's line. */
   private explaining = false;
+  /** Where restored predictions came from, until their model is loaded. */
+  private restoredFrom = '';
+  /** Saves waiting for the model's files. */
+  private filesWanted: ((files: Record<string, Uint8Array> | null) => void)[] = [];
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
@@ -95,6 +100,46 @@ export class TransferLabels {
     this.form.start({
       annotate: () => this.annotate(),
       cancel: () => this.post({ type: 'cancel' }),
+    });
+    void this.restore();
+  }
+
+  /**
+   * Predictions an earlier save left in the query are the current result, with their markers;
+   * the model saved beside the query is loaded (markers, Save) when it is still the one recorded.
+   */
+  private async restore(): Promise<void> {
+    const saved = await savedPredictions(this.api.data()).catch(() => null);
+    if (!saved || this.result) return;
+    await this.showResult(saved.result, saved.from);
+    if (saved.markers) this.markers.restore(saved.markers);
+    const model = saved.model;
+    if (model?.available) {
+      this.restoredFrom = saved.from;
+      this.ensureWorker().postMessage({
+        type: 'load-model',
+        source: {
+          kind: 'model',
+          url: new URL('/saved-model/', location.href).href,
+          name: model.record.path,
+        },
+        query: this.api.data().dataset,
+        geneKey: 'auto',
+        wasmPaths: this.options.wasmPaths,
+        backend: backendFromUrl(),
+      } satisfies ToWorker);
+    }
+    this.progress.say(
+      `${saved.from}; ${model?.problem ?? (model ? 'loading its model…' : 'no model recorded')}`,
+    );
+  }
+
+  /** The model as files, from the worker (null when it holds none). */
+  private modelFiles(): Promise<Record<string, Uint8Array> | null> {
+    if (!this.worker) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.filesWanted.push(resolve);
+      this.post({ type: 'model-files' });
     });
   }
 
@@ -168,6 +213,13 @@ export class TransferLabels {
         this.explaining = false;
         this.markers.show(m);
         break;
+      case 'model-loaded':
+        document.body.dataset.modelLoaded = 'true';
+        this.progress.say(`${this.restoredFrom}; its model ${m.name} is loaded`);
+        break;
+      case 'model-files':
+        for (const resolve of this.filesWanted.splice(0)) resolve(m.files);
+        break;
       case 'cancelled':
         if (this.explaining) this.markers.progress('cancelled');
         this.explaining = false;
@@ -206,7 +258,7 @@ export class TransferLabels {
 
   // ------------------------------------------------------------------ result
 
-  private async showResult(m: AnnotateResult): Promise<void> {
+  private async showResult(m: AnnotateResult, restored?: string): Promise<void> {
     this.result = m;
     this.labels = new LabelEdits(m.codes, m.categories);
     const retrained = this.retraining;
@@ -226,7 +278,11 @@ export class TransferLabels {
       this.retrain.showChanges(retrained.before, this.labels, rows.length);
     }
     this.setBusy(false);
-    this.progress.done(m.seconds, m.backend);
+    if (restored) document.body.dataset.restored = 'true';
+    else {
+      this.progress.done(m.seconds, m.backend);
+      this.markers.clear(); // they explained the model before this one
+    }
     document.body.dataset.annotated = 'true';
     document.body.dataset.backend = m.backend;
     document.body.dataset.annotateSeconds = m.seconds.toFixed(1);
@@ -238,7 +294,9 @@ export class TransferLabels {
     this.relabel.setClasses(m.classNames);
     this.confidence.show(m.confidence);
     this.api.status(
-      `annotated ${m.codes.length.toLocaleString('en-US')} cells in ${m.seconds.toFixed(1)} s (${m.backend})`,
+      restored
+        ? `${restored}: ${m.codes.length.toLocaleString('en-US')} cells`
+        : `annotated ${m.codes.length.toLocaleString('en-US')} cells in ${m.seconds.toFixed(1)} s (${m.backend})`,
     );
   }
 
@@ -289,7 +347,15 @@ export class TransferLabels {
   }
 
   private annotation(): Annotation | null {
-    return this.result && this.labels && { result: this.result, labels: this.labels };
+    return (
+      this.result &&
+      this.labels && {
+        result: this.result,
+        labels: this.labels,
+        markers: this.markers.shown(),
+        modelFiles: () => this.modelFiles(),
+      }
+    );
   }
 }
 

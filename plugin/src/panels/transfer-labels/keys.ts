@@ -5,5 +5,6 @@ const KEYS = annotationKeys();
 export const LABEL = KEYS.label;
 export const CONFIDENCE = KEYS.confidence;
 export const EMBEDDING = KEYS.embedding;
+export const MARKERS = KEYS.markers;
 /** The label of cells below the threshold in new_identity_discovery. */
 export const UNKNOWN = UNKNOWN_LABEL;

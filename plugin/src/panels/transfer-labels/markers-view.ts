@@ -5,6 +5,7 @@
  * alert colour when negative), under a line saying which cells, and how many of them, it used.
  */
 import type { ViewerApi } from '../../host/api.js';
+import type { ClassMarkers } from '../../shared/markers-record.js';
 import type { FromWorker, SaliencyRequest } from '../../shared/worker-messages.js';
 import { ACCENT, ALERT } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
@@ -19,6 +20,7 @@ export class MarkersView {
   readonly element: HTMLElement;
   private readonly classes = el('select', { id: 'tl-saliency-class' });
   private readonly chart = el('div', { id: 'tl-saliency-chart', class: 'chart' });
+  private readonly byClass = new Map<string, ClassMarkers>();
 
   constructor(api: ViewerApi, ask: (request: SaliencyRequest) => void) {
     const method = el('select', { id: 'tl-saliency-method' }, [
@@ -42,6 +44,11 @@ export class MarkersView {
         method: method.value as SaliencyRequest['method'],
         top: TOP,
       });
+    };
+    // A class with saved markers shows them until asked again.
+    this.classes.onchange = () => {
+      const saved = this.byClass.get(this.classes.value);
+      if (saved) this.draw(saved, `${saved.nCells.toLocaleString('en-US')} cells (saved)`);
     };
     // A gene's bar or name colours the cells by it (where the viewer reads genes).
     this.chart.onclick = (e) => {
@@ -76,16 +83,48 @@ export class MarkersView {
     this.classes.replaceChildren(...names.map((c) => el('option', { value: c }, [c])));
   }
 
+  /** The class-wide markers shown (not a selection's), by class: Save records them. */
+  shown(): ClassMarkers[] {
+    return [...this.byClass.values()];
+  }
+
+  /** Markers saved with the predictions: kept for the next Save, the first one drawn. */
+  restore(markers: readonly ClassMarkers[]): void {
+    for (const m of markers) this.byClass.set(m.className, m);
+    const first = markers.find((m) => this.hasClass(m.className)) ?? markers[0];
+    if (!first) return;
+    this.classes.value = first.className;
+    this.draw(first, `${first.nCells.toLocaleString('en-US')} cells (saved)`);
+  }
+
+  /** Forgets the markers (a new prediction). */
+  clear(): void {
+    this.byClass.clear();
+    this.chart.replaceChildren();
+  }
+
+  private hasClass(name: string): boolean {
+    return [...this.classes.options].some((o) => o.value === name);
+  }
+
   show(m: SaliencyResult): void {
+    if (!m.selection) {
+      const { className, method, nCells, genes, scores } = m;
+      this.byClass.set(className, { className, method, nCells, genes, scores });
+    }
     const count =
       m.nCells < m.nMatching
         ? `${m.nCells.toLocaleString('en-US')} of ${m.nMatching.toLocaleString('en-US')} cells`
         : `${m.nCells.toLocaleString('en-US')} cells`;
     const which = m.selection ? 'selected' : `predicted ${m.className}`;
     const sample = m.nCells < m.nMatching ? ', a random sample' : '';
+    this.draw(m, `${count} (${which}${sample})`);
+  }
+
+  private draw(m: Pick<ClassMarkers, 'className' | 'method' | 'genes' | 'scores'>, how: string) {
     this.chart.replaceChildren(
       el('div', { class: 'small muted', id: 'tl-saliency-caption' }, [
-        `${m.className} · ${m.method} · ${count} (${which}${sample})`,
+        `${m.className} · ${m.method} · ${how}`,
       ]),
       saliencyChart(m.genes, m.scores, {
         width: 270,

@@ -4,8 +4,10 @@
  */
 import type { ViewerApi } from '../../host/api.js';
 import type { ViewerConfig } from '../../shared/config.js';
+import { markersRecord, type ClassMarkers } from '../../shared/markers-record.js';
 import {
   embeddingFits,
+  toBase64,
   wireArray,
   type ErrorResponse,
   type SaveRequest,
@@ -14,13 +16,17 @@ import {
 import { withHint, type AnnotateResult } from '../../shared/worker-messages.js';
 import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
-import { CONFIDENCE, EMBEDDING, LABEL } from './keys.js';
+import { CONFIDENCE, EMBEDDING, LABEL, MARKERS } from './keys.js';
 import type { LabelEdits } from './label-edits.js';
 
 /** The annotation as it stands: the worker's result and the labels after the hand edits. */
 export interface Annotation {
   result: AnnotateResult;
   labels: LabelEdits;
+  /** The markers shown per class (uns scNym_markers). */
+  markers: ClassMarkers[];
+  /** The model that made the predictions, as core's files (written beside the dataset). */
+  modelFiles: () => Promise<Record<string, Uint8Array> | null>;
 }
 
 export class SaveView {
@@ -53,15 +59,24 @@ export class SaveView {
     if (!annotation) return;
     info.textContent = 'saving…';
     try {
+      const body = saveBody(annotation);
+      const files = await annotation.modelFiles();
+      if (files) body.model = { files: wireFiles(files) };
       const response = await fetch('/api/save', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-scnym-token': this.token ?? '' },
-        body: JSON.stringify(saveBody(annotation)),
+        body: JSON.stringify(body),
       });
       const reply = (await response.json()) as SaveResponse | ErrorResponse;
       if (!reply.ok) throw new Error(withHint(reply.error, reply.hint));
       annotation.labels.markSaved();
-      info.textContent = `saved ${reply.written.join(', ')}`;
+      const model = reply.model;
+      const where = !model
+        ? ''
+        : model.where === 'beside'
+          ? `; the model in ${model.path}`
+          : `; ${model.reason ?? 'the model was not saved'}`;
+      info.textContent = `saved ${reply.written.join(', ')}${where}`;
       document.body.dataset.saved = 'true';
     } catch (err) {
       info.textContent = `save failed: ${(err as Error).message}`;
@@ -89,11 +104,16 @@ export class SaveView {
   }
 }
 
+function wireFiles(files: Record<string, Uint8Array>): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, toBase64(bytes)]));
+}
+
 /**
  * The worker's annotations, with the label column and colours rebuilt from the edits; the
  * categories no cell holds any more (relabelled or renamed away) are dropped.
  */
-function saveBody({ result, labels }: Annotation): SaveRequest {
+function saveBody(annotation: Annotation): SaveRequest {
+  const { result, labels } = annotation;
   const { codes, categories } = labels.compact();
   const body: SaveRequest = structuredClone(result.save);
   body.obs![LABEL] = {
@@ -102,6 +122,8 @@ function saveBody({ result, labels }: Annotation): SaveRequest {
     categories: [...categories],
   };
   body.uns = { ...body.uns, [`${LABEL}_colors`]: categoryColors(categories) };
+  const markers = markersRecord(annotation.markers);
+  if (markers) body.uns[MARKERS] = { ...markers };
   const emb = body.obsm?.[EMBEDDING];
   if (emb && !embeddingFits(emb.shape[0], emb.shape[1])) delete body.obsm![EMBEDDING];
   return body;

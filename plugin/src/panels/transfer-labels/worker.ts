@@ -10,6 +10,7 @@ import {
   initBackend,
   isAbortError,
   modelFromFiles,
+  modelToFiles,
   predictQuery,
   type Annotations,
   type ModelCard,
@@ -22,6 +23,7 @@ import { embeddingFits, wireArray, type SaveRequest } from '../../shared/save-fo
 import type {
   AnnotateRequest,
   FromWorker,
+  LoadModelRequest,
   SaliencyRequest,
   ToWorker,
 } from '../../shared/worker-messages.js';
@@ -48,7 +50,7 @@ interface LastRun {
   network: ScnymNetwork;
   genes: string[];
   classNames: string[];
-  card: Pick<ModelCard, 'training' | 'provenance'>;
+  card: ModelCard;
   query: AnnotateRequest['query'];
   /** The names the query's genes were matched to the model's by. */
   geneKey: string;
@@ -60,6 +62,8 @@ scope.onmessage = (e) => {
   if (msg.type === 'cancel') controller?.abort();
   else if (msg.type === 'annotate') void run(() => annotateQuery(msg));
   else if (msg.type === 'saliency') void run(() => markers(msg));
+  else if (msg.type === 'load-model') void run(() => loadModel(msg));
+  else if (msg.type === 'model-files') void modelFiles();
 };
 
 let busy = false;
@@ -123,7 +127,7 @@ function relay(signal: AbortSignal): WorkflowControl {
 }
 
 /** WebGL unless it is a software rasteriser (then WASM is much faster), then WASM, then CPU. */
-async function startBackend(req: AnnotateRequest): Promise<string> {
+async function startBackend(req: Pick<AnnotateRequest, 'backend' | 'wasmPaths'>): Promise<string> {
   if (backend) return backend;
   let preference = req.backend;
   if (preference === 'auto' && softwareWebGl()) preference = 'wasm';
@@ -221,6 +225,21 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
   } finally {
     await query.close();
   }
+}
+
+/** A saved model, loaded to explain the predictions it made (markers) after a reload. */
+async function loadModel(req: LoadModelRequest): Promise<void> {
+  await startBackend(req);
+  const loaded = await modelFromFiles(modelReader(req.source), req.source.name);
+  last?.network.dispose();
+  last = { ...loaded, query: req.query, geneKey: req.geneKey };
+  post({ type: 'model-loaded', name: req.source.name, classNames: loaded.classNames });
+}
+
+/** The model markers explain, as core's files (for Save to write beside the dataset). */
+async function modelFiles(): Promise<void> {
+  const files = last ? await modelToFiles(last.network, last.card) : null;
+  post({ type: 'model-files', files: files && Object.fromEntries(files) });
 }
 
 /** A model folder's files: picked in the page, else fetched from the server. */
