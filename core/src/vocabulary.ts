@@ -67,9 +67,10 @@ export interface ModelRecord {
 /**
  * The viewer saves the model that made the predictions beside the dataset, in a folder it
  * creates: `<dataset>.scnym-model` (e.g. `pbmc.zarr.scnym-model/`, core's model files). The
- * rule: the folder is written whole, then renamed into place; it replaces only what is
- * recognisably an scNym model folder (scnym.json, model.json, weights.bin and nothing else); any
- * other file, folder or link there is refused and left untouched, and so is a folder the
+ * rule: the folder is written whole, then renamed into place; it replaces only the model folder
+ * an earlier Save made (uns `<key>_model` names it with its digest, and its files still match);
+ * any other file, folder (a model of the user's own included) or link there is refused and left
+ * untouched, and so is a folder the
  * dataset's own folder does not let us write: the predictions are then saved without the model,
  * and uns `<key>_model` says why.
  */

@@ -158,7 +158,7 @@ test(
     );
     assert.match(
       await page.locator('#tl-save-info').innerText(),
-      /^saved obs\/scNym.*; the model was not saved: target\.zarr\.scnym-model holds files that are not part of an scNym model \(notes\.txt\); scNym leaves it untouched/,
+      /^saved obs\/scNym.*; the model was not saved: target\.zarr\.scnym-model is not the model folder an earlier Save made here .*; scNym leaves it untouched/,
     );
     assert.equal(treeDigest(notOurs), untouched);
     const ad = await openAnnDataFile(join(other, 'target.zarr'));

@@ -4,7 +4,15 @@
 // back; a path there that is not ours (a folder of other files, a link) or a read-only folder
 // leaves the model unsaved, says why, and touches nothing.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initBackend, type ModelCard } from '@scnym/core';
@@ -177,14 +185,35 @@ test('a folder that is not ours at the model path is refused and left untouched;
   assert.equal(reply.model?.where, 'none');
   assert.match(
     reply.model?.reason ?? '',
-    /not saved: .*scnym-model holds files that are not part of an scNym model \(notes\.txt\); scNym leaves it untouched/,
+    /not saved: .*scnym-model is not the model folder an earlier Save made here .*; scNym leaves it untouched/,
   );
   assert.ok(!(reply.model?.reason ?? '').includes(dirname(s.query)), 'no absolute path');
   assert.equal(treeDigest(s.beside), before);
   assert.equal((await unsModel(s.query)).where, 'none');
   const state = await s.saved();
   assert.equal(state.model?.available, false);
-  assert.match(state.model?.problem ?? '', /notes\.txt/);
+  assert.match(state.model?.problem ?? '', /is not the model folder an earlier Save made here/);
+});
+
+test("an scNym model folder the dataset does not record (the user's own) is refused and left untouched", async () => {
+  const first = await session();
+  await first.save(body());
+  const s = await session();
+  cpSync(first.beside, s.beside, { recursive: true });
+  const before = treeDigest(s.beside);
+  const { status, reply } = await s.save(body());
+  assert.equal(status, 200, reply.error);
+  assert.equal(reply.model?.where, 'none');
+  assert.match(reply.model?.reason ?? '', /is not the model folder an earlier Save made here/);
+  assert.equal(treeDigest(s.beside), before);
+
+  // Ours, but edited since the save that recorded it: refused as well.
+  const again = await first.save(body());
+  assert.equal(again.reply.model?.where, 'beside');
+  writeFileSync(join(first.beside, 'weights.bin'), 'changed');
+  const edited = treeDigest(first.beside);
+  assert.equal((await first.save(body())).reply.model?.where, 'none');
+  assert.equal(treeDigest(first.beside), edited);
 });
 
 test('a link at the model path is refused and left as it was', async () => {

@@ -28,7 +28,7 @@ import { consolidatedMetadataFile, openAnnDataFile } from '@scnym/core/node';
 import { GeneService } from './gene-service.js';
 import { withoutPaths } from './public-error.js';
 import { decodeSaveModel, decodeSaveRequest, SaveRejected, writtenKeys } from './save.js';
-import { modelBesidePath, savedState, writeSave } from './saved.js';
+import { modelBesidePath, recordedModel, savedState, writeSave } from './saved.js';
 import type { ViewerConfig } from '../shared/config.js';
 import { maxSaveBytes, PICKED_MAX_CLASSES } from '../shared/save-format.js';
 
@@ -431,7 +431,10 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
       throw err;
     }
     // One write at a time: core's writer is atomic per element, not across concurrent calls.
-    const run = saving.then(() => writeSave(query.path, annotations, model));
+    const run = saving.then(async () => {
+      const recorded = model ? await withAnnData(query.path, recordedModel) : null;
+      return writeSave(query.path, annotations, model, recorded);
+    });
     saving = run.catch(() => undefined);
     let record;
     try {

@@ -26,17 +26,34 @@ export function modelBesidePath(queryPath: string): string {
 }
 
 /**
- * Writes the model beside the query when the query's folder lets us and the path is free or our
- * own model folder; otherwise leaves whatever is there untouched and says why. Never throws for
- * a model that cannot be written: the predictions are saved either way.
+ * Writes the model beside the query when the query's folder lets us and the path is free or the
+ * model folder an earlier save made (recorded in the query's uns with its digest, unchanged since);
+ * otherwise leaves whatever is there untouched and says why. A model folder that is not the
+ * recorded one (the user's own `scnym train --model-out`, or ours edited since) is not ours to
+ * replace. Never throws for a model that cannot be written: the predictions are saved either way.
  */
 export async function saveModelBeside(
   queryPath: string,
   files: Map<string, Uint8Array>,
+  recorded: ModelRecord | null,
 ): Promise<ModelRecord> {
   const target = modelBesidePath(queryPath);
   const name = basename(target);
   const none = (reason: string): ModelRecord => ({ path: '', digest: '', where: 'none', reason });
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isDirectory()) {
+    const ours =
+      recorded?.where === 'beside' &&
+      recorded.path === name &&
+      (await modelDirDigest(target).catch(() => '')) === recorded.digest;
+    if (!ours) {
+      return none(
+        `the model was not saved: ${name} is not the model folder an earlier Save made here ` +
+          '(none is recorded in the dataset, or its files changed since); scNym leaves it ' +
+          'untouched (move or rename it to save the model there)',
+      );
+    }
+  }
   // A folder without write permission was protected on purpose, even from root (as targets.ts).
   const folder = await stat(dirname(target));
   const folderWritable =
@@ -75,8 +92,9 @@ export async function writeSave(
   queryPath: string,
   annotations: Annotations,
   model: Map<string, Uint8Array> | null,
+  recorded: ModelRecord | null,
 ): Promise<ModelRecord | null> {
-  const record = model ? await saveModelBeside(queryPath, model) : null;
+  const record = model ? await saveModelBeside(queryPath, model, recorded) : null;
   const withRecord: Annotations = record
     ? { ...annotations, uns: { ...annotations.uns, [KEYS.model]: { ...record } } }
     : annotations;
@@ -94,6 +112,22 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** uns `<key>_model` as a record, or null when it is absent or not one. */
+function modelRecord(model: unknown): ModelRecord | null {
+  if (!isRecord(model)) return null;
+  return {
+    path: String(model.path ?? ''),
+    digest: String(model.digest ?? ''),
+    where: model.where === 'beside' || model.where === 'given' ? model.where : 'none',
+    ...(typeof model.reason === 'string' ? { reason: model.reason } : {}),
+  };
+}
+
+/** The model an earlier save recorded in the query (uns `scNym_model`), or null. */
+export async function recordedModel(ad: AnnData): Promise<ModelRecord | null> {
+  return modelRecord(await unsOrNull(ad, new Set(await ad.unsKeys()), KEYS.model));
+}
+
 /**
  * What an earlier save left in the query: its train results and markers as written, and the
  * model it recorded, available only when it is our folder beside the query, a real folder (no
@@ -109,13 +143,8 @@ export async function savedState(ad: AnnData, queryPath: string): Promise<SavedS
     markers: isRecord(markers) ? jsonSafe(markers) : null,
     model: null,
   };
-  if (!isRecord(model)) return state;
-  const record: ModelRecord = {
-    path: String(model.path ?? ''),
-    digest: String(model.digest ?? ''),
-    where: model.where === 'beside' || model.where === 'given' ? model.where : 'none',
-    ...(typeof model.reason === 'string' ? { reason: model.reason } : {}),
-  };
+  const record = modelRecord(model);
+  if (!record) return state;
   state.model = { record, available: false };
   if (record.where !== 'beside') {
     state.model.problem =
