@@ -12,7 +12,6 @@ import {
   type FromWorker,
   type ToWorker,
 } from '../../shared/worker-messages.js';
-import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
 import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
@@ -246,12 +245,8 @@ export class TransferLabels {
     const { labels, result } = this;
     if (!labels || !result) return;
     const { codes, categories } = labels;
-    this.api.addObsColumn(LABEL, {
-      kind: 'categorical',
-      codes,
-      categories,
-      colors: categoryColors(categories),
-    });
+    // No colours given: the host colours labels by name, as in the file's columns.
+    this.api.addObsColumn(LABEL, { kind: 'categorical', codes, categories });
     this.compare.show({ codes, categories, confidence: result.confidence });
     this.relabel.showHistory(labels);
   }
