@@ -90,7 +90,20 @@ export interface SaliencyRequest {
   top: number;
 }
 
-export type ToWorker = AnnotateRequest | SaliencyRequest | { type: 'cancel' };
+/**
+ * Compare: the labels against a column of known labels, scored in the worker (core's
+ * evaluatePredictions; about a second at a million cells). Codes into names, one buffer each.
+ */
+export interface ScoreRequest {
+  type: 'score';
+  /** The reply carries it: the page shows the latest request's scores only. */
+  id: number;
+  truth: { codes: Int32Array; names: string[] };
+  labels: { codes: Int32Array; names: string[] };
+  confidence: Float32Array;
+}
+
+export type ToWorker = AnnotateRequest | SaliencyRequest | ScoreRequest | { type: 'cancel' };
 
 export interface Losses {
   sup: number;
@@ -143,6 +156,13 @@ export type FromWorker =
       nMatching: number;
       /** The cells were the lasso selection (else those predicted as the class). */
       selection: boolean;
+    }
+  | {
+      type: 'scores';
+      id: number;
+      report: import('@scnym/core/scores').EvaluationReport | null;
+      /** Why it could not be scored (report null). */
+      error?: string;
     }
   | { type: 'cancelled' }
   | { type: 'error'; message: string; hint?: string };

@@ -62,7 +62,7 @@ export class TransferLabels {
       this.progress.say(message),
     );
     this.confidence = new ConfidenceView(api);
-    this.compare = new CompareView(api);
+    this.compare = new CompareView(api, (request) => this.ensureWorker().postMessage(request));
     this.markers = new MarkersView(api, (request) => {
       this.explaining = true;
       this.post(request);
@@ -166,6 +166,9 @@ export class TransferLabels {
       case 'saliency':
         this.explaining = false;
         this.markers.show(m);
+        break;
+      case 'scores':
+        this.compare.showScores(m);
         break;
       case 'cancelled':
         if (this.explaining) this.markers.progress('cancelled');

@@ -25,6 +25,7 @@ import type {
   SaliencyRequest,
   ToWorker,
 } from '../../shared/worker-messages.js';
+import { CompareScorer } from './compare-scores.js';
 import { LABEL } from './keys.js';
 
 interface WorkerScope {
@@ -54,12 +55,15 @@ interface LastRun {
   geneKey: string;
 }
 let last: LastRun | null = null;
+/** Compare's scoring: not one of the runs, it answers between a run's steps too. */
+const scorer = new CompareScorer(post);
 
 scope.onmessage = (e) => {
   const msg = e.data;
   if (msg.type === 'cancel') controller?.abort();
   else if (msg.type === 'annotate') void run(() => annotateQuery(msg));
   else if (msg.type === 'saliency') void run(() => markers(msg));
+  else if (msg.type === 'score') scorer.request(msg);
 };
 
 let busy = false;
