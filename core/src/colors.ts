@@ -23,11 +23,39 @@ export const CATEGORY_PALETTE = [
 ];
 export const UNKNOWN_COLOR = '#bdbdbd';
 
-/** One colour per category, in category order; 'Unknown' is always grey. */
+/**
+ * A colour per label that follows the label's name, so `B cells` reads the same in every column a
+ * front end shows (the file's cell types, the predictions): a name in `assigned` keeps its colour,
+ * 'Unknown' is always grey, and a new name takes the first palette colour no name has yet (once
+ * all are taken, the first one this column does not use yet, then in turn). New names are added
+ * to `assigned`, which a front end keeps for the whole page.
+ */
+export function labelColors(names: readonly string[], assigned: Map<string, string>): string[] {
+  const taken = new Set(assigned.values());
+  const inColumn = new Set<string>();
+  for (const name of names) {
+    const color = assigned.get(name);
+    if (color !== undefined) inColumn.add(color);
+  }
+  let turn = 0;
+  return names.map((name) => {
+    let color = name === 'Unknown' ? UNKNOWN_COLOR : assigned.get(name);
+    if (color === undefined) {
+      color =
+        CATEGORY_PALETTE.find((c) => !taken.has(c)) ??
+        CATEGORY_PALETTE.find((c) => !inColumn.has(c)) ??
+        CATEGORY_PALETTE[turn++ % CATEGORY_PALETTE.length];
+      assigned.set(name, color);
+      taken.add(color);
+    }
+    inColumn.add(color);
+    return color;
+  });
+}
+
+/** One colour per category of one column alone (`labelColors` with nothing assigned yet). */
 export function categoryColors(categories: readonly string[]): string[] {
-  return categories.map((c, i) =>
-    c === 'Unknown' ? UNKNOWN_COLOR : CATEGORY_PALETTE[i % CATEGORY_PALETTE.length],
-  );
+  return labelColors(categories, new Map());
 }
 
 /**

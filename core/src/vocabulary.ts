@@ -11,6 +11,7 @@ export {
   CONFIDENCE_RAMP,
   UNKNOWN_COLOR,
   categoryColors,
+  labelColors,
   rampColor,
   rampColors,
 } from './colors.js';

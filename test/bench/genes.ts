@@ -6,6 +6,8 @@
  *
  * - the gene-major cache built in Node (plugin/src/server/gene-cache.ts): seconds, size on disk,
  *   the process's peak RSS, and one gene read (median and longest of 200);
+ * - one gene request as the server answers it (gene-service.ts: the check that the dataset is
+ *   unchanged, then the read), median and longest of 200;
  * - `scnym view` in headless Chromium with an empty cache: the first gene typed in the gene box
  *   (the cache is built then, unless the page's request at load already finished it) and then
  *   each of 20 genes until the legend shows it (wall time in the page's test driver).
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { GeneMajorCache } from '../../plugin/src/server/gene-cache.js';
+import { GeneService } from '../../plugin/src/server/gene-service.js';
 import { launchChromium, startView } from '../helpers/browser.js';
 import { PYTHON } from '../helpers/paths.js';
 import { scalePair } from '../helpers/scale-data.js';
@@ -87,6 +90,20 @@ export async function benchGenes(): Promise<void> {
     );
     console.log(
       `| one gene read (200 genes) | median ${reads[100].toFixed(1)} ms, longest ${reads[199].toFixed(1)} ms |`,
+    );
+    // The server's path: each request checks the dataset is unchanged, then reads the gene.
+    const service = new GeneService(query, () => Promise.resolve(), root);
+    await service.gene(0, 'log1p');
+    const requests: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = performance.now();
+      await service.gene((i * 7919) % genes.length, i % 2 ? 'raw' : 'log1p');
+      requests.push(performance.now() - t);
+    }
+    await service.close();
+    requests.sort((a, b) => a - b);
+    console.log(
+      `| one gene request in the server (GeneService: the dataset's check, then the read; 200 genes) | median ${requests[100].toFixed(1)} ms, longest ${requests[199].toFixed(1)} ms |`,
     );
     rmSync(root, { recursive: true, force: true });
 

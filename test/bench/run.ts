@@ -19,9 +19,11 @@
  *                                                  Slurm tasks) on 100k × 2k; --large adds 1M × 20k
  *   npm run bench -- --sections viewer             `scnym view` on a 1M-cell query (headless Chromium)
  *   npm run bench -- --sections genes              colour by gene on a 100k-cell query: the cache, the viewer
+ *   npm run bench -- --sections compare            the viewer's Compare after an edit, 1M cells: page vs worker
  */
 import { parseArgs } from 'node:util';
 import { benchAccuracy } from './accuracy.js';
+import { benchCompare } from './compare.js';
 import { benchBaseline } from './baseline.js';
 import { benchGenes } from './genes.js';
 import { benchInterpret } from './interpret.js';
@@ -56,3 +58,4 @@ if (sections.includes('scale')) await benchScale({ large: values.large });
 if (sections.includes('predict-scale')) await benchPredictScale({ large: values.large });
 if (sections.includes('viewer')) await benchViewer();
 if (sections.includes('genes')) await benchGenes();
+if (sections.includes('compare')) await benchCompare();

@@ -56,6 +56,20 @@ async function treeSets(page: Page, name: string): Promise<SetState> {
 
 type SetState = { name: string; checked: boolean }[];
 
+/** The colour the cell-set manager shows for each set of a tree (its swatch), by set name. */
+async function setColours(page: Page, name: string): Promise<Map<string, string>> {
+  await treeSets(page, name); // expanded
+  const pairs = await treeNode(page, name)
+    .locator('li.level-1-treenode')
+    .evaluateAll((items) =>
+      items.map((li) => [
+        li.querySelector('span[title]')?.getAttribute('title') ?? '',
+        li.querySelector('.rc-tree-switcher-icon rect')?.getAttribute('fill') ?? '',
+      ]),
+    );
+  return new Map(pairs as [string, string][]);
+}
+
 /** Waits until the tree `name` exists and its sets satisfy `ok`; returns them. */
 async function waitForSets(
   page: Page,
@@ -178,6 +192,19 @@ test(
       1039,
       `set sizes ${sizes.join(', ')}`,
     );
+    // A label has one colour: the file's cell_type tree and the predictions tree agree.
+    const fileColours = await setColours(page, 'cell_type');
+    const predictedColours = await setColours(page, PREDICTIONS);
+    const shared = [...predictedColours.keys()].filter((n) => fileColours.has(n));
+    console.log(
+      `# colours: ${shared.map((n) => `${n} ${fileColours.get(n)} / ${predictedColours.get(n)}`).join(', ')}`,
+    );
+    assert.ok(shared.length >= 5 && shared.includes('B'), shared.join(', '));
+    for (const n of shared) {
+      assert.match(fileColours.get(n)!, /^(#[0-9a-f]{6}|rgb\()/i, n);
+      assert.equal(predictedColours.get(n), fileColours.get(n), `${n}: one colour in both trees`);
+    }
+    assert.equal(new Set(predictedColours.values()).size, predictedColours.size);
     await shot(page, '2-annotated');
 
     step('colour by confidence');

@@ -6,8 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  CATEGORY_PALETTE,
+  categoryColors,
   DEFAULT_UNKNOWN_THRESHOLD,
   embeddingChoices,
+  labelColors,
   LOW_CONFIDENCE_THRESHOLD,
   rampColor,
   rampColors,
@@ -15,9 +18,10 @@ import {
   trainingProgress,
 } from '@scnym/core/vocabulary';
 import { summarizeResults } from '../../extension/src/results.js';
+import { fromNewColumn, toColourColumn } from '../../plugin/src/host/columns.js';
 import { embeddingKeys } from '../../plugin/src/host/embedding.js';
 import type { DatasetSummary } from '../../plugin/src/shared/worker-messages.js';
-import { viridis } from '../../plugin/src/ui/colors.js';
+import { MISSING_COLOR, viridis } from '../../plugin/src/ui/colors.js';
 import {
   binnedTree,
   CONFIDENCE_EDGES,
@@ -58,6 +62,65 @@ test('one number ramp: the plot’s steps are core’s ramp, Vitessce’s bins t
     node.children.map((c) => (c as { color?: number[] }).color),
     [hexToRgb(rampColor(0.25)), hexToRgb(rampColor(0.95))],
   );
+});
+
+test('one colour per label name: core’s rule, kept across columns, Unknown grey', () => {
+  const P = CATEGORY_PALETTE;
+  const assigned = new Map<string, string>();
+  assert.deepEqual(labelColors(['B cells', 'T cells'], assigned), [P[0], P[1]]);
+  // another column: shared names keep their colour, new ones take colours no name has yet
+  assert.deepEqual(labelColors(['NK', 'T cells', 'Unknown', 'B cells'], assigned), [
+    P[2],
+    P[1],
+    MISSING_COLOR,
+    P[0],
+  ]);
+  assert.equal(assigned.get('NK'), P[2]);
+  assert.ok(!assigned.has('Unknown'), 'Unknown takes no palette colour');
+  // once every colour is taken, a column's new names still differ from each other
+  const many = Array.from({ length: 18 }, (_, i) => `c${i}`);
+  labelColors(many, assigned);
+  const late = labelColors(['x', 'y', 'B cells'], assigned);
+  assert.equal(new Set(late).size, 3, late.join(' '));
+  assert.deepEqual(late, [P[1], P[2], P[0]]);
+  // one column alone: the palette in category order, Unknown grey
+  assert.deepEqual(categoryColors(['a', 'Unknown', 'b']), [P[0], MISSING_COLOR, P[1]]);
+});
+
+test('one colour per label name in the viewer: a file’s column and the panel’s predictions', () => {
+  const assigned = new Map<string, string>();
+  const file = toColourColumn(
+    {
+      kind: 'categorical',
+      codes: Int32Array.from([0, 1, 2]),
+      categories: ['B cells', 'Monocytes', 'T cells'],
+      ordered: false,
+    },
+    assigned,
+  );
+  // what the panel adds (the model's class order, no colours of its own)
+  const predicted = fromNewColumn(
+    {
+      kind: 'categorical',
+      codes: Int32Array.from([2, 3, 0]),
+      categories: ['NK', 'T cells', 'B cells', 'Unknown'],
+    },
+    assigned,
+  );
+  assert.ok(file?.kind === 'categorical' && predicted.kind === 'categorical');
+  const colourOf = (c: { categories: string[]; colors: string[] }, name: string) =>
+    c.colors[c.categories.indexOf(name)];
+  for (const name of ['B cells', 'T cells']) {
+    assert.equal(colourOf(predicted, name), colourOf(file, name), name);
+  }
+  assert.equal(colourOf(predicted, 'Unknown'), MISSING_COLOR);
+  assert.equal(new Set(predicted.colors).size, 4);
+  // colours a plugin gives are its own
+  const own = fromNewColumn(
+    { kind: 'categorical', values: ['B cells'], categories: ['B cells'], colors: ['#000000'] },
+    assigned,
+  );
+  assert.ok(own.kind === 'categorical' && own.colors[0] === '#000000');
 });
 
 test('embeddings offered: 2-D or wider X_*, never scNym’s latent space', () => {

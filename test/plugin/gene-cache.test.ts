@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { openAnnDataFile } from '@scnym/core/node';
-import { GeneMajorCache } from '../../plugin/src/server/gene-cache.js';
+import { openAnnDataFile, writeAnnotationsToFile } from '@scnym/core/node';
+import { GeneMajorCache, quickFingerprint } from '../../plugin/src/server/gene-cache.js';
+import { GeneService } from '../../plugin/src/server/gene-service.js';
 import { PYTHON, REPO, sharedFile } from '../helpers/paths.js';
 import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
 
@@ -111,4 +112,47 @@ test('gene-major cache of an .h5ad file', async () => {
     await cache.close();
   }
   assert.deepEqual(treeDigest(target), before);
+});
+
+test("the server's gene service: a cheap check per request, a changed X noticed, our Save not", async () => {
+  const query = tempCopy(join(REPO, 'core', 'demo', 'target.zarr'));
+  const root = join(tempDir(), 'cache');
+  const service = new GeneService(query, () => Promise.resolve(), root);
+  try {
+    const ad = await openAnnDataFile(query);
+    const x = await (await ad.matrix('X')).rows(0, 1);
+    await ad.close();
+    // cell 0's first stored gene, to see a writer's change in
+    const [g, value] = [x.indices[0], x.data[0]];
+    assert.equal((await service.gene(g, 'raw'))[0], value);
+    const quick = await quickFingerprint(query);
+    assert.equal(await quickFingerprint(query), quick, 'the cheap check is stable');
+    const entries = readdirSync(root);
+
+    // our own Save (predictions into obs, obsm, uns): the cheap check changes, X did not
+    const n = 1039;
+    await writeAnnotationsToFile(query, {
+      obs: {
+        scNym: { kind: 'categorical', codes: new Int32Array(n), categories: ['B'] },
+        scNym_confidence: { kind: 'float', values: new Float32Array(n).fill(0.9) },
+      },
+    });
+    assert.notEqual(await quickFingerprint(query), quick);
+    assert.equal((await service.gene(g, 'raw'))[0], value);
+    assert.deepEqual(readdirSync(root), entries, 'the cache was kept');
+
+    // another writer changes one chunk of X (zarr replaces the chunk file): seen, rebuilt
+    const r = spawnSync(
+      PYTHON,
+      ['-c', 'import zarr,sys; z=zarr.open(sys.argv[1]+"/X/data"); z[0:1]=z[0:1]*3', query],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await service.gene(g, 'raw'))[0], value * 3, 'the changed X is read');
+    assert.notDeepEqual(readdirSync(root), entries);
+    const rebuilt = await GeneMajorCache.open(query, { root });
+    await checkGenes(query, rebuilt, [g]).finally(() => rebuilt.close());
+  } finally {
+    await service.close();
+  }
 });

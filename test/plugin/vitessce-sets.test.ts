@@ -5,10 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ObsColumn } from '../../core/src/anndata/types.js';
-import { LOW_CONFIDENCE_THRESHOLD, rampColor } from '@scnym/core/vocabulary';
+import { LOW_CONFIDENCE_THRESHOLD, rampColor, UNKNOWN_COLOR } from '@scnym/core/vocabulary';
 import type { ViewerEvent } from '../../plugin/src/host/api.js';
 import type { DatasetSummary } from '../../plugin/src/shared/worker-messages.js';
 import {
+  fileSetColors,
+  readFileSets,
   VitessceHost,
   type Coordination,
   type CoordinationBridge,
@@ -75,7 +77,7 @@ test('a categorical column becomes one coloured set per used label, in category 
     [
       ['a', hexToRgb('#1f77b4')],
       ['Unknown', hexToRgb('#bdbdbd')],
-      ['b', hexToRgb('#279e68')],
+      ['b', hexToRgb('#ff7f0e')], // Unknown takes no palette colour
     ],
   );
   assert.throws(() => categoricalTree('x', NAMES, ['a']), /1 labels for 6 cells/);
@@ -362,6 +364,61 @@ test('VitessceHost: Annotate publishes the prediction and confidence trees and c
   await host.colorBy('n_genes');
   assert.equal(bridge.state.additionalObsSets!.tree.at(-1)!.name, 'n_genes');
   await assert.rejects(host.colorBy('barcode'), /cannot be used for colouring/);
+});
+
+test('VitessceHost: a label has one colour in the file’s trees and the predictions tree', async () => {
+  // as the page does: the file's sets read once, their colours by name into the config
+  const reader = {
+    obsNames: async () => [...NAMES],
+    obsColumn: async (): Promise<ObsColumn> => ({
+      kind: 'categorical',
+      codes: Int32Array.from([0, 0, 1, 1, 2, 2]),
+      categories: ['B', 'CD4T', 'NK'],
+      ordered: false,
+    }),
+  };
+  const fileSets = await readFileSets(reader, ['cell_type']);
+  const labelColors = new Map<string, string>();
+  const config = vitessceConfig({
+    url: 'http://127.0.0.1:1/data/query/',
+    name: 'q.zarr',
+    columns: SUMMARY.columns,
+    obsm: SUMMARY.obsm,
+    setColors: fileSetColors(fileSets, labelColors),
+  }) as { coordinationSpace: { obsSetColor: { A: Coordination['obsSetColor'] } } };
+  const bridge = fakeBridge();
+  bridge.state.obsSetColor = config.coordinationSpace.obsSetColor.A;
+  const host = await VitessceHost.create({
+    bridge,
+    reader,
+    dataset: { url: 'http://127.0.0.1:1/data/query/', format: 'zarr', name: 'q.zarr' },
+    config: {
+      query: { name: 'q.zarr', url: '/data/query/', format: 'zarr', writable: true },
+      reference: null,
+      model: null,
+      labelKey: null,
+      epochs: null,
+    },
+    summary: SUMMARY,
+    setColumns: ['cell_type'],
+    fileSets,
+    labelColors,
+    status: () => undefined,
+  });
+  // the model's classes in another order, one the file lacks, Unknown
+  host.addObsColumn('scNym', {
+    kind: 'categorical',
+    codes: Int32Array.from([1, 1, 3, 3, 0, 2]),
+    categories: ['NK', 'B', 'Unknown', 'CD4T', 'Mono'],
+  });
+  const color = (tree: string, name: string) =>
+    bridge.state.obsSetColor!.find((c) => c.path[0] === tree && c.path[1] === name)?.color;
+  for (const name of ['B', 'CD4T', 'NK']) {
+    assert.ok(color('cell_type', name), name);
+    assert.deepEqual(color(PREDICTIONS_NODE, name), color('cell_type', name), name);
+  }
+  assert.deepEqual(color(PREDICTIONS_NODE, 'Unknown'), hexToRgb(UNKNOWN_COLOR));
+  assert.notDeepEqual(color(PREDICTIONS_NODE, 'NK'), color(PREDICTIONS_NODE, 'B'));
 });
 
 test('VitessceHost: selections come from the selected sets; setSelection publishes one', async () => {

@@ -15,6 +15,7 @@ export type NewColumn =
       kind: 'categorical';
       values: readonly string[];
       categories?: readonly string[];
+      /** A colour per category; absent: the host colours labels by name (core's labelColors). */
       colors?: readonly string[];
     }
   | {

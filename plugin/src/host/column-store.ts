@@ -12,6 +12,8 @@ export class ColumnStore {
   private readonly added = new Map<string, { info: ColumnInfo; column: ColourColumn }>();
   /** Columns read or added so far, in that order; null: it cannot be coloured by. */
   private readonly cache = new Map<string, Promise<ColourColumn | null>>();
+  /** Label → colour, shared by every categorical column, so a label has one colour. */
+  private readonly labelColors = new Map<string, string>();
 
   constructor(private readonly client: DataClient) {}
 
@@ -29,7 +31,7 @@ export class ColumnStore {
   colour(name: string): Promise<ColourColumn | null> {
     let p = this.cache.get(name);
     if (!p) {
-      p = this.client.obsColumn(name).then(toColourColumn);
+      p = this.client.obsColumn(name).then((c) => toColourColumn(c, this.labelColors));
       this.cache.set(name, p);
       p.catch(() => this.cache.delete(name));
     }
@@ -59,7 +61,7 @@ export class ColumnStore {
 
   /** Adds or replaces a plugin's column. */
   add(name: string, column: NewColumn): void {
-    const colour = fromNewColumn(column);
+    const colour = fromNewColumn(column, this.labelColors);
     const info: ColumnInfo =
       colour.kind === 'categorical'
         ? { name, kind: 'categorical', dtype: 'int32', nCategories: colour.categories.length }

@@ -4,7 +4,7 @@
  * plugins add, and back for plugins that read them.
  */
 import type { ObsColumn } from '@scnym/core/anndata';
-import { categoryColors } from '../ui/colors.js';
+import { labelColors } from '../ui/colors.js';
 import type { NewColumn } from './api.js';
 
 /** A column ready for colouring. */
@@ -18,14 +18,17 @@ export const NUMERIC_STEPS = 64;
 /** String columns with more distinct values than this are not offered as categories. */
 const MAX_CATEGORIES = 1000;
 
-/** A file's column, or null for a string column with too many distinct values. */
-export function toColourColumn(c: ObsColumn): ColourColumn | null {
+/**
+ * A file's column, or null for a string column with too many distinct values. Category colours
+ * follow their names through `assigned` (core's `labelColors`: one map for every column shown).
+ */
+export function toColourColumn(c: ObsColumn, assigned: Map<string, string>): ColourColumn | null {
   if (c.kind === 'categorical') {
     return {
       kind: 'categorical',
       codes: c.codes,
       categories: c.categories,
-      colors: categoryColors(c.categories),
+      colors: labelColors(c.categories, assigned),
     };
   }
   // Plain loops: a million calls of a map function box every value (slow, then collected).
@@ -36,7 +39,7 @@ export function toColourColumn(c: ObsColumn): ColourColumn | null {
       kind: 'categorical',
       codes,
       categories: ['False', 'True'],
-      colors: categoryColors(['False', 'True']),
+      colors: labelColors(['False', 'True'], assigned),
     };
   }
   if (c.kind === 'numeric') {
@@ -48,11 +51,11 @@ export function toColourColumn(c: ObsColumn): ColourColumn | null {
   if (categories.length > MAX_CATEGORIES) return null;
   const index = new Map(categories.map((v, i) => [v, i]));
   const codes = Int32Array.from(c.values, (v) => (v === null ? -1 : index.get(v)!));
-  return { kind: 'categorical', codes, categories, colors: categoryColors(categories) };
+  return { kind: 'categorical', codes, categories, colors: labelColors(categories, assigned) };
 }
 
-/** A plugin's column. */
-export function fromNewColumn(c: NewColumn): ColourColumn {
+/** A plugin's column: its own colours if it gives them, else by name as the file's columns. */
+export function fromNewColumn(c: NewColumn, assigned: Map<string, string>): ColourColumn {
   if (c.kind === 'numeric') {
     const values = Float32Array.from(c.values);
     const r = c.range ? { min: c.range[0], max: c.range[1] } : range(values);
@@ -62,7 +65,9 @@ export function fromNewColumn(c: NewColumn): ColourColumn {
     ? [...c.categories]
     : [...new Set('values' in c ? c.values : [])].sort((a, b) => a.localeCompare(b));
   const colors =
-    c.colors && c.colors.length === categories.length ? [...c.colors] : categoryColors(categories);
+    c.colors && c.colors.length === categories.length
+      ? [...c.colors]
+      : labelColors(categories, assigned);
   if ('codes' in c) {
     const codes = Int32Array.from(c.codes);
     for (let i = 0; i < codes.length; i++) if (codes[i] >= categories.length) codes[i] = -1;

@@ -70,9 +70,19 @@ export function cacheRoot(): string {
   return join(base, 'scnym', 'gene-major');
 }
 
+/** A zarr store's top-level elements the cache is not made from (a Save into obs keeps it). */
+const NOT_CACHED = new Set(['obs', 'obsm', 'obsp', 'uns', 'varm', 'varp']);
+
+/**
+ * The store's consolidated metadata, a copy of every element's: rewritten by each Save, while
+ * X's own metadata files (in the fingerprint) change with X.
+ */
+const CONSOLIDATED = new Set(['.zmetadata', 'zarr.json']);
+
 /**
  * What the cache is made from, as a hash: the h5ad file's identity, or every file of a zarr
- * store except obs, obsm, obsp and uns (a Save into obs leaves the cache valid).
+ * store except obs, obsm, obsp and uns and the consolidated metadata (a Save into obs leaves the
+ * cache valid).
  */
 export async function fingerprint(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -81,12 +91,11 @@ export async function fingerprint(path: string): Promise<string> {
     hash.update(`${info.size}:${info.mtimeMs}:${info.ino}`);
     return hash.digest('hex');
   }
-  const skip = new Set(['obs', 'obsm', 'obsp', 'uns', 'varm', 'varp']);
   const walk = async (dir: string, rel: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
-      if (rel === '' && skip.has(e.name)) continue;
+      if (rel === '' && (NOT_CACHED.has(e.name) || CONSOLIDATED.has(e.name))) continue;
       const p = join(dir, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(p, r);
@@ -98,6 +107,51 @@ export async function fingerprint(path: string): Promise<string> {
   };
   await walk(path, '');
   return hash.digest('hex');
+}
+
+/**
+ * A cheap check of the same, for every gene request (`fingerprint` walks every chunk file: tens
+ * of ms at a million cells): the h5ad file's identity, or for a zarr store the folders and
+ * metadata files of its groups and arrays (size, mtime, inode), never an array's chunks. A
+ * writer that replaces X (anndata's write_zarr, zarr writing a chunk: a new file renamed into
+ * the array's folder, which changes the folder's mtime) changes it; so does our own Save (its
+ * staging folder and consolidated metadata at the top). Where it changed, `fingerprint` says
+ * whether what the cache is made from did.
+ */
+export async function quickFingerprint(path: string): Promise<string> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return fingerprint(path);
+  const hash = createHash('sha256');
+  const add = (rel: string, s: { size: number; mtimeMs: number; ino: number } | null) =>
+    hash.update(`${rel}\0${s ? `${s.size}:${s.mtimeMs}:${s.ino}` : '-'}\n`);
+  const node = async (dir: string, rel: string): Promise<void> => {
+    add(rel, await stat(dir));
+    const array = await zarrArray(dir);
+    if (array) {
+      for (const m of ['.zarray', '.zattrs', 'zarr.json']) {
+        add(`${rel}/${m}`, await stat(join(dir, m)).catch(() => null));
+      }
+      return; // its chunks are left to the folder's mtime
+    }
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (rel === '' && NOT_CACHED.has(e.name)) continue;
+      const p = join(dir, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await node(p, r);
+      else if (e.isFile()) add(r, await stat(p));
+    }
+  };
+  await node(path, '');
+  return hash.digest('hex');
+}
+
+/** Whether a zarr folder is an array (v2 `.zarray`, v3 `zarr.json` of node_type array). */
+async function zarrArray(dir: string): Promise<boolean> {
+  if (await stat(join(dir, '.zarray')).catch(() => null)) return true;
+  const v3 = await readFile(join(dir, 'zarr.json'), 'utf8').catch(() => null);
+  return v3 !== null && /"node_type"\s*:\s*"array"/.test(v3);
 }
 
 /** A built entry: reads one gene's values for every cell. */

@@ -1,15 +1,19 @@
 /**
  * The server's gene reads: one gene-major cache of the query (gene-cache.ts), built on the first
- * request with progress, rebuilt when the file changes, and one gene's values per request.
+ * request with progress, rebuilt when the file changes, and one gene's values per request. Each
+ * request checks the file cheaply (quickFingerprint: metadata and folders); only where that
+ * changed (a writer, or our own Save) is every file of it looked at again (fingerprint).
  */
 import type { GeneStatus, GeneValues } from '../shared/genes.js';
-import { fingerprint, GeneMajorCache } from './gene-cache.js';
+import { fingerprint, GeneMajorCache, quickFingerprint } from './gene-cache.js';
 
 export class GeneService {
   private cache: Promise<GeneMajorCache> | null = null;
   /** The built cache of `cache`, once it is built. */
   private ready: GeneMajorCache | null = null;
   private print = '';
+  /** The cheap check when `print` was taken. */
+  private quick = '';
   private building = false;
   private progress = { done: 0, total: 0 };
   private failure: string | null = null;
@@ -60,13 +64,18 @@ export class GeneService {
    */
   private async ensure(): Promise<GeneMajorCache> {
     await this.idle();
-    const now = await fingerprint(this.path);
+    // The cheap check first: a change during the full walk is seen by the next request.
+    const quick = await quickFingerprint(this.path);
+    const now = quick === this.quick ? this.print : await fingerprint(this.path);
+    // (a change seen during a build is kept unseen: the next request walks again)
+    if (now === this.print) this.quick = quick;
     if (this.building || now === this.print) {
       if (this.failure) throw new Error(this.failure);
       if (this.cache) return this.cache;
     }
     const previous = this.ready;
     this.print = now;
+    this.quick = quick;
     this.failure = null;
     this.ready = null;
     this.progress = { done: 0, total: 0 };

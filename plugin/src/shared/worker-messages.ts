@@ -90,6 +90,19 @@ export interface SaliencyRequest {
   top: number;
 }
 
+/**
+ * Compare: the labels against a column of known labels, scored in the worker (core's
+ * evaluatePredictions; about a second at a million cells). Codes into names, one buffer each.
+ */
+export interface ScoreRequest {
+  type: 'score';
+  /** The reply carries it: the page shows the latest request's scores only. */
+  id: number;
+  truth: { codes: Int32Array; names: string[] };
+  labels: { codes: Int32Array; names: string[] };
+  confidence: Float32Array;
+}
+
 /** Loads a saved model for markers (after a reload: the model an earlier save wrote). */
 export interface LoadModelRequest {
   type: 'load-model';
@@ -104,6 +117,7 @@ export type ToWorker =
   | AnnotateRequest
   | SaliencyRequest
   | LoadModelRequest
+  | ScoreRequest
   /** The model as core's files, for Save (answered by 'model-files'). */
   | { type: 'model-files' }
   | { type: 'cancel' };
@@ -159,6 +173,13 @@ export type FromWorker =
       nMatching: number;
       /** The cells were the lasso selection (else those predicted as the class). */
       selection: boolean;
+    }
+  | {
+      type: 'scores';
+      id: number;
+      report: import('@scnym/core/scores').EvaluationReport | null;
+      /** Why it could not be scored (report null). */
+      error?: string;
     }
   | { type: 'cancelled' }
   | { type: 'model-loaded'; name: string; classNames: string[] }

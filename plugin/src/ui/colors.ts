@@ -3,7 +3,11 @@
  * writes to uns, so a saved file looks the same in scanpy), the grey of missing values, the two
  * chart colours, and the viridis ramp for numbers (core's, shared by every confidence chart).
  */
-export { UNKNOWN_COLOR as MISSING_COLOR, categoryColors } from '@scnym/core/vocabulary';
+export {
+  UNKNOWN_COLOR as MISSING_COLOR,
+  categoryColors,
+  labelColors,
+} from '@scnym/core/vocabulary';
 
 /** Points with no colour column, the lasso, bars and lines (also styles.css's primary button). */
 export const ACCENT = '#3a6ea5';

@@ -17,7 +17,7 @@
  * calls `coordinationChanged()` after each change.
  */
 import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
-import { categoryColors, embeddingChoices } from '@scnym/core/vocabulary';
+import { embeddingChoices, labelColors } from '@scnym/core/vocabulary';
 import type {
   DataAccess,
   NewColumn,
@@ -77,9 +77,42 @@ export interface VitessceHostOptions {
   summary: DatasetSummary;
   /** Categorical columns Vitessce's loader shows as cell-set trees (named by the column). */
   setColumns: readonly string[];
+  /** Those columns if the page read them already (`readFileSets`); else the host reads them. */
+  fileSets?: FileSets;
+  /**
+   * Label → colour for every tree (core's `labelColors`), so a label has one colour in the file's
+   * trees and the panel's; the page fills it with the file's colours for Vitessce's config.
+   */
+  labelColors?: Map<string, string>;
   /** Where `registerPanel` mounts the panel. */
   panelElement?: HTMLElement;
   status(message: string): void;
+}
+
+/** The file's categorical set columns: column → its codes and categories. */
+export type FileSets = Map<string, { codes: Int32Array; categories: string[] }>;
+
+/** Reads the set columns (in order; any that is not categorical is left out). */
+export async function readFileSets(
+  reader: DatasetReader,
+  columns: readonly string[],
+): Promise<FileSets> {
+  const sets: FileSets = new Map();
+  for (const name of columns) {
+    const column = await reader.obsColumn(name);
+    if (column.kind === 'categorical') {
+      sets.set(name, { codes: column.codes, categories: column.categories });
+    }
+  }
+  return sets;
+}
+
+/** The colours of the file's sets, by name through `assigned` (in the sets' order). */
+export function fileSetColors(sets: FileSets, assigned: Map<string, string>): SetColor[] {
+  return [...sets].flatMap(([column, { categories }]) => {
+    const colors = labelColors(categories, assigned);
+    return categories.map((c, k) => ({ path: [column, c], color: hexToRgb(colors[k]) }));
+  });
 }
 
 interface Added {
@@ -93,7 +126,8 @@ export class VitessceHost implements ViewerApi {
   private readonly trees = new Map<string, string[][]>();
   /** Tree name → the column it shows. */
   private readonly treeColumn = new Map<string, string>();
-  private readonly fileSets = new Map<string, { codes: Int32Array; categories: string[] }>();
+  private fileSets: FileSets = new Map();
+  private readonly labelColors: Map<string, string>;
   private readonly listeners = new Set<(event: ViewerEvent) => void>();
   private readonly index: Map<string, number>;
   private colourColumn: string | null = null;
@@ -105,6 +139,7 @@ export class VitessceHost implements ViewerApi {
     private readonly names: string[],
   ) {
     this.index = new Map(names.map((n, i) => [n, i]));
+    this.labelColors = options.labelColors ?? new Map();
   }
 
   /** Reads the obs names and the set columns, then the host is ready for panels. */
@@ -114,14 +149,13 @@ export class VitessceHost implements ViewerApi {
       throw new Error(`${names.length} obs names for ${options.summary.nObs} cells`);
     }
     const host = new VitessceHost(options, names);
-    for (const name of options.setColumns) {
-      const column = await options.reader.obsColumn(name);
-      if (column.kind !== 'categorical') continue;
-      host.fileSets.set(name, { codes: column.codes, categories: column.categories });
-      const used = new Set(column.codes);
+    host.fileSets = options.fileSets ?? (await readFileSets(options.reader, options.setColumns));
+    fileSetColors(host.fileSets, host.labelColors); // the file's labels first, as the page's
+    for (const [name, { codes, categories }] of host.fileSets) {
+      const used = new Set(codes);
       host.trees.set(
         name,
-        column.categories.filter((_, k) => used.has(k)).map((c) => [name, c]),
+        categories.filter((_, k) => used.has(k)).map((c) => [name, c]),
       );
       host.treeColumn.set(name, name);
     }
@@ -184,8 +218,8 @@ export class VitessceHost implements ViewerApi {
       obsColorEncoding: 'cellSetSelection',
     };
     if (this.fileSets.has(tree)) {
-      // Vitessce colours only the first tree at start; give the others the panel's palette.
-      const missing = this.fileSetColors(tree).filter(
+      // The page's config gives the file's colours; any Vitessce has not: by name, as the others.
+      const missing = this.colorsOf(tree).filter(
         (c) => !current.obsSetColor?.some((e) => samePath(e.path, c.path)),
       );
       if (missing.length) values.obsSetColor = [...(current.obsSetColor ?? []), ...missing];
@@ -213,15 +247,20 @@ export class VitessceHost implements ViewerApi {
       const categories = [
         ...(column.categories ?? new Set(values.filter((v): v is string => v !== null))),
       ];
-      const built = categoricalTree(tree, this.names, values, categories, column.colors);
       const index = new Map(categories.map((c, i) => [c, i]));
       for (const v of values) if (v !== null && !index.has(v)) index.set(v, index.size);
+      const order = [...index.keys()];
+      const colors =
+        column.colors && column.colors.length >= order.length
+          ? column.colors
+          : labelColors(order, this.labelColors);
+      const built = categoricalTree(tree, this.names, values, order, colors);
       this.added.set(name, {
         info: { name, kind: 'categorical', dtype: 'int32', nCategories: index.size },
         column: {
           kind: 'categorical',
           codes: Int32Array.from(values, (v) => (v === null ? -1 : index.get(v)!)),
-          categories: [...index.keys()],
+          categories: order,
           ordered: false,
         },
       });
@@ -357,10 +396,8 @@ export class VitessceHost implements ViewerApi {
     return old ? leafPaths(old) : [];
   }
 
-  private fileSetColors(column: string): SetColor[] {
-    const file = this.fileSets.get(column)!;
-    const colors = categoryColors(file.categories);
-    return file.categories.map((c, k) => ({ path: [column, c], color: hexToRgb(colors[k]) }));
+  private colorsOf(column: string): SetColor[] {
+    return fileSetColors(new Map([[column, this.fileSets.get(column)!]]), this.labelColors);
   }
 
   private emit(event: ViewerEvent): void {

@@ -7,6 +7,7 @@
  */
 import type { ColumnInfo } from '@scnym/core/anndata';
 import { embeddingChoices, likelyLabelColumn } from '@scnym/core/vocabulary';
+import type { SetColor } from './sets.js';
 
 /** The plugin view type's name in Vitessce configs. */
 export const VIEW_TYPE = 'scnymTransferLabels';
@@ -21,6 +22,11 @@ export interface QueryDescription {
   name: string;
   columns: readonly ColumnInfo[];
   obsm: readonly { key: string; shape: readonly number[] }[];
+  /**
+   * The sets' colours (the adapter's `fileSetColors`: by label name, as the panel's trees);
+   * absent: Vitessce's own palette, by position in each tree.
+   */
+  setColors?: readonly SetColor[];
 }
 
 /** The embedding shown: X_umap if there is one, else the first of core's embedding choices. */
@@ -40,9 +46,12 @@ export function embeddingTypeName(key: string): string {
   return key.startsWith('X_') ? key.slice(2).toUpperCase() : key;
 }
 
-/** The obs columns published by Vitessce's loader as cell sets (the adapter colours by these). */
+/**
+ * The obs columns published by Vitessce's loader as cell sets (the adapter colours by these), the
+ * likeliest cell-type column first: Vitessce colours by the first tree at start.
+ */
 export function setColumns(columns: readonly ColumnInfo[]): string[] {
-  return columns
+  const names = columns
     .filter(
       (c) =>
         c.kind === 'categorical' &&
@@ -51,10 +60,6 @@ export function setColumns(columns: readonly ColumnInfo[]): string[] {
         !c.name.includes('/'),
     )
     .map((c) => c.name);
-}
-
-/** The likeliest cell-type column listed first (Vitessce colours by the first tree at start). */
-function orderSets(names: string[]): string[] {
   const first = likelyLabelColumn(names.map((name) => ({ name })))?.name;
   return first ? [first, ...names.filter((n) => n !== first)] : names;
 }
@@ -63,7 +68,7 @@ export function vitessceConfig(query: QueryDescription): Record<string, unknown>
   const embedding = chooseEmbedding(query.obsm, query.columns);
   if (!embedding) throw new Error(`${query.name} has no 2-D obsm embedding to plot`);
   const embeddingType = embeddingTypeName(embedding);
-  const sets = orderSets(setColumns(query.columns));
+  const sets = setColumns(query.columns);
   const scopes = {
     dataset: 'A',
     obsType: 'A',
@@ -110,7 +115,7 @@ export function vitessceConfig(query: QueryDescription): Record<string, unknown>
       obsType: { A: 'cell' },
       embeddingType: { A: embeddingType },
       obsSetSelection: { A: null },
-      obsSetColor: { A: null },
+      obsSetColor: { A: query.setColors ? [...query.setColors] : null },
       obsSetExpansion: { A: null },
       additionalObsSets: { A: null },
       obsColorEncoding: { A: 'cellSetSelection' },

@@ -11,7 +11,7 @@ import { DataClient } from '@scnym/plugin/data-client';
 import { transferLabelsPanel } from '@scnym/plugin/transfer-labels';
 import { fetchConfig } from '@scnym/plugin/config';
 import type { DatasetLocation } from '@scnym/plugin/data-messages';
-import type { VitessceHost } from './adapter.js';
+import { fileSetColors, readFileSets, type VitessceHost } from './adapter.js';
 import { setColumns, vitessceConfig } from './config.js';
 import { transferLabelsViewType } from './view.js';
 
@@ -33,11 +33,16 @@ async function main(): Promise<void> {
   const client = new DataClient(new Worker(dataWorkerUrl, { type: 'module' }));
   const summary = await client.open(dataset);
   const sets = setColumns(summary.columns);
+  // The file's sets coloured by label name from the start (Vitessce's own palette goes by
+  // position in each tree); the panel's trees take their colours from the same map.
+  const fileSets = await readFileSets(client, sets);
+  const labelColors = new Map<string, string>();
   const vitessce = vitessceConfig({
     url: dataset.url,
     name: dataset.name,
     columns: summary.columns,
     obsm: summary.obsm,
+    setColors: fileSetColors(fileSets, labelColors),
   });
   const token =
     document.querySelector<HTMLMetaElement>('meta[name="scnym-token"]')?.content ?? null;
@@ -47,6 +52,8 @@ async function main(): Promise<void> {
     summary,
     reader: client,
     setColumns: sets,
+    fileSets,
+    labelColors,
     panel: transferLabelsPanel({
       workerUrl: here('/app/transfer-labels-worker.js'),
       dataWorkerUrl,

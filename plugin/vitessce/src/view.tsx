@@ -13,6 +13,7 @@ import {
   type Coordination,
   type CoordinationBridge,
   type DatasetReader,
+  type FileSets,
 } from './adapter.js';
 import { VIEW_TYPE } from './config.js';
 
@@ -43,6 +44,9 @@ export interface ViewContext {
   summary: DatasetSummary;
   reader: DatasetReader;
   setColumns: readonly string[];
+  /** The set columns as the page read them, and its label colours (see VitessceHostOptions). */
+  fileSets?: FileSets;
+  labelColors?: Map<string, string>;
   panel: PanelDefinition;
   /** Called once the panel is mounted (or failed to be), for the page. */
   onReady?(host: VitessceHost | null, error?: Error): void;
@@ -86,6 +90,8 @@ export function transferLabelsViewType(context: ViewContext): PluginViewType {
         config: context.config,
         summary: context.summary,
         setColumns: context.setColumns,
+        fileSets: context.fileSets,
+        labelColors: context.labelColors,
         panelElement: element.current!,
         status: setStatus,
       })

@@ -1,14 +1,17 @@
 /**
  * The Compare section: the labels (predictions with the hand edits) against a label column the
  * query already holds, scored by core's evaluation (@scnym/core/scores, what `scnym evaluate`
- * and VS Code report): a confusion matrix whose cells select their cells on the plot, and
+ * and VS Code report) in the panel's worker (compare-scores.ts), so an edit at a million cells
+ * does not hold the page: a confusion matrix whose cells select their cells on the plot, and
  * precision, recall and mean confidence per class.
  */
 import type { ObsColumn } from '@scnym/core/anndata';
-import { evaluatePredictions, type EvaluationReport } from '@scnym/core/scores';
+import type { EvaluationReport } from '@scnym/core/scores';
 import { UNKNOWN_LABEL } from '@scnym/core/vocabulary';
 import type { ViewerApi } from '../../host/api.js';
+import type { FromWorker, ScoreRequest } from '../../shared/worker-messages.js';
 import { el } from '../../ui/dom.js';
+import type { CodedLabels } from './compare-scores.js';
 import { CONFIDENCE, LABEL } from './keys.js';
 
 /** The labels as they stand: a code per cell into `categories`, and the confidences. */
@@ -23,10 +26,16 @@ export class CompareView {
   private readonly truthKey = el('select', { id: 'tl-compare-truth' });
   private readonly out = el('div', { id: 'tl-compare' });
   private labels: CurrentLabels | null = null;
-  /** The chosen column, a name (or null: no label) per cell. */
-  private truth: { key: string; names: (string | null)[] } | null = null;
+  /** The chosen column as codes into names (−1: no label). */
+  private truth: (CodedLabels & { key: string; names: string[] }) | null = null;
+  /** The latest scoring asked of the worker (older answers are dropped). */
+  private asked = 0;
 
-  constructor(private readonly api: ViewerApi) {
+  /** `score` sends a request to the panel's worker; its answer comes to `showScores`. */
+  constructor(
+    private readonly api: ViewerApi,
+    private readonly score: (request: ScoreRequest) => void,
+  ) {
     this.truthKey.onchange = () => void this.choose(this.truthKey.value);
     this.element = el('div', { class: 'section', id: 'tl-compare-section' }, [
       el('h3', {}, ['Compare with a label column']),
@@ -62,41 +71,66 @@ export class CompareView {
     this.truth = null;
     if (key) {
       this.out.replaceChildren(el('div', { class: 'small muted' }, [`reading obs/${key}…`]));
-      const names = labelNames(await this.api.data().obsColumn(key));
+      const coded = codedLabels(await this.api.data().obsColumn(key));
       if (this.truthKey.value !== key) return; // another column was chosen meanwhile
-      this.truth = { key, names };
+      this.truth = { key, ...coded };
     }
     this.draw();
   }
 
+  /** Asks the worker to score the labels as they stand (the tables stay until it answers). */
   private draw(): void {
     const { labels, truth } = this;
+    this.asked++;
     if (!labels || !truth) {
       this.out.replaceChildren();
       return;
     }
-    const predicted = predictedNames(labels);
-    const report = evaluatePredictions({
-      truth: truth.names,
-      predicted,
+    if (!this.out.hasChildNodes()) {
+      this.out.replaceChildren(el('div', { class: 'small muted' }, ['scoring…']));
+    }
+    // Copies: the page keeps its arrays; the structured clone of three buffers is a few ms.
+    this.score({
+      type: 'score',
+      id: this.asked,
+      truth: { codes: truth.codes, names: truth.names },
+      labels: { codes: labels.codes, names: [...labels.categories] },
       confidence: labels.confidence,
     });
+  }
+
+  /** The worker's answer: drawn if it is for the labels and column shown now. */
+  showScores(m: Extract<FromWorker, { type: 'scores' }>): void {
+    const { labels, truth } = this;
+    if (m.id !== this.asked || !labels || !truth) return;
+    const report = m.report;
+    if (!report) {
+      this.out.replaceChildren(
+        el('div', { class: 'small error' }, [`could not score: ${m.error ?? 'unknown error'}`]),
+      );
+      return;
+    }
     this.out.replaceChildren(
       el('div', { id: 'tl-compare-summary', class: 'small' }, [
         `${report.nCells.toLocaleString('en-US')} cells with a '${truth.key}' label: ` +
           `accuracy ${pct(report.accuracy)}, balanced ${pct(report.balancedAccuracy)}`,
       ]),
-      confusionTable(report, (row, column) => this.select(row, column, predicted)),
+      confusionTable(report, (row, column) => this.select(row, column, labels, truth)),
       classTable(report),
     );
   }
 
   /** Selects the cells of one confusion-matrix entry: known label `row`, label `column`. */
-  private select(row: string, column: string, predicted: readonly string[]): void {
-    const names = this.truth!.names;
+  private select(row: string, column: string, labels: CurrentLabels, truth: CodedLabels): void {
+    const knownCode = truth.names.indexOf(row);
+    // the labels' codes that read as `column` (a code with no name reads 'Unknown')
+    const isColumn = labels.categories.map((c) => c === column);
+    const unknown = column === UNKNOWN_LABEL;
     const cells: number[] = [];
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] === row && predicted[i] === column) cells.push(i);
+    for (let i = 0; i < labels.codes.length; i++) {
+      if (truth.codes[i] !== knownCode) continue;
+      const c = labels.codes[i];
+      if (isColumn[c] ?? unknown) cells.push(i);
     }
     this.api.setSelection(cells);
     this.api.status(
@@ -105,23 +139,25 @@ export class CompareView {
   }
 }
 
-/** A label per cell ('Unknown' where a cell has none). */
-function predictedNames({ codes, categories }: CurrentLabels): string[] {
-  const out = new Array<string>(codes.length);
-  for (let i = 0; i < codes.length; i++) out[i] = categories[codes[i]] ?? UNKNOWN_LABEL;
-  return out;
-}
-
-/** A column's values as names (null: missing); numbers become their text. */
-function labelNames(c: ObsColumn): (string | null)[] {
-  const n = c.kind === 'categorical' ? c.codes.length : c.values.length;
-  const out = new Array<string | null>(n);
+/** A column's values as codes into names (−1: missing); numbers become their text. */
+function codedLabels(c: ObsColumn): { codes: Int32Array; names: string[] } {
+  if (c.kind === 'categorical') return { codes: c.codes, names: [...c.categories] };
+  const n = c.values.length;
+  const codes = new Int32Array(n);
+  const index = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    if (c.kind === 'categorical') out[i] = c.codes[i] < 0 ? null : c.categories[c.codes[i]];
-    else if (c.kind === 'string') out[i] = c.values[i];
-    else out[i] = c.mask?.[i] ? null : String(c.kind === 'bool' ? c.values[i] === 1 : c.values[i]);
+    let name: string | null;
+    if (c.kind === 'string') name = c.values[i];
+    else name = c.mask?.[i] ? null : String(c.kind === 'bool' ? c.values[i] === 1 : c.values[i]);
+    if (name === null) {
+      codes[i] = -1;
+      continue;
+    }
+    let k = index.get(name);
+    if (k === undefined) index.set(name, (k = index.size));
+    codes[i] = k;
   }
-  return out;
+  return { codes, names: [...index.keys()] };
 }
 
 function confusionTable(

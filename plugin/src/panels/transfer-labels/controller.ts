@@ -12,7 +12,6 @@ import {
   type FromWorker,
   type ToWorker,
 } from '../../shared/worker-messages.js';
-import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
 import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
@@ -68,7 +67,7 @@ export class TransferLabels {
       this.progress.say(message),
     );
     this.confidence = new ConfidenceView(api);
-    this.compare = new CompareView(api);
+    this.compare = new CompareView(api, (request) => this.ensureWorker().postMessage(request));
     this.markers = new MarkersView(api, (request) => {
       this.explaining = true;
       this.post(request);
@@ -220,6 +219,9 @@ export class TransferLabels {
       case 'model-files':
         for (const resolve of this.filesWanted.splice(0)) resolve(m.files);
         break;
+      case 'scores':
+        this.compare.showScores(m);
+        break;
       case 'cancelled':
         if (this.explaining) this.markers.progress('cancelled');
         this.explaining = false;
@@ -304,12 +306,8 @@ export class TransferLabels {
     const { labels, result } = this;
     if (!labels || !result) return;
     const { codes, categories } = labels;
-    this.api.addObsColumn(LABEL, {
-      kind: 'categorical',
-      codes,
-      categories,
-      colors: categoryColors(categories),
-    });
+    // No colours given: the host colours labels by name, as in the file's columns.
+    this.api.addObsColumn(LABEL, { kind: 'categorical', codes, categories });
     this.compare.show({ codes, categories, confidence: result.confidence });
     this.relabel.showHistory(labels);
   }

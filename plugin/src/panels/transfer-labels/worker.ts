@@ -27,6 +27,7 @@ import type {
   SaliencyRequest,
   ToWorker,
 } from '../../shared/worker-messages.js';
+import { CompareScorer } from './compare-scores.js';
 import { LABEL } from './keys.js';
 
 interface WorkerScope {
@@ -56,6 +57,8 @@ interface LastRun {
   geneKey: string;
 }
 let last: LastRun | null = null;
+/** Compare's scoring: not one of the runs, it answers between a run's steps too. */
+const scorer = new CompareScorer(post);
 
 scope.onmessage = (e) => {
   const msg = e.data;
@@ -64,6 +67,7 @@ scope.onmessage = (e) => {
   else if (msg.type === 'saliency') void run(() => markers(msg));
   else if (msg.type === 'load-model') void run(() => loadModel(msg));
   else if (msg.type === 'model-files') void modelFiles();
+  else if (msg.type === 'score') scorer.request(msg);
 };
 
 let busy = false;
