@@ -88,6 +88,18 @@ test(
     assert.match(info, /the model in target\.zarr\.scnym-model$/);
     const beside = `${query}${MODEL_BESIDE_SUFFIX}`;
     assert.deepEqual(readdirSync(beside).sort(), ['model.json', 'scnym.json', 'weights.bin']);
+    // The colours saved are the ones the legend shows (one colour per label name in the page).
+    const shown = await swatches(page);
+    const file = await openAnnDataFile(query);
+    try {
+      const labels = await file.obsColumn('scNym');
+      const colors = (await file.uns('scNym_colors')) as unknown as string[];
+      assert.ok(labels.kind === 'categorical');
+      const saved = labels.categories.map((c, i): [string, string] => [c, colors[i]]).sort();
+      assert.deepEqual(saved, shown);
+    } finally {
+      await file.close();
+    }
 
     step('reload');
     await page.reload();
@@ -192,6 +204,22 @@ async function annotate(page: Page): Promise<void> {
     await page.evaluate(() => document.body.dataset.annotated ?? null),
     'true',
     await page.locator('#tl-message').innerText(),
+  );
+}
+
+/** The legend's categories with their swatch colours as #rrggbb, sorted by name. */
+function swatches(page: Page): Promise<[string, string][]> {
+  return page.locator('#legend .legend-row').evaluateAll((rows) =>
+    rows
+      .map((r): [string, string] => {
+        const rgb = getComputedStyle(r.querySelector('.swatch')!).borderTopColor;
+        const hex = (rgb.match(/\d+/g) ?? [])
+          .slice(0, 3)
+          .map((v) => Number(v).toString(16).padStart(2, '0'))
+          .join('');
+        return [r.getAttribute('data-category') ?? '', `#${hex}`];
+      })
+      .sort(),
   );
 }
 

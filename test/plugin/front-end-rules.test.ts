@@ -18,7 +18,12 @@ import {
   trainingProgress,
 } from '@scnym/core/vocabulary';
 import { summarizeResults } from '../../extension/src/results.js';
+import { join } from 'node:path';
+import { openAnnDataFile } from '@scnym/core/node';
+import { ColumnStore } from '../../plugin/src/host/column-store.js';
+import type { DataClient } from '../../plugin/src/host/data-client.js';
 import { fromNewColumn, toColourColumn } from '../../plugin/src/host/columns.js';
+import { REPO } from '../helpers/paths.js';
 import { embeddingKeys } from '../../plugin/src/host/embedding.js';
 import type { DatasetSummary } from '../../plugin/src/shared/worker-messages.js';
 import { MISSING_COLOR, viridis } from '../../plugin/src/ui/colors.js';
@@ -121,6 +126,30 @@ test('one colour per label name in the viewer: a file’s column and the panel�
     assigned,
   );
   assert.ok(own.kind === 'categorical' && own.colors[0] === '#000000');
+});
+
+test('what a Save writes as <key>_colors is what the page shows: the file’s colours by name', async () => {
+  // The demo query's cell_type, read from the file as the viewer's data worker reads it.
+  const ad = await openAnnDataFile(join(REPO, 'core', 'demo', 'target.zarr'));
+  try {
+    const client = { obsColumn: (name: string) => ad.obsColumn(name) } as unknown as DataClient;
+    const store = new ColumnStore(client);
+    const file = await store.colour('cell_type');
+    assert.ok(file?.kind === 'categorical');
+    // predictions in another order, with Unknown first: position-based colours would differ
+    const categories = ['Unknown', ...[...file.categories].reverse()];
+    store.add('scNym', { kind: 'categorical', values: categories, categories });
+    const shown = await store.colour('scNym');
+    assert.ok(shown?.kind === 'categorical');
+    const saved = store.colorsOf(categories);
+    assert.deepEqual(saved, shown.colors);
+    for (const [i, name] of file.categories.entries()) {
+      assert.equal(saved[categories.indexOf(name)], file.colors[i], name);
+    }
+    assert.notDeepEqual(saved, categoryColors(categories));
+  } finally {
+    await ad.close();
+  }
 });
 
 test('embeddings offered: 2-D or wider X_*, never scNym’s latent space', () => {

@@ -87,4 +87,10 @@ export interface ViewerApi {
    * Optional: a host without a legend of its own leaves it out.
    */
   renameCategories?(column: string, rename: ((code: number, name: string) => void) | null): void;
+  /**
+   * The colours this viewer shows these labels in (one colour per name across every column,
+   * core's `labelColors`), so what a Save writes as `<key>_colors` is what the user saw.
+   * Optional: without it a plugin uses `categoryColors`.
+   */
+  labelColors?(names: readonly string[]): string[];
 }

@@ -3,6 +3,7 @@
  * first coloured by or shown) and those plugins add.
  */
 import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
+import { labelColors } from '@scnym/core/vocabulary';
 import type { NewColumn } from './api.js';
 import { fromNewColumn, toColourColumn, toObsColumn, type ColourColumn } from './columns.js';
 import type { DataClient } from './data-client.js';
@@ -52,6 +53,11 @@ export class ColumnStore {
   obsColumn(name: string): Promise<ObsColumn> {
     const a = this.added.get(name);
     return a ? Promise.resolve(toObsColumn(a.column)) : this.client.obsColumn(name);
+  }
+
+  /** The colours these labels are shown in (new names take the next free colours). */
+  colorsOf(names: readonly string[]): string[] {
+    return labelColors(names, this.labelColors);
   }
 
   /** Forgets an added column (a file's stays). */

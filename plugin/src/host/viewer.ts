@@ -207,6 +207,10 @@ export class Viewer implements ViewerApi {
     else this.renamers.delete(column);
   }
 
+  labelColors(names: readonly string[]): string[] {
+    return this.columns.colorsOf(names);
+  }
+
   // ------------------------------------------------------------------ internals
 
   private emit(event: ViewerEvent): void {

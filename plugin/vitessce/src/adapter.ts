@@ -127,7 +127,7 @@ export class VitessceHost implements ViewerApi {
   /** Tree name → the column it shows. */
   private readonly treeColumn = new Map<string, string>();
   private fileSets: FileSets = new Map();
-  private readonly labelColors: Map<string, string>;
+  private readonly colorMap: Map<string, string>;
   private readonly listeners = new Set<(event: ViewerEvent) => void>();
   private readonly index: Map<string, number>;
   private colourColumn: string | null = null;
@@ -139,7 +139,7 @@ export class VitessceHost implements ViewerApi {
     private readonly names: string[],
   ) {
     this.index = new Map(names.map((n, i) => [n, i]));
-    this.labelColors = options.labelColors ?? new Map();
+    this.colorMap = options.labelColors ?? new Map();
   }
 
   /** Reads the obs names and the set columns, then the host is ready for panels. */
@@ -150,7 +150,7 @@ export class VitessceHost implements ViewerApi {
     }
     const host = new VitessceHost(options, names);
     host.fileSets = options.fileSets ?? (await readFileSets(options.reader, options.setColumns));
-    fileSetColors(host.fileSets, host.labelColors); // the file's labels first, as the page's
+    fileSetColors(host.fileSets, host.colorMap); // the file's labels first, as the page's
     for (const [name, { codes, categories }] of host.fileSets) {
       const used = new Set(codes);
       host.trees.set(
@@ -199,6 +199,10 @@ export class VitessceHost implements ViewerApi {
 
   currentColorBy(): string | null {
     return this.colourColumn;
+  }
+
+  labelColors(names: readonly string[]): string[] {
+    return labelColors(names, this.colorMap);
   }
 
   async colorBy(column: string): Promise<void> {
@@ -253,7 +257,7 @@ export class VitessceHost implements ViewerApi {
       const colors =
         column.colors && column.colors.length >= order.length
           ? column.colors
-          : labelColors(order, this.labelColors);
+          : labelColors(order, this.colorMap);
       const built = categoricalTree(tree, this.names, values, order, colors);
       this.added.set(name, {
         info: { name, kind: 'categorical', dtype: 'int32', nCategories: index.size },
@@ -397,7 +401,7 @@ export class VitessceHost implements ViewerApi {
   }
 
   private colorsOf(column: string): SetColor[] {
-    return fileSetColors(new Map([[column, this.fileSets.get(column)!]]), this.labelColors);
+    return fileSetColors(new Map([[column, this.fileSets.get(column)!]]), this.colorMap);
   }
 
   private emit(event: ViewerEvent): void {

@@ -59,7 +59,9 @@ export class SaveView {
     if (!annotation) return;
     info.textContent = 'saving…';
     try {
-      const body = saveBody(annotation);
+      const body = saveBody(annotation, (names) =>
+        this.api.labelColors ? this.api.labelColors(names) : categoryColors(names),
+      );
       const files = await annotation.modelFiles();
       if (files) body.model = { files: wireFiles(files) };
       const response = await fetch('/api/save', {
@@ -109,10 +111,13 @@ function wireFiles(files: Record<string, Uint8Array>): Record<string, string> {
 }
 
 /**
- * The worker's annotations, with the label column and colours rebuilt from the edits; the
+ * The worker's annotations, with the label column and its colours (as shown) rebuilt from the edits; the
  * categories no cell holds any more (relabelled or renamed away) are dropped.
  */
-function saveBody(annotation: Annotation): SaveRequest {
+function saveBody(
+  annotation: Annotation,
+  colorsOf: (names: readonly string[]) => string[],
+): SaveRequest {
   const { result, labels } = annotation;
   const { codes, categories } = labels.compact();
   const body: SaveRequest = structuredClone(result.save);
@@ -121,7 +126,7 @@ function saveBody(annotation: Annotation): SaveRequest {
     codes: wireArray(codes),
     categories: [...categories],
   };
-  body.uns = { ...body.uns, [`${LABEL}_colors`]: categoryColors(categories) };
+  body.uns = { ...body.uns, [`${LABEL}_colors`]: colorsOf(categories) };
   const markers = markersRecord(annotation.markers);
   if (markers) body.uns[MARKERS] = { ...markers };
   const emb = body.obsm?.[EMBEDDING];
