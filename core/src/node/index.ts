@@ -14,6 +14,7 @@ export {
   type FileOutputs,
   type Written,
 } from './workflow.js';
+export { saveLabelsFile, type LabelsToSave } from './save-labels.js';
 export { loadModelDir, saveModelDir, type SaveModelOptions } from './model-dir.js';
 export {
   availableCores,
