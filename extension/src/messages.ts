@@ -78,7 +78,16 @@ export type JobRequest =
   /** Scores the predictions already in a dataset against a truth column. */
   | { type: 'evaluate'; dataset: string; truthKey: string; keyAdded: string }
   /** Summarises the predictions already in a dataset (the results webview for a file). */
-  | { type: 'results'; dataset: string; keyAdded: string };
+  | { type: 'results'; dataset: string; keyAdded: string }
+  /** Saves the viewer's hand-edited labels into obs[keyAdded] (core's saveLabelsFile). */
+  | {
+      type: 'saveLabels';
+      path: string;
+      keyAdded: string;
+      /** A code per cell into `categories`; −1: no label. */
+      codes: Int32Array;
+      categories: string[];
+    };
 
 export type ToWorker =
   | { type: 'job'; job: JobRequest }
@@ -113,7 +122,9 @@ export type JobResult =
   | { type: 'predict'; written: string; results: ResultsModel }
   | { type: 'saliency'; saliency: SaliencyModel }
   | { type: 'evaluate'; results: ResultsModel }
-  | { type: 'results'; results: ResultsModel };
+  | { type: 'results'; results: ResultsModel }
+  /** The keys written ('obs/scNym', 'uns/scNym_colors'). */
+  | { type: 'saveLabels'; written: string[] };
 
 export type FromWorker =
   | { type: 'progress'; stage: string; done: number; total: number; detail?: string }
@@ -226,6 +237,35 @@ export type FromSaliencyView =
 
 /** The viewer webview: plugin's DataRequest/DataResponse wrapped for the host. */
 export type ToViewerView =
-  | { type: 'init'; name: string; format: 'zarr' | 'h5ad'; nObs?: number }
-  | { type: 'data'; response: DataResponse };
-export type FromViewerView = { type: 'ready' } | { type: 'data'; request: DataRequest };
+  | {
+      type: 'init';
+      name: string;
+      format: 'zarr' | 'h5ad';
+      /** The dataset's absolute path (kept in the page's state to restore the tab). */
+      path: string;
+      /** The obs column relabels edit and Save writes (scnym.keyAdded: the predictions). */
+      labelKey: string;
+      /** Why the dataset cannot be shown (e.g. it is gone since the tab was open). */
+      problem?: string;
+      nObs?: number;
+    }
+  | { type: 'data'; response: DataResponse }
+  /** The answer to a 'save': the keys written, or why nothing was. */
+  | { type: 'saved'; written: string[] }
+  | { type: 'saved'; error: string };
+export type FromViewerView =
+  | { type: 'ready' }
+  | { type: 'data'; request: DataRequest }
+  /** Save the labels (obs[labelKey]) into the dataset. */
+  | { type: 'save'; codes: Int32Array; categories: string[] }
+  /** The hand edits not saved yet (Annotate and Predict ask before replacing them). */
+  | { type: 'edits'; unsaved: number };
+
+/** What the viewer page keeps with setState, to come back after a window reload. */
+export interface ViewerState {
+  path: string;
+  name: string;
+  format: 'zarr' | 'h5ad';
+  /** The column the points were coloured by. */
+  colorBy?: string;
+}

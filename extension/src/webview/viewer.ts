@@ -2,14 +2,19 @@
  * The scatterplot viewer webview: the plugin's Viewer (scatterplot, colour-by, legend,
  * lasso, tooltips) with its DataClient talking to the extension host through postMessage
  * instead of a browser worker. The host forwards the reads to a worker_thread that reads the
- * file with core. No Transfer-labels panel here: annotation runs from VS Code commands.
+ * file with core. No Transfer-labels panel here (annotation runs from VS Code commands), but a
+ * Relabel panel that corrects the predictions and saves them (viewer-relabel.ts). The page keeps
+ * its dataset and colour column with setState, so the tab comes back after a window reload.
  */
 import { DataClient, type MessageEndpoint } from '@scnym/plugin/data-client';
 import { Viewer, type ViewerOptions } from '@scnym/plugin/viewer';
-import type { FromViewerView, ToViewerView } from '../messages.js';
+import type { FromViewerView, ToViewerView, ViewerState } from '../messages.js';
+import { ViewerRelabel } from './viewer-relabel.js';
 
 interface VsCodeApi {
   postMessage(message: FromViewerView): void;
+  getState(): unknown;
+  setState(state: ViewerState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
@@ -24,10 +29,12 @@ const endpoint: MessageEndpoint = {
 };
 const client = new DataClient(endpoint);
 let started = false;
+let relabel: ViewerRelabel | null = null;
 
 window.addEventListener('message', (event: MessageEvent<ToViewerView>) => {
   const msg = event.data;
   if (msg?.type === 'data') endpoint.onmessage?.({ data: msg.response });
+  else if (msg?.type === 'saved') relabel?.saved(msg);
   else if (msg?.type === 'init' && !started) {
     // One viewer per page: the host reloads the whole page to show a changed file.
     started = true;
@@ -37,6 +44,12 @@ window.addEventListener('message', (event: MessageEvent<ToViewerView>) => {
 vscode.postMessage({ type: 'ready' });
 
 async function start(init: Extract<ToViewerView, { type: 'init' }>): Promise<void> {
+  const previous = vscode.getState() as Partial<ViewerState> | undefined;
+  const state: ViewerState = { path: init.path, name: init.name, format: init.format };
+  // The colour column is kept only for the same dataset.
+  if (previous?.path === init.path && previous.colorBy) state.colorBy = previous.colorBy;
+  vscode.setState(state);
+  if (init.problem) throw new Error(init.problem);
   document.body.dataset.state = 'loading';
   // The host knows the file's path; the webview only names the dataset (the `open` request's
   // location is replaced by the host, so a webview cannot ask for other files).
@@ -51,6 +64,22 @@ async function start(init: Extract<ToViewerView, { type: 'init' }>): Promise<voi
   const viewer = new Viewer({ root, config, dataset, client, background: themeBackground() });
   await viewer.start();
   (window as unknown as { scnymViewer: Viewer }).scnymViewer = viewer;
+  viewer.registerPanel({
+    id: 'relabel',
+    title: 'Relabel',
+    mount: ({ element, api }) => {
+      relabel = new ViewerRelabel(api, init.labelKey, init.name, (m) => vscode.postMessage(m));
+      element.append(relabel.element);
+    },
+  });
+  await relabel!.start();
+  // Back to the colour column of before the reload (if the dataset still has it).
+  if (state.colorBy && state.colorBy !== viewer.currentColorBy()) {
+    await viewer.colorBy(state.colorBy).catch(() => undefined);
+  }
+  viewer.on((e) => {
+    if (e.type === 'colorBy') vscode.setState({ ...state, colorBy: e.column });
+  });
   document.body.dataset.state = 'ready';
 }
 

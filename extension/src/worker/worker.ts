@@ -39,8 +39,8 @@ async function job(request: Extract<ToWorker, { type: 'job' }>['job']): Promise<
   controller = new AbortController();
   const signal = controller.signal;
   try {
-    // Reading columns or stored results needs no TensorFlow.js.
-    const needsModel = !['columns', 'results', 'evaluate'].includes(request.type);
+    // Reading columns or stored results, or saving labels, needs no TensorFlow.js.
+    const needsModel = !['columns', 'results', 'evaluate', 'saveLabels'].includes(request.type);
     if (needsModel) backend ??= initBackend('wasm', { wasmPaths: wasmDir });
     const name = needsModel ? await backend! : 'none';
     const result = await runJob(request, { signal, backend: name, onEvent: relay });
