@@ -412,6 +412,11 @@ test(
     await page.waitForSelector('#legend .legend-row[data-category="NK"]');
     const nk = await rowCount('NK');
     assert.ok(nk > 10, `NK ${nk}`);
+    const swatch = (name: string) =>
+      page
+        .locator(`#legend .legend-row[data-category="${name}"] .swatch`)
+        .evaluate((e) => getComputedStyle(e).backgroundColor);
+    const nkColour = await swatch('NK');
 
     // Select the NK cells (their legend name), relabel them 'NK cell'.
     await page.locator('#legend .legend-row[data-category="NK"] .name').click();
@@ -424,6 +429,8 @@ test(
     await page.waitForSelector('#legend .legend-row[data-category="NK cell"]');
     assert.equal(await rowCount('NK cell'), nk);
     assert.equal(await rowCount('NK'), 0);
+    // Drawn in the colour Save writes for it: NK's, whose place it takes.
+    assert.equal(await swatch('NK cell'), nkColour);
     assert.match(
       await page.locator('#tl-relabel-info').innerText(),
       new RegExp(`${nk} cells relabelled 'NK cell'`),

@@ -5,7 +5,7 @@
  * host (core's saveLabelsFile: obs[labelKey] and its colours, atomically). The labels edited
  * are the predictions, obs[labelKey] (scnym.keyAdded); the edits are core's LabelEdits.
  */
-import { categoryColors } from '@scnym/core/vocabulary';
+import { categoryColors, UNKNOWN_COLOR } from '@scnym/core/vocabulary';
 import { LabelEdits } from '@scnym/core/label-edits';
 import { RelabelView } from '@scnym/plugin/relabel-view';
 import type { ViewerApi } from '@scnym/plugin/api';
@@ -105,11 +105,15 @@ export class ViewerRelabel {
   private publish(): void {
     const labels = this.labels!;
     const { codes, categories } = labels;
+    // The colours Save writes (core's palette over the categories some cell holds), so the
+    // plot looks the same before and after a save.
+    const kept = labels.compact().categories;
+    const palette = new Map(categoryColors(kept).map((c, i) => [kept[i], c]));
     this.viewer.addObsColumn(this.labelKey, {
       kind: 'categorical',
       codes,
       categories,
-      colors: categoryColors(categories),
+      colors: categories.map((c) => palette.get(c) ?? UNKNOWN_COLOR),
     });
     this.relabel.setClasses(categories);
     this.relabel.showHistory(labels);
