@@ -7,6 +7,7 @@
 import type { ErrorCode } from '@scnym/core/errors';
 import type { ConfigName, PresetName } from '@scnym/core/vocabulary';
 import type { DataRequest, DataResponse } from '@scnym/plugin/data-messages';
+import type { GeneStatus, GeneValues } from '@scnym/plugin/genes';
 
 /** core's SaliencyMethod (core's root entry is not for the webviews' type-check). */
 export type SaliencyMethodName = 'gradient' | 'integrated' | 'expected';
@@ -93,7 +94,17 @@ export type ToWorker =
   | { type: 'job'; job: JobRequest }
   | { type: 'cancel' }
   /** The viewer's reads (plugin's data protocol), answered from the file system. */
-  | { type: 'data'; request: DataRequest };
+  | { type: 'data'; request: DataRequest }
+  /** The viewer's gene reads (colour by gene) of the dataset at `path`. */
+  | { type: 'gene'; path: string; request: GeneRequest };
+
+/** Colour by gene in the viewer: the gene names (status), then one gene's values a request. */
+export type GeneRequest =
+  { id: number; type: 'status' } | { id: number; type: 'values'; index: number; kind: GeneValues };
+export type GeneResponse =
+  | { id: number; status: GeneStatus }
+  | { id: number; values: Float32Array }
+  | { id: number; error: string };
 
 // --- worker → extension host -------------------------------------------------------------------
 
@@ -143,7 +154,8 @@ export type FromWorker =
       file?: string;
       element?: string;
     }
-  | { type: 'data'; response: DataResponse };
+  | { type: 'data'; response: DataResponse }
+  | { type: 'gene'; response: GeneResponse };
 
 // --- what the webviews show ----------------------------------------------------------------
 
@@ -250,12 +262,14 @@ export type ToViewerView =
       nObs?: number;
     }
   | { type: 'data'; response: DataResponse }
+  | { type: 'gene'; response: GeneResponse }
   /** The answer to a 'save': the keys written, or why nothing was. */
   | { type: 'saved'; written: string[] }
   | { type: 'saved'; error: string };
 export type FromViewerView =
   | { type: 'ready' }
   | { type: 'data'; request: DataRequest }
+  | { type: 'gene'; request: GeneRequest }
   /** Save the labels (obs[labelKey]) into the dataset. */
   | { type: 'save'; codes: Int32Array; categories: string[] }
   /** The hand edits not saved yet (Annotate and Predict ask before replacing them). */

@@ -3,7 +3,8 @@
 // the extension renders (same markup, styles and Content-Security-Policy) is served over HTTP,
 // a stub acquireVsCodeApi() plays the extension host, and its data requests are answered in
 // Node by the plugin's DataService over core's Node reader, as the extension's worker does.
-// Proves the webview draws: state ready, a canvas, the legend, colour-by, lasso and tooltip;
+// Proves the webview draws: state ready, a canvas, the legend, colour-by, colour by gene, lasso
+// and tooltip;
 // and that its Relabel panel corrects the predictions (relabel a selection, undo, redo, rename
 // from the legend), saves them through the extension's worker into the file, is refused while
 // another scNym run writes it, and that the page keeps its dataset and colour column in its
@@ -30,6 +31,7 @@ import {
   VIEWER_STYLES,
   viewerTitle,
 } from '../../extension/src/viewer/viewer-page.js';
+import { GeneReader } from '../../extension/src/worker/genes.js';
 import { WorkerClient } from '../../extension/src/worker-client.js';
 import { PYTHON, REPO } from '../helpers/paths.js';
 import { readBack } from '../helpers/python.js';
@@ -180,6 +182,7 @@ async function host(
       (x) => (window as never as { __scnymFromHost(m: unknown): void }).__scnymFromHost(x),
       encode(m),
     );
+  let genes: GeneReader | undefined;
   await page.exposeFunction('__scnymToHost', (json: string) => {
     const msg = decode(JSON.parse(json)) as FromViewerView;
     log.push(msg);
@@ -195,6 +198,19 @@ async function host(
       // The webview names the dataset; the host opens its own file whatever it asks for.
       const request: DataRequest = hostRequest(msg.request, dataset);
       void service.answer(request).then(({ response }) => send({ type: 'data', response }));
+    } else if (msg.type === 'gene') {
+      // As the viewer's worker answers them (worker/genes.ts).
+      genes ??= new GeneReader(dataset.url);
+      const reader = genes;
+      const { request } = msg;
+      const { id } = request;
+      void (
+        request.type === 'status'
+          ? reader.status().then((status) => ({ id, status }))
+          : reader.values(request.index, request.kind).then((values) => ({ id, values }))
+      )
+        .catch((err: Error) => ({ id, error: err.message }))
+        .then((response) => send({ type: 'gene', response }));
     } else if (msg.type === 'save') {
       const worker = new WorkerClient(WORKER);
       const { codes, categories } = msg;
@@ -267,6 +283,7 @@ test(
       /No scNym predictions \(obs\['scNym'\]\) in this dataset/,
     );
     assert.equal(await page.locator('#tl-relabel-apply').isVisible(), false);
+    assert.equal(await page.locator('#vs-save').isVisible(), false);
     assert.equal(await page.locator('#dataset-name').innerText(), 'target.zarr');
 
     // The legend lists cell_type's categories with their counts and coloured swatches (style
@@ -298,6 +315,19 @@ test(
     await page.selectOption('#color-by', 'n_counts_allgenes');
     await page.waitForSelector('#legend .ramp');
     assert.equal(await page.locator('#legend h2').innerText(), 'n_counts_allgenes');
+    await page.selectOption('#color-by', 'cell_type');
+    await page.waitForSelector('#legend .legend-row');
+
+    // Colour by a gene: its log1p(CPM) as a ramp, read by the viewer's worker.
+    await page.fill('#gene-search', 'cd79a');
+    await page.press('#gene-search', 'Enter');
+    await page.waitForFunction(
+      () => document.querySelector('#legend h2')?.textContent === 'CD79A · log1p(CPM)',
+    );
+    assert.equal(await page.locator('#legend .ramp').count(), 1);
+    assert.equal(await page.locator('#gene-status').getAttribute('data-gene'), 'CD79A');
+    const shots = process.env.SCNYM_E2E_SCREENSHOTS;
+    if (shots) await page.screenshot({ path: join(shots, 'vscode-viewer-gene.png') });
     await page.selectOption('#color-by', 'cell_type');
     await page.waitForSelector('#legend .legend-row');
 

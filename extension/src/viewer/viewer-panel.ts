@@ -155,6 +155,9 @@ function wireViewer(
     w.onData((response) => {
       if (w === worker) post({ type: 'data', response });
     });
+    w.onGene((response) => {
+      if (w === worker) post({ type: 'gene', response });
+    });
     worker = w;
   };
   const render = () => {
@@ -205,6 +208,10 @@ function wireViewer(
       if (problem)
         post({ type: 'data', response: { type: 'error', id: m.request.id, message: problem } });
       else worker!.postData(hostRequest(m.request, dataset));
+    } else if (m.type === 'gene') {
+      const problem = workerProblem();
+      if (problem) post({ type: 'gene', response: { id: m.request.id, error: problem } });
+      else worker!.postGene(path, m.request);
     } else if (m.type === 'save') void save(m);
     else if (m.type === 'edits') session.unsaved = Math.max(0, Number(m.unsaved) || 0);
   });

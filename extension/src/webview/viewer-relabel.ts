@@ -40,7 +40,7 @@ export class ViewerRelabel {
     this.element = el('div', { id: 'vs-relabel' }, [
       this.about,
       this.relabel.element,
-      el('div', { class: 'section' }, [
+      el('div', { class: 'section', id: 'vs-save-section' }, [
         el('h3', {}, ['Save']),
         el('div', { class: 'buttons' }, [this.saveButton]),
         this.saveInfo,
@@ -60,6 +60,7 @@ export class ViewerRelabel {
         `No scNym predictions (obs['${key}']) in this dataset to correct: run ` +
         '“scNym: Annotate Dataset…” or “scNym: Predict with Model…” on it first.';
       this.relabel.element.hidden = true;
+      this.element.querySelector<HTMLElement>('#vs-save-section')!.hidden = true;
       return;
     }
     const column = await this.viewer.data().obsColumn(key);

@@ -7,8 +7,15 @@
  * its dataset and colour column with setState, so the tab comes back after a window reload.
  */
 import { DataClient, type MessageEndpoint } from '@scnym/plugin/data-client';
+import { GeneSource, type GeneReads } from '@scnym/plugin/gene-search';
 import { Viewer, type ViewerOptions } from '@scnym/plugin/viewer';
-import type { FromViewerView, ToViewerView, ViewerState } from '../messages.js';
+import type {
+  FromViewerView,
+  GeneRequest,
+  GeneResponse,
+  ToViewerView,
+  ViewerState,
+} from '../messages.js';
 import { ViewerRelabel } from './viewer-relabel.js';
 
 interface VsCodeApi {
@@ -28,13 +35,41 @@ const endpoint: MessageEndpoint = {
   onerror: null,
 };
 const client = new DataClient(endpoint);
+
+/** Gene reads through the host to the viewer's worker (worker/genes.ts), matched by id. */
+const pendingGenes = new Map<number, (r: GeneResponse) => void>();
+let geneId = 0;
+type GeneAsk = { type: 'status' } | Omit<Extract<GeneRequest, { type: 'values' }>, 'id'>;
+function askGene(request: GeneAsk): Promise<GeneResponse> {
+  const id = ++geneId;
+  return new Promise((answer) => {
+    pendingGenes.set(id, answer);
+    vscode.postMessage({ type: 'gene', request: { ...request, id } as GeneRequest });
+  });
+}
+const geneReads: GeneReads = {
+  status: async () => {
+    const r = await askGene({ type: 'status' });
+    if ('status' in r) return r.status;
+    throw new Error('error' in r ? r.error : 'no gene status');
+  },
+  values: async (index, kind) => {
+    const r = await askGene({ type: 'values', index, kind });
+    if ('values' in r) return r.values;
+    throw new Error('error' in r ? r.error : 'no gene values');
+  },
+};
+
 let started = false;
 let relabel: ViewerRelabel | null = null;
 
 window.addEventListener('message', (event: MessageEvent<ToViewerView>) => {
   const msg = event.data;
   if (msg?.type === 'data') endpoint.onmessage?.({ data: msg.response });
-  else if (msg?.type === 'saved') relabel?.saved(msg);
+  else if (msg?.type === 'gene') {
+    pendingGenes.get(msg.response.id)?.(msg.response);
+    pendingGenes.delete(msg.response.id);
+  } else if (msg?.type === 'saved') relabel?.saved(msg);
   else if (msg?.type === 'init' && !started) {
     // One viewer per page: the host reloads the whole page to show a changed file.
     started = true;
@@ -61,7 +96,14 @@ async function start(init: Extract<ToViewerView, { type: 'init' }>): Promise<voi
     labelKey: null,
     epochs: null,
   };
-  const viewer = new Viewer({ root, config, dataset, client, background: themeBackground() });
+  const viewer = new Viewer({
+    root,
+    config,
+    dataset,
+    client,
+    background: themeBackground(),
+    genes: new GeneSource(geneReads),
+  });
   await viewer.start();
   (window as unknown as { scnymViewer: Viewer }).scnymViewer = viewer;
   viewer.registerPanel({
