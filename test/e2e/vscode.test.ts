@@ -8,7 +8,7 @@
 // Saliency Markers (the class select redraws the chart; B-cell markers for class B); an Annotate
 // that replaces the predictions but is cancelled after its first epoch leaves the files exactly
 // as they were; in the viewer, a relabelled selection saved into target.zarr (read back with
-// core), then a window reload brings the viewer tab back with the saved labels, and a reload
+// core), colour by gene, then a window reload brings the viewer tab back with the saved labels, and a reload
 // after the dataset was moved says it is gone. Screenshots go to $SCNYM_E2E_SCREENSHOTS (default: a temp folder, kept and
 // printed). While debugging: $SCNYM_E2E_VSIX skips packaging, $SCNYM_E2E_EPOCHS shortens
 // training, $SCNYM_CODE_SERVER_DIR says where code-server is (or gets) installed.
@@ -495,6 +495,18 @@ test(
         'the file holds the relabel',
       );
       await shot(page, '09-viewer-saved');
+
+      step('colour by gene in the viewer');
+      await editor.locator('#gene-search').fill('CD79A');
+      await editor.locator('#gene-search').press('Enter');
+      await editor.waitForFunction(
+        () => document.querySelector('#legend h2')?.textContent === 'CD79A · log1p(CPM)',
+      );
+      console.log(`# CD79A coloured in ${await editor.locator('#gene-status').innerText()}`);
+      await shot(page, '09b-viewer-gene');
+      // Back to the labels: the restored tab comes back coloured by them.
+      await editor.locator('#color-by').selectOption('scNym');
+      await editor.waitForSelector('#legend .legend-row[data-category="NK cell"]');
 
       step('reload: the viewer tab comes back');
       const reload = async () => {
