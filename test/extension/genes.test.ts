@@ -53,7 +53,8 @@ after(() => client.dispose());
 
 /** One gene request through the worker, as the viewer panel sends it. */
 let id = 0;
-function ask(path: string, request: Omit<GeneRequest, 'id'>): Promise<GeneResponse> {
+type Ask = { type: 'status' } | Omit<Extract<GeneRequest, { type: 'values' }>, 'id'>;
+function ask(path: string, request: Ask): Promise<GeneResponse> {
   const mine = ++id;
   return new Promise((answer) => {
     client.onGene((r) => {
