@@ -19,11 +19,10 @@ export class ColumnStore {
     for (const c of columns) this.file.set(c.name, c);
   }
 
-  /** The file's columns (an added one of the same name in its place), then the added ones. */
+  /** The file's columns (less those an added one replaces), then the added ones. */
   list(): ColumnInfo[] {
-    const file = [...this.file.values()].map((c) => this.added.get(c.name)?.info ?? c);
-    const added = [...this.added.values()].filter((a) => !this.file.has(a.info.name));
-    return [...file, ...added.map((a) => a.info)];
+    const file = [...this.file.values()].filter((c) => !this.added.has(c.name));
+    return [...file, ...[...this.added.values()].map((a) => a.info)];
   }
 
   /** A column for colouring, read once (a failed read is tried again next time). */
