@@ -54,6 +54,8 @@ export {
   type QueryLabels,
 } from './prepare.js';
 export * from './vocabulary.js';
+// Hand edits of labels (the viewers' relabel, undo, Save).
+export { LabelEdits, labelAnnotations } from './label-edits.js';
 // The linear baseline (CellTypist's recipe) the accuracy bench trains beside scNym.
 export {
   trainLinear,

@@ -14,7 +14,13 @@ import { trainCommand } from './commands/train.js';
 import { log } from './commands/run-job.js';
 import { registerResultsSerializer, showResults } from './panels/results-panel.js';
 import { registerSaliencySerializer, showSaliency } from './panels/saliency-panel.js';
-import { openViewer, registerH5adEditor, reloadViewers } from './viewer/viewer-panel.js';
+import {
+  openViewer,
+  registerH5adEditor,
+  registerViewerSerializer,
+  reloadViewers,
+  unsavedEdits,
+} from './viewer/viewer-panel.js';
 
 export function activate(context: vscode.ExtensionContext): void {
   const viewer = (path: string) => void openViewer(context, path);
@@ -23,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): void {
     showSaliency: (saliency, recompute) => showSaliency(context, saliency, { recompute }),
     openViewer: viewer,
     reloadViewers,
+    unsavedEdits,
   };
   const command = (id: string, run: (arg?: unknown) => Promise<void>) =>
     vscode.commands.registerCommand(id, (arg?: unknown) =>
@@ -43,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): void {
     registerH5adEditor(context),
     registerResultsSerializer(context, { openViewer: viewer }),
     registerSaliencySerializer(context),
+    registerViewerSerializer(context),
   );
 }
 

@@ -7,6 +7,7 @@
 import type { ErrorCode } from '@scnym/core/errors';
 import type { ConfigName, PresetName } from '@scnym/core/vocabulary';
 import type { DataRequest, DataResponse } from '@scnym/plugin/data-messages';
+import type { GeneStatus, GeneValues } from '@scnym/plugin/genes';
 
 /** core's SaliencyMethod (core's root entry is not for the webviews' type-check). */
 export type SaliencyMethodName = 'gradient' | 'integrated' | 'expected';
@@ -78,13 +79,32 @@ export type JobRequest =
   /** Scores the predictions already in a dataset against a truth column. */
   | { type: 'evaluate'; dataset: string; truthKey: string; keyAdded: string }
   /** Summarises the predictions already in a dataset (the results webview for a file). */
-  | { type: 'results'; dataset: string; keyAdded: string };
+  | { type: 'results'; dataset: string; keyAdded: string }
+  /** Saves the viewer's hand-edited labels into obs[keyAdded] (core's saveLabelsFile). */
+  | {
+      type: 'saveLabels';
+      path: string;
+      keyAdded: string;
+      /** A code per cell into `categories`; −1: no label. */
+      codes: Int32Array;
+      categories: string[];
+    };
 
 export type ToWorker =
   | { type: 'job'; job: JobRequest }
   | { type: 'cancel' }
   /** The viewer's reads (plugin's data protocol), answered from the file system. */
-  | { type: 'data'; request: DataRequest };
+  | { type: 'data'; request: DataRequest }
+  /** The viewer's gene reads (colour by gene) of the dataset at `path`. */
+  | { type: 'gene'; path: string; request: GeneRequest };
+
+/** Colour by gene in the viewer: the gene names (status), then one gene's values a request. */
+export type GeneRequest =
+  { id: number; type: 'status' } | { id: number; type: 'values'; index: number; kind: GeneValues };
+export type GeneResponse =
+  | { id: number; status: GeneStatus }
+  | { id: number; values: Float32Array }
+  | { id: number; error: string };
 
 // --- worker → extension host -------------------------------------------------------------------
 
@@ -113,7 +133,9 @@ export type JobResult =
   | { type: 'predict'; written: string; results: ResultsModel }
   | { type: 'saliency'; saliency: SaliencyModel }
   | { type: 'evaluate'; results: ResultsModel }
-  | { type: 'results'; results: ResultsModel };
+  | { type: 'results'; results: ResultsModel }
+  /** The keys written ('obs/scNym', 'uns/scNym_colors'). */
+  | { type: 'saveLabels'; written: string[] };
 
 export type FromWorker =
   | { type: 'progress'; stage: string; done: number; total: number; detail?: string }
@@ -132,7 +154,8 @@ export type FromWorker =
       file?: string;
       element?: string;
     }
-  | { type: 'data'; response: DataResponse };
+  | { type: 'data'; response: DataResponse }
+  | { type: 'gene'; response: GeneResponse };
 
 // --- what the webviews show ----------------------------------------------------------------
 
@@ -226,6 +249,37 @@ export type FromSaliencyView =
 
 /** The viewer webview: plugin's DataRequest/DataResponse wrapped for the host. */
 export type ToViewerView =
-  | { type: 'init'; name: string; format: 'zarr' | 'h5ad'; nObs?: number }
-  | { type: 'data'; response: DataResponse };
-export type FromViewerView = { type: 'ready' } | { type: 'data'; request: DataRequest };
+  | {
+      type: 'init';
+      name: string;
+      format: 'zarr' | 'h5ad';
+      /** The dataset's absolute path (kept in the page's state to restore the tab). */
+      path: string;
+      /** The obs column relabels edit and Save writes (scnym.keyAdded: the predictions). */
+      labelKey: string;
+      /** Why the dataset cannot be shown (e.g. it is gone since the tab was open). */
+      problem?: string;
+      nObs?: number;
+    }
+  | { type: 'data'; response: DataResponse }
+  | { type: 'gene'; response: GeneResponse }
+  /** The answer to a 'save': the keys written, or why nothing was. */
+  | { type: 'saved'; written: string[] }
+  | { type: 'saved'; error: string };
+export type FromViewerView =
+  | { type: 'ready' }
+  | { type: 'data'; request: DataRequest }
+  | { type: 'gene'; request: GeneRequest }
+  /** Save the labels (obs[labelKey]) into the dataset. */
+  | { type: 'save'; codes: Int32Array; categories: string[] }
+  /** The hand edits not saved yet (Annotate and Predict ask before replacing them). */
+  | { type: 'edits'; unsaved: number };
+
+/** What the viewer page keeps with setState, to come back after a window reload. */
+export interface ViewerState {
+  path: string;
+  name: string;
+  format: 'zarr' | 'h5ad';
+  /** The column the points were coloured by. */
+  colorBy?: string;
+}

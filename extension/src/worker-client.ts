@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { AbortError, ScnymError } from '@scnym/core/errors';
 import type { DataRequest, DataResponse } from '@scnym/plugin/data-messages';
-import type { FromWorker, JobRequest, JobResult } from './messages.js';
+import type { FromWorker, GeneRequest, GeneResponse, JobRequest, JobResult } from './messages.js';
 
 export type JobEvent = Extract<FromWorker, { type: 'progress' | 'warning' | 'notice' }>;
 
@@ -38,6 +38,7 @@ export class WorkerClient {
   private readonly worker: Worker;
   private exited = false;
   private dataListener: ((r: DataResponse) => void) | null = null;
+  private geneListener: ((r: GeneResponse) => void) | null = null;
   private jobListener: ((m: FromWorker) => void) | null = null;
 
   /** `script` is dist/worker.mjs. */
@@ -45,6 +46,7 @@ export class WorkerClient {
     this.worker = new Worker(script);
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'data') this.dataListener?.(m.response);
+      else if (m.type === 'gene') this.geneListener?.(m.response);
       else this.jobListener?.(m);
     });
     this.worker.on('error', (e) => this.jobListener?.({ type: 'error', message: e.message }));
@@ -114,6 +116,15 @@ export class WorkerClient {
 
   onData(listener: (r: DataResponse) => void): void {
     this.dataListener = listener;
+  }
+
+  /** The viewer's gene reads of `path`: responses arrive through `onGene`, matched by id. */
+  postGene(path: string, request: GeneRequest): void {
+    this.worker.postMessage({ type: 'gene', path, request });
+  }
+
+  onGene(listener: (r: GeneResponse) => void): void {
+    this.geneListener = listener;
   }
 
   get alive(): boolean {

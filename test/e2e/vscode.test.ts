@@ -7,12 +7,22 @@
 // results webview); the labels written into target.zarr read back with core (≥ 0.7 accurate);
 // Saliency Markers (the class select redraws the chart; B-cell markers for class B); an Annotate
 // that replaces the predictions but is cancelled after its first epoch leaves the files exactly
-// as they were. Screenshots go to $SCNYM_E2E_SCREENSHOTS (default: a temp folder, kept and
+// as they were; in the viewer, a relabelled selection saved into target.zarr (read back with
+// core), colour by gene, then a window reload brings the viewer tab back with the saved labels, and a reload
+// after the dataset was moved says it is gone. Screenshots go to $SCNYM_E2E_SCREENSHOTS (default: a temp folder, kept and
 // printed). While debugging: $SCNYM_E2E_VSIX skips packaging, $SCNYM_E2E_EPOCHS shortens
 // training, $SCNYM_CODE_SERVER_DIR says where code-server is (or gets) installed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -106,6 +116,19 @@ function extensionLogs(): string {
   return found.map((f) => `--- ${f}\n${readFileSync(f, 'utf8').slice(-6000)}`).join('\n');
 }
 
+/** The labels in obs['scNym'], read with core. */
+async function labelsIn(path: string): Promise<(string | null)[]> {
+  const ad = await openAnnDataFile(path);
+  try {
+    const col = await ad.obsColumn('scNym');
+    assert.equal(col.kind, 'categorical');
+    if (col.kind !== 'categorical') return [];
+    return Array.from(col.codes, (c) => (c < 0 ? null : col.categories[c]));
+  } finally {
+    await ad.close();
+  }
+}
+
 /** Waits until the webview page says it is ready (body[data-state="ready"]). */
 async function ready(frame: Frame, timeout = 60_000): Promise<void> {
   await frame.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout });
@@ -192,7 +215,7 @@ async function pickAnnotateInputs(page: Page, shotPrefix?: string): Promise<void
 }
 
 test(
-  'VS Code: Annotate from the palette, results webview, labels written, saliency, Cancel writes nothing',
+  'VS Code: Annotate from the palette, results webview, labels written, saliency, Cancel writes nothing, relabel and Save in the viewer, the viewer tab restored after a reload',
   {
     timeout: 40 * 60_000,
     // Outside CI a machine without Debian's Chromium skips this; in CI (CI=true) it must run.
@@ -440,6 +463,90 @@ test(
       await page.waitForTimeout(3000);
       assert.equal(treeDigest(query), queryBefore, 'Cancel left target.zarr unchanged');
       assert.equal(treeDigest(reference), referenceBefore, 'Cancel left reference.zarr unchanged');
+
+      step('relabel in the viewer, save');
+      await page.locator('.tabs-container .tab', { hasText: 'scNym viewer — target.zarr' }).click();
+      const editor = await webviewFrame(page, '#vs-relabel', 60_000);
+      await editor.waitForSelector('body[data-state="ready"]');
+      const predicted = await labelsIn(query);
+      await editor.locator('#color-by').selectOption('scNym');
+      const nkRow = editor.locator('#legend .legend-row[data-category="NK"]');
+      await nkRow.waitFor();
+      const nk = Number(await nkRow.getAttribute('data-count'));
+      assert.equal(nk, predicted.filter((l) => l === 'NK').length);
+      await nkRow.locator('.name').click();
+      await editor.waitForFunction(
+        (n) => document.querySelector('#selection-info')?.textContent === `${n} selected`,
+        nk,
+      );
+      await editor.locator('#tl-relabel-name').fill('NK cell');
+      await editor.locator('#tl-relabel-apply').click();
+      await editor.waitForSelector('#legend .legend-row[data-category="NK cell"]');
+      await shot(page, '08-viewer-relabelled');
+      await editor.locator('#vs-save').click();
+      await editor.waitForFunction(() => document.body.dataset.saved === '1', null, {
+        timeout: 60_000,
+      });
+      assert.match(await editor.locator('#vs-save-info').innerText(), /^saved obs\/scNym/);
+      const relabelled = await labelsIn(query);
+      assert.deepEqual(
+        relabelled,
+        predicted.map((l) => (l === 'NK' ? 'NK cell' : l)),
+        'the file holds the relabel',
+      );
+      await shot(page, '09-viewer-saved');
+
+      step('colour by gene in the viewer');
+      await editor.locator('#gene-search').fill('CD79A');
+      await editor.locator('#gene-search').press('Enter');
+      await editor.waitForFunction(
+        () => document.querySelector('#legend h2')?.textContent === 'CD79A · log1p(CPM)',
+      );
+      console.log(`# CD79A coloured in ${await editor.locator('#gene-status').innerText()}`);
+      await shot(page, '09b-viewer-gene');
+      // Back to the labels: the restored tab comes back coloured by them.
+      await editor.locator('#color-by').selectOption('scNym');
+      await editor.waitForSelector('#legend .legend-row[data-category="NK cell"]');
+
+      step('reload: the viewer tab comes back');
+      const reload = async () => {
+        const navigated = page.waitForEvent('framenavigated', {
+          predicate: (f) => f === page.mainFrame(),
+          timeout: 60_000,
+        });
+        await runCommand(page, 'Developer: Reload Window');
+        await navigated;
+        await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+      };
+      await reload();
+      // Coloured by scNym again (the page's state), read from the file: the saved labels.
+      const restored = await webviewFrame(
+        page,
+        '#legend .legend-row[data-category="NK cell"]',
+        2 * 60_000,
+      );
+      await restored.waitForSelector('body[data-state="ready"]');
+      assert.equal(
+        Number(
+          await restored
+            .locator('#legend .legend-row[data-category="NK cell"]')
+            .getAttribute('data-count'),
+        ),
+        nk,
+      );
+      assert.ok(
+        (await tabTitles(page)).includes('scNym viewer — target.zarr'),
+        JSON.stringify(await tabTitles(page)),
+      );
+      await shot(page, '10-viewer-restored');
+
+      step('reload with the dataset moved: the tab says it is gone');
+      renameSync(query, `${query}.moved`);
+      await reload();
+      const gone = await webviewFrame(page, '#app.fatal', 2 * 60_000);
+      assert.match(await gone.locator('#app').innerText(), /target\.zarr is no longer there/);
+      await shot(page, '11-viewer-dataset-gone');
+      renameSync(`${query}.moved`, query);
 
       assert.deepEqual(await errorNotifications(page), [], 'no error notifications');
       if (problems.length) console.log(`# page errors (not failures): ${problems.join(' | ')}`);

@@ -1,6 +1,7 @@
 // @scnym/core/node: the Node adapter (file system access) over the platform-neutral core.
 export { openAnnDataFile, isZarrPath } from './open.js';
 export { writeAnnotationsToFile, type FileWriteOptions } from './write-file.js';
+export { saveLabelsFile, type LabelsToSave } from './save-labels.js';
 export { FileSystemZarrStore, openZarrFile } from './zarr-store.js';
 export { openH5adFile, updateH5adAtomically, useH5PluginFolder } from './h5ad-file.js';
 export { consolidatedMetadataFile, type ConsolidatedDocument } from './consolidated.js';

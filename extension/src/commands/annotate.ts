@@ -39,7 +39,12 @@ export async function annotateCommand(
   const key = keyAdded();
   const queryColumns = await readColumns(context, query);
   if (!queryColumns) return;
-  const { proceed, overwrite } = await confirmOverwrite(queryColumns, query, key);
+  const { proceed, overwrite } = await confirmOverwrite(
+    queryColumns,
+    query,
+    key,
+    panels.unsavedEdits(query),
+  );
   if (!proceed) return;
 
   const name = path.basename(query);

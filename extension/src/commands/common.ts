@@ -25,19 +25,29 @@ export async function readColumns(
 
 /**
  * true = write (replacing existing predictions if the user agreed), false = write nothing.
- * Existing keys are never replaced without asking.
+ * Existing keys are never replaced without asking, nor hand edits in the viewer (`unsaved`)
+ * thrown away: the run reloads the viewers of the dataset.
  */
 export async function confirmOverwrite(
   columns: ColumnChoice[],
   dataset: string,
   key: string,
+  unsaved = 0,
 ): Promise<{ proceed: boolean; overwrite: boolean }> {
-  if (!columns.some((c) => c.name === key)) return { proceed: true, overwrite: false };
+  const exists = columns.some((c) => c.name === key);
+  if (!exists && unsaved === 0) return { proceed: true, overwrite: false };
+  const name = path.basename(dataset);
+  const edits =
+    unsaved > 0
+      ? ` The viewer of ${name} has ${unsaved.toLocaleString('en-US')} hand edits not saved, which this run throws away.`
+      : '';
   const replace = 'Replace';
   const answer = await vscode.window.showWarningMessage(
-    `${path.basename(dataset)} already has scNym predictions in obs['${key}']. Replace them?`,
+    exists
+      ? `${name} already has scNym predictions in obs['${key}'].${edits} Replace them?`
+      : `${edits.trim()} Go on?`,
     { modal: true, detail: 'Or set scnym.keyAdded to write under another prefix.' },
     replace,
   );
-  return { proceed: answer === replace, overwrite: answer === replace };
+  return { proceed: answer === replace, overwrite: exists && answer === replace };
 }

@@ -9,4 +9,6 @@ export interface Panels {
   ): void;
   openViewer(path: string): void;
   reloadViewers(path: string): void;
+  /** Hand edits not saved in the viewers of a dataset. */
+  unsavedEdits(path: string): number;
 }

@@ -26,7 +26,12 @@ export async function predictCommand(
   const key = keyAdded();
   const columns = await readColumns(context, query);
   if (!columns) return;
-  const { proceed, overwrite } = await confirmOverwrite(columns, query, key);
+  const { proceed, overwrite } = await confirmOverwrite(
+    columns,
+    query,
+    key,
+    panels.unsavedEdits(query),
+  );
   if (!proceed) return;
   const name = path.basename(query);
   const result = await runJob(context, `scNym: predicting ${name}`, {

@@ -40,6 +40,16 @@ button {
   background: var(--vscode-button-background);
   border-color: var(--vscode-button-background);
 }
+input {
+  color: var(--vscode-input-foreground);
+  background: var(--vscode-input-background);
+  border: 1px solid var(--vscode-input-border, #8884);
+}
+button.primary {
+  color: var(--vscode-button-foreground);
+  background: var(--vscode-button-background);
+  border-color: var(--vscode-button-background);
+}
 select {
   color: var(--vscode-dropdown-foreground);
   background: var(--vscode-dropdown-background);
@@ -53,7 +63,7 @@ select {
   border-color: var(--vscode-editorHoverWidget-border);
 }
 .fatal { color: var(--vscode-errorForeground); }
-/* No panels are registered in VS Code (annotation runs from commands). */
+/* Only the Relabel panel is registered in VS Code (annotation runs from commands). */
 #panels:empty { display: none; }
 `;
 

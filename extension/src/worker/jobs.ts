@@ -21,6 +21,7 @@ import {
   loadModelDir,
   openAnnDataFile,
   predictFiles,
+  saveLabelsFile,
   trainFiles,
 } from '@scnym/core/node';
 import { annotationKeys, categoryColors } from '@scnym/core/vocabulary';
@@ -59,6 +60,13 @@ export async function runJob(job: JobRequest, ctx: JobContext): Promise<JobResul
       return { type: 'evaluate', results: await resultsOf(job.dataset, job.keyAdded, ctx, job) };
     case 'results':
       return { type: 'results', results: await resultsOf(job.dataset, job.keyAdded, ctx) };
+    case 'saveLabels': {
+      const { path, keyAdded, codes, categories } = job;
+      return {
+        type: 'saveLabels',
+        written: await saveLabelsFile(path, { keyAdded, codes, categories }, ctx),
+      };
+    }
   }
 }
 

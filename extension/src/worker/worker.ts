@@ -10,6 +10,7 @@ import { initBackend, isAbortError, isScnymError, type WorkflowEvent } from '@sc
 import { useH5PluginFolder } from '@scnym/core/node';
 import type { FromWorker, ToWorker } from '../messages.js';
 import { answerData } from './data.js';
+import { GeneReader } from './genes.js';
 import { runJob } from './jobs.js';
 
 const port = parentPort!;
@@ -21,6 +22,8 @@ const wasmDir = join(dirname(fileURLToPath(import.meta.url)), 'wasm') + '/';
 useH5PluginFolder(join(dirname(fileURLToPath(import.meta.url)), 'h5plugins'));
 let backend: Promise<string> | null = null;
 let controller: AbortController | null = null;
+/** The viewer's gene reads (one dataset per viewer, so per worker). */
+let genes: GeneReader | null = null;
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') controller?.abort();
@@ -28,8 +31,30 @@ port.on('message', (msg: ToWorker) => {
     void answerData(msg.request).then(({ response, transfer }) =>
       post({ type: 'data', response }, transfer),
     );
-  } else if (msg.type === 'job') void job(msg.job);
+  } else if (msg.type === 'gene') void gene(msg);
+  else if (msg.type === 'job') void job(msg.job);
 });
+
+async function gene({ path, request }: Extract<ToWorker, { type: 'gene' }>): Promise<void> {
+  if (genes?.path !== path) {
+    void genes?.close();
+    genes = new GeneReader(path);
+  }
+  const { id } = request;
+  try {
+    if (request.type === 'status')
+      post({ type: 'gene', response: { id, status: await genes.status() } });
+    else {
+      const values = await genes.values(request.index, request.kind);
+      post({ type: 'gene', response: { id, values } }, [values.buffer as ArrayBuffer]);
+    }
+  } catch (err) {
+    post({
+      type: 'gene',
+      response: { id, error: err instanceof Error ? err.message : String(err) },
+    });
+  }
+}
 
 async function job(request: Extract<ToWorker, { type: 'job' }>['job']): Promise<void> {
   if (controller) {
@@ -39,8 +64,8 @@ async function job(request: Extract<ToWorker, { type: 'job' }>['job']): Promise<
   controller = new AbortController();
   const signal = controller.signal;
   try {
-    // Reading columns or stored results needs no TensorFlow.js.
-    const needsModel = !['columns', 'results', 'evaluate'].includes(request.type);
+    // Reading columns or stored results, or saving labels, needs no TensorFlow.js.
+    const needsModel = !['columns', 'results', 'evaluate', 'saveLabels'].includes(request.type);
     if (needsModel) backend ??= initBackend('wasm', { wasmPaths: wasmDir });
     const name = needsModel ? await backend! : 'none';
     const result = await runJob(request, { signal, backend: name, onEvent: relay });

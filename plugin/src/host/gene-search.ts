@@ -10,7 +10,16 @@ import { el } from '../ui/dom.js';
 const SUGGESTIONS = 20;
 const POLL_MS = 500;
 
-/** The server's gene reads, with a name index over every naming. */
+/**
+ * Where genes are read other than from a server (the VS Code viewer asks its extension host):
+ * the same answers as `GET /api/genes` and `GET /api/genes/<index>`.
+ */
+export interface GeneReads {
+  status(): Promise<GeneStatus>;
+  values(index: number, kind: GeneValues): Promise<Float32Array>;
+}
+
+/** The server's gene reads (or another GeneReads), with a name index over every naming. */
 export class GeneSource {
   private index: Map<string, number> | null = null;
   /** Lower-case name → the name as the file spells it. */
@@ -19,7 +28,7 @@ export class GeneSource {
   private names: string[] = [];
   private loading: Promise<void> | null = null;
 
-  constructor(private readonly url = '/api/genes') {}
+  constructor(private readonly url: string | GeneReads = '/api/genes') {}
 
   /** Waits for the server's gene cache (reporting its build), then indexes the names. */
   ready(onStatus: (s: GeneStatus) => void): Promise<void> {
@@ -55,6 +64,7 @@ export class GeneSource {
   }
 
   async values(index: number, kind: GeneValues): Promise<Float32Array> {
+    if (typeof this.url !== 'string') return this.url.values(index, kind);
     const response = await fetch(`${this.url}/${index}?values=${kind}`);
     if (!response.ok) {
       const body = (await response.json().catch(() => null)) as { error?: string } | null;
@@ -65,13 +75,8 @@ export class GeneSource {
 
   private async load(onStatus: (s: GeneStatus) => void): Promise<void> {
     for (;;) {
-      const response = await fetch(this.url);
-      const status = (await response.json()) as GeneStatus | { ok: false; error: string };
-      if (!response.ok || !('state' in status)) {
-        throw new Error(
-          'error' in status ? status.error : `the server answered ${response.status}`,
-        );
-      }
+      const status =
+        typeof this.url === 'string' ? await fetchStatus(this.url) : await this.url.status();
       onStatus(status);
       if (status.state === 'failed') throw new Error(status.error ?? 'the gene cache failed');
       if (status.state === 'ready') {
@@ -101,6 +106,15 @@ export class GeneSource {
     this.folded = folded;
     this.names = [...index.keys()];
   }
+}
+
+async function fetchStatus(url: string): Promise<GeneStatus> {
+  const response = await fetch(url);
+  const status = (await response.json()) as GeneStatus | { ok: false; error: string };
+  if (!response.ok || !('state' in status)) {
+    throw new Error('error' in status ? status.error : `the server answered ${response.status}`);
+  }
+  return status;
 }
 
 export interface GeneSearchActions {
