@@ -90,7 +90,17 @@ export interface SaliencyRequest {
   top: number;
 }
 
-export type ToWorker = AnnotateRequest | SaliencyRequest | { type: 'cancel' };
+/**
+ * Marker genes of every class for the dot plot: each class explained (gradient) in the cells
+ * given for it (a sample of those predicted as it, chosen by the page, which has the labels).
+ */
+export interface ClassMarkersRequest {
+  type: 'class-markers';
+  classes: { className: string; cells: number[] }[];
+  top: number;
+}
+
+export type ToWorker = AnnotateRequest | SaliencyRequest | ClassMarkersRequest | { type: 'cancel' };
 
 export interface Losses {
   sup: number;
@@ -143,6 +153,11 @@ export type FromWorker =
       nMatching: number;
       /** The cells were the lasso selection (else those predicted as the class). */
       selection: boolean;
+    }
+  | {
+      type: 'class-markers';
+      /** Each class with cells, in the order asked: its top genes, best first. */
+      classes: { className: string; genes: string[]; scores: number[]; nCells: number }[];
     }
   | { type: 'cancelled' }
   | { type: 'error'; message: string; hint?: string };

@@ -16,6 +16,7 @@ import { categoryColors } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
 import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
+import { DotPlotView } from './dot-plot-view.js';
 import { FormView } from './form-view.js';
 import { CONFIDENCE, LABEL } from './keys.js';
 import { LabelEdits } from './label-edits.js';
@@ -33,11 +34,14 @@ export class TransferLabels {
   private labels: LabelEdits | null = null;
   /** A saliency request is out: its progress goes to the marker chart, not the run's line. */
   private explaining = false;
+  /** The dot plot's markers are being found: their progress goes to the dot plot. */
+  private dotting = false;
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
   private readonly compare: CompareView;
   private readonly markers: MarkersView;
+  private readonly dotPlot: DotPlotView;
   private readonly relabel: RelabelView;
   private readonly retrain: RetrainView;
   /**
@@ -68,6 +72,10 @@ export class TransferLabels {
       this.explaining = true;
       this.post(request);
     });
+    this.dotPlot = new DotPlotView(api, (request) => {
+      this.dotting = true;
+      this.post(request);
+    });
     this.relabel = new RelabelView(api, {
       relabel: (cells, name) => this.edit((l) => l.relabel(cells, name)),
       undo: () => this.edit((l) => l.undo()),
@@ -80,6 +88,7 @@ export class TransferLabels {
       this.confidence.element,
       this.compare.element,
       this.markers.element,
+      this.dotPlot.element,
       this.relabel.element,
       this.retrain.element,
       this.save.element,
@@ -150,7 +159,8 @@ export class TransferLabels {
         this.api.status(`TensorFlow.js backend: ${m.name}`);
         break;
       case 'stage':
-        if (this.explaining) this.markers.progress(describeProgress(m).message);
+        if (this.dotting) this.dotPlot.progress(describeProgress(m).message);
+        else if (this.explaining) this.markers.progress(describeProgress(m).message);
         else this.progress.show(m);
         break;
       case 'start':
@@ -168,16 +178,22 @@ export class TransferLabels {
         this.explaining = false;
         this.markers.show(m);
         break;
+      case 'class-markers':
+        this.dotting = false;
+        this.dotPlot.show(m);
+        break;
       case 'cancelled':
         if (this.explaining) this.markers.progress('cancelled');
-        this.explaining = false;
+        if (this.dotting) this.dotPlot.progress('cancelled');
+        this.explaining = this.dotting = false;
         this.setBusy(false);
         this.progress.cancelled();
         this.keepEdits();
         break;
       case 'error':
         if (this.explaining) this.markers.progress('failed: see the message above');
-        this.explaining = false;
+        if (this.dotting) this.dotPlot.progress('failed: see the message above');
+        this.explaining = this.dotting = false;
         this.fail(withHint(m.message, m.hint));
         break;
     }
@@ -235,6 +251,7 @@ export class TransferLabels {
     await this.api.colorBy(LABEL);
     this.results.hidden = false;
     this.markers.setClasses(m.classNames);
+    this.dotPlot.start(this.labels, m.classNames);
     this.relabel.setClasses(m.classNames);
     this.confidence.show(m.confidence);
     this.api.status(
@@ -253,6 +270,7 @@ export class TransferLabels {
       colors: categoryColors(categories),
     });
     this.compare.show({ codes, categories, confidence: result.confidence });
+    this.dotPlot.setLabels({ codes, categories });
     this.relabel.showHistory(labels);
   }
 

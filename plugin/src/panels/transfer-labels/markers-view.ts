@@ -8,6 +8,7 @@ import type { ViewerApi } from '../../host/api.js';
 import type { FromWorker, SaliencyRequest } from '../../shared/worker-messages.js';
 import { ACCENT, ALERT } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
+import { exportButtons } from '../../ui/export.js';
 import { saliencyChart } from '../../ui/saliency-chart.js';
 import { row } from './form-view.js';
 
@@ -19,6 +20,8 @@ export class MarkersView {
   readonly element: HTMLElement;
   private readonly classes = el('select', { id: 'tl-saliency-class' });
   private readonly chart = el('div', { id: 'tl-saliency-chart', class: 'chart' });
+  /** The class the chart explains (names its export). */
+  private shown = '';
 
   constructor(api: ViewerApi, ask: (request: SaliencyRequest) => void) {
     const method = el('select', { id: 'tl-saliency-method' }, [
@@ -64,11 +67,19 @@ export class MarkersView {
       ),
       el('div', { class: 'buttons' }, [show]),
       this.chart,
+      el('div', { class: 'buttons', hidden: true, id: 'tl-saliency-export' }, [
+        exportButtons(
+          'tl-saliency-export',
+          () => this.chart.querySelector('svg'),
+          () => [api.data().dataset.name, 'markers', this.shown].filter(Boolean).join('.'),
+        ),
+      ]),
     ]);
   }
 
   /** Where a request is (reading cells, explaining), in place of the chart until it comes. */
   progress(message: string): void {
+    this.element.querySelector<HTMLElement>('#tl-saliency-export')!.hidden = true;
     this.chart.textContent = message;
   }
 
@@ -77,6 +88,8 @@ export class MarkersView {
   }
 
   show(m: SaliencyResult): void {
+    this.shown = m.className;
+    this.element.querySelector<HTMLElement>('#tl-saliency-export')!.hidden = false;
     const count =
       m.nCells < m.nMatching
         ? `${m.nCells.toLocaleString('en-US')} of ${m.nMatching.toLocaleString('en-US')} cells`

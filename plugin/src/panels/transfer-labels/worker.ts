@@ -21,6 +21,7 @@ import { openDatasetOverHttp } from '../../shared/open-dataset.js';
 import { embeddingFits, wireArray, type SaveRequest } from '../../shared/save-format.js';
 import type {
   AnnotateRequest,
+  ClassMarkersRequest,
   FromWorker,
   SaliencyRequest,
   ToWorker,
@@ -60,9 +61,13 @@ scope.onmessage = (e) => {
   if (msg.type === 'cancel') controller?.abort();
   else if (msg.type === 'annotate') void run(() => annotateQuery(msg));
   else if (msg.type === 'saliency') void run(() => markers(msg));
+  // Asked by the page as a result arrives, maybe before that run has closed its files: after it.
+  else if (msg.type === 'class-markers') void running.then(() => run(() => classMarkers(msg)));
 };
 
 let busy = false;
+/** The task under way (resolved when none is). */
+let running: Promise<void> = Promise.resolve();
 
 /** One task at a time: a second request while one runs is refused, not interleaved. */
 async function run(task: () => Promise<void>): Promise<void> {
@@ -71,16 +76,19 @@ async function run(task: () => Promise<void>): Promise<void> {
     return;
   }
   busy = true;
-  try {
-    await task();
-  } catch (err) {
-    const e = err as Error & { hint?: string };
-    if (isAbortError(err) || controller?.signal.aborted) post({ type: 'cancelled' });
-    else post({ type: 'error', message: e.message, hint: e.hint });
-  } finally {
-    controller = null;
-    busy = false;
-  }
+  running = (async () => {
+    try {
+      await task();
+    } catch (err) {
+      const e = err as Error & { hint?: string };
+      if (isAbortError(err) || controller?.signal.aborted) post({ type: 'cancelled' });
+      else post({ type: 'error', message: e.message, hint: e.hint });
+    } finally {
+      controller = null;
+      busy = false;
+    }
+  })();
+  await running;
 }
 
 /** Core's workflow events as the panel's messages. */
@@ -288,6 +296,53 @@ async function markers(req: SaliencyRequest): Promise<void> {
       nMatching: result.cells.nMatching,
       selection: result.cells.by === 'selection',
     });
+  } finally {
+    await query.close();
+  }
+}
+
+/**
+ * The top genes of every class (gradient, in the cells the page chose for each), for the dot
+ * plot; progress is one step per class.
+ */
+async function classMarkers(req: ClassMarkersRequest): Promise<void> {
+  if (!last) throw new Error('annotate first: saliency explains the trained model');
+  controller = new AbortController();
+  const signal = controller.signal;
+  const state = last;
+  const query = await openDatasetOverHttp(state.query);
+  const out: Extract<FromWorker, { type: 'class-markers' }>['classes'] = [];
+  try {
+    for (const [i, { className, cells }] of req.classes.entries()) {
+      post({
+        type: 'stage',
+        stage: 'saliency',
+        done: i,
+        total: req.classes.length,
+        detail: className,
+      });
+      if (cells.length === 0) continue;
+      const result = await explain(
+        state,
+        query,
+        {
+          className,
+          method: 'gradient',
+          top: req.top,
+          geneKey: state.geneKey,
+          cells,
+          ...VIEWER_SALIENCY,
+        },
+        { signal },
+      );
+      out.push({
+        className,
+        genes: result.top.map((g) => g.gene),
+        scores: result.top.map((g) => g.score),
+        nCells: result.cells.nExplained,
+      });
+    }
+    post({ type: 'class-markers', classes: out });
   } finally {
     await query.close();
   }
