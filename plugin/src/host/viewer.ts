@@ -59,6 +59,8 @@ export class Viewer implements ViewerApi {
   /** The embedding shown. */
   private embeddingKey = '';
   private readonly geneSearch: GeneSearch | null = null;
+  /** A gene's values, where genes are read (`options.genes`); see ViewerApi. */
+  readonly geneValues?: ViewerApi['geneValues'];
   /** The added column showing a gene (one at a time). */
   private geneColumn: string | null = null;
 
@@ -79,6 +81,11 @@ export class Viewer implements ViewerApi {
         colour: (name, kind) => this.showGene(source, name, kind),
       });
       this.toolbar.element.append(this.geneSearch.element);
+      this.geneValues = async (name, kind) => {
+        await source.ready(() => undefined);
+        const gene = source.find(name);
+        return gene && { name: gene.name, values: await source.values(gene.index, kind) };
+      };
     }
     const main = el('main', { class: 'plot' }, [this.canvas, this.tooltip.element]);
     options.root.replaceChildren(
@@ -170,17 +177,6 @@ export class Viewer implements ViewerApi {
   async colorByGene(name: string): Promise<void> {
     if (!this.geneSearch) throw new Error('this viewer does not read genes');
     await this.geneSearch.show(name);
-  }
-
-  async geneValues(
-    name: string,
-    kind: GeneValues,
-  ): Promise<{ name: string; values: Float32Array } | undefined> {
-    const source = this.options.genes;
-    if (!source) throw new Error('this viewer does not read genes');
-    await source.ready(() => undefined);
-    const gene = source.find(name);
-    return gene && { name: gene.name, values: await source.values(gene.index, kind) };
   }
 
   addObsColumn(name: string, column: NewColumn): void {

@@ -73,10 +73,13 @@ export class DotPlotView {
       this.chart,
       this.exports,
     ]);
+    // Where the viewer reads no genes (VS Code, Vitessce) there are no values to plot.
+    this.element.hidden = !api.geneValues;
   }
 
   /** New predictions: the groups offered, then every class's markers asked of the worker. */
   start(labels: Labels, classNames: readonly string[]): void {
+    if (!this.api.geneValues) return; // no gene reads here (the section is hidden)
     this.labels = labels;
     this.markers = null;
     this.values.clear();
@@ -129,10 +132,6 @@ export class DotPlotView {
     const token = ++this.drawing;
     const markers = this.markers;
     if (!markers) return;
-    if (!this.api.geneValues) {
-      this.chart.textContent = 'the dot plot needs gene reads (scnym view)';
-      return;
-    }
     delete this.chart.dataset.groupBy;
     this.exports.hidden = true;
     try {
