@@ -183,9 +183,13 @@ export class TransferLabels {
         this.dotPlot.show(m);
         break;
       case 'cancelled':
-        if (this.explaining) this.markers.progress('cancelled');
-        if (this.dotting) this.dotPlot.progress('cancelled');
-        this.explaining = this.dotting = false;
+        if (this.explaining || this.dotting) {
+          // An explanation stopped by a new Annotate, which goes on.
+          if (this.explaining) this.markers.progress('cancelled');
+          if (this.dotting) this.dotPlot.progress('cancelled');
+          this.explaining = this.dotting = false;
+          break;
+        }
         this.setBusy(false);
         this.progress.cancelled();
         this.keepEdits();

@@ -59,17 +59,36 @@ let last: LastRun | null = null;
 scope.onmessage = (e) => {
   const msg = e.data;
   if (msg.type === 'cancel') controller?.abort();
-  else if (msg.type === 'annotate') void run(() => annotateQuery(msg));
-  else if (msg.type === 'saliency') void run(() => markers(msg));
-  // Asked by the page as a result arrives, maybe before that run has closed its files: after it.
-  else if (msg.type === 'class-markers') void running.then(() => run(() => classMarkers(msg)));
+  else if (msg.type === 'annotate') {
+    // A new run stops the explanation under way (the dot plot's, found after every result).
+    if (explaining) controller?.abort();
+    queue(() => annotateQuery(msg), false);
+  }
+  // Explanations wait their turn: the dot plot's markers are asked for as a result arrives
+  // (before that run has closed its files), and a class's markers may be asked for meanwhile.
+  else if (msg.type === 'saliency') queue(() => markers(msg), true);
+  else if (msg.type === 'class-markers') queue(() => classMarkers(msg), true);
 };
 
 let busy = false;
 /** The task under way (resolved when none is). */
 let running: Promise<void> = Promise.resolve();
+/** The explanations waiting, each after the one before it and the task under way. */
+let waiting: Promise<void> = Promise.resolve();
 
-/** One task at a time: a second request while one runs is refused, not interleaved. */
+/** The task under way is an explanation (saliency or the dot plot's markers). */
+let explaining = false;
+
+function queue(task: () => Promise<void>, explanation: boolean): void {
+  waiting = waiting
+    .then(() => running)
+    .then(() => {
+      explaining = explanation;
+      return run(task);
+    });
+}
+
+/** One task at a time: requests are queued (queue), never interleaved. */
 async function run(task: () => Promise<void>): Promise<void> {
   if (busy) {
     post({ type: 'error', message: 'busy: wait for the current run to finish, or cancel it' });
