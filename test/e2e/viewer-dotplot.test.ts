@@ -5,7 +5,8 @@
 // labels the page downloads as CSV, its area follows the fraction and its colour the ramp; grouped
 // by the file's cell_type its rows are that column's categories. The plot, the marker chart and the
 // dot plot download as SVG files that parse as XML (the plot's points an embedded PNG of the
-// canvas's size, its legend the categories), the charts also as PNG. Screenshots in light and dark.
+// canvas's size, its legend the categories), the charts also as PNG. Annotate pressed as the dot
+// plot's markers are found stops them and runs. Screenshots in light and dark.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -263,6 +264,25 @@ test(
       `legend ${plot.texts.join(' | ')}`,
     );
     assert.equal(plot.background, '#ffffff');
+
+    step('annotate again while the dot plot is being made');
+    const annotateOnce = async () => {
+      await page.click('#tl-annotate');
+      await page.waitForSelector('body[data-annotating="false"]', { timeout: 8 * 60_000 });
+    };
+    await annotateOnce();
+    // The result has come and the dot plot is being made (its markers found, most likely):
+    // Annotate again stops it and runs.
+    const during = await page.waitForFunction(() => {
+      const plot = document.querySelector('#tl-dotplot');
+      const text = plot?.textContent ?? '';
+      return (/^(finding|saliency|reading)/.test(text) || !!plot?.querySelector('circle')) && text;
+    });
+    console.log(`# Annotate pressed as the dot plot showed: ${String(await during.jsonValue())}`);
+    await annotateOnce();
+    assert.doesNotMatch(await page.locator('#tl-message').innerText(), /busy|error|failed/);
+    assert.match(await page.locator('#tl-progress-text').innerText(), /^done in /);
+    await page.waitForSelector('#tl-dotplot[data-group-by] circle.dot', { timeout: 5 * 60_000 });
 
     step('dark');
     await page.emulateMedia({ colorScheme: 'dark' });

@@ -36,6 +36,8 @@ export class TransferLabels {
   private explaining = false;
   /** The dot plot's markers are being found: their progress goes to the dot plot. */
   private dotting = false;
+  /** A run (Annotate or Retrain) is under way. */
+  private busy = false;
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
@@ -140,6 +142,8 @@ export class TransferLabels {
       return;
     }
     this.results.hidden = true; // no saliency or save of old results while a run is going
+    // The worker drops the explanations of the old model (their messages never come).
+    this.explaining = this.dotting = false;
     this.setBusy(true);
     this.progress.starting();
     this.ensureWorker().postMessage({
@@ -183,13 +187,9 @@ export class TransferLabels {
         this.dotPlot.show(m);
         break;
       case 'cancelled':
-        if (this.explaining || this.dotting) {
-          // An explanation stopped by a new Annotate, which goes on.
-          if (this.explaining) this.markers.progress('cancelled');
-          if (this.dotting) this.dotPlot.progress('cancelled');
-          this.explaining = this.dotting = false;
-          break;
-        }
+        if (this.explaining) this.markers.progress('cancelled');
+        if (this.dotting) this.dotPlot.progress('cancelled');
+        this.explaining = this.dotting = false;
         this.setBusy(false);
         this.progress.cancelled();
         this.keepEdits();
@@ -204,6 +204,7 @@ export class TransferLabels {
   }
 
   private setBusy(busy: boolean): void {
+    this.busy = busy;
     this.form.setBusy(busy);
     this.retrain.setBusy(busy);
     document.body.dataset.annotating = busy ? 'true' : 'false';
@@ -255,7 +256,8 @@ export class TransferLabels {
     await this.api.colorBy(LABEL);
     this.results.hidden = false;
     this.markers.setClasses(m.classNames);
-    this.dotPlot.start(this.labels, m.classNames);
+    // Unless Annotate was pressed again meanwhile (then its result starts the dot plot).
+    if (!this.busy) this.dotPlot.start(this.labels, m.classNames);
     this.relabel.setClasses(m.classNames);
     this.confidence.show(m.confidence);
     this.api.status(

@@ -60,7 +60,9 @@ scope.onmessage = (e) => {
   const msg = e.data;
   if (msg.type === 'cancel') controller?.abort();
   else if (msg.type === 'annotate') {
-    // A new run stops the explanation under way (the dot plot's, found after every result).
+    // A new run stops the explanation under way (the dot plot's, found after every result) and
+    // drops those waiting: they explain the model it replaces. They end without a word.
+    generation++;
     if (explaining) controller?.abort();
     queue(() => annotateQuery(msg), false);
   }
@@ -78,18 +80,22 @@ let waiting: Promise<void> = Promise.resolve();
 
 /** The task under way is an explanation (saliency or the dot plot's markers). */
 let explaining = false;
+/** Annotate requests so far: an explanation asked for before the last one is dropped. */
+let generation = 0;
 
 function queue(task: () => Promise<void>, explanation: boolean): void {
+  const asked = generation;
   waiting = waiting
     .then(() => running)
     .then(() => {
+      if (explanation && asked !== generation) return;
       explaining = explanation;
-      return run(task);
+      return run(task, () => explanation && asked !== generation);
     });
 }
 
 /** One task at a time: requests are queued (queue), never interleaved. */
-async function run(task: () => Promise<void>): Promise<void> {
+async function run(task: () => Promise<void>, dropped = () => false): Promise<void> {
   if (busy) {
     post({ type: 'error', message: 'busy: wait for the current run to finish, or cancel it' });
     return;
@@ -100,6 +106,7 @@ async function run(task: () => Promise<void>): Promise<void> {
       await task();
     } catch (err) {
       const e = err as Error & { hint?: string };
+      if (dropped()) return;
       if (isAbortError(err) || controller?.signal.aborted) post({ type: 'cancelled' });
       else post({ type: 'error', message: e.message, hint: e.hint });
     } finally {
