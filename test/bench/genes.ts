@@ -10,7 +10,10 @@
  *   unchanged, then the read), median and longest of 200;
  * - `scnym view` in headless Chromium with an empty cache: the first gene typed in the gene box
  *   (the cache is built then, unless the page's request at load already finished it) and then
- *   each of 20 genes until the legend shows it (wall time in the page's test driver).
+ *   each of 20 genes until the legend shows it (wall time in the page's test driver);
+ * - the dot plot's data path for 30 genes over all the cells: each gene's log1p(CPM) read from the
+ *   cache and aggregated per class (core's groupExpression, over the query's 'truth' classes) in
+ *   Node, and the same 30 genes fetched by the page (the route the dot plot reads).
  *
  *   SCNYM_BENCH_GENES_CELLS=100000   query cells
  */
@@ -20,6 +23,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { openAnnDataFile } from '@scnym/core/node';
+import { groupExpression, groupSizes } from '@scnym/core/scores';
 import { GeneMajorCache } from '../../plugin/src/server/gene-cache.js';
 import { GeneService } from '../../plugin/src/server/gene-service.js';
 import { launchChromium, startView } from '../helpers/browser.js';
@@ -27,6 +32,8 @@ import { PYTHON } from '../helpers/paths.js';
 import { scalePair } from '../helpers/scale-data.js';
 
 const CELLS = Number(process.env.SCNYM_BENCH_GENES_CELLS ?? 100_000);
+/** Genes in the dot plot's measurement (about the markers of 10–15 classes). */
+const DOT_GENES = 30;
 
 const ADD_UMAP = `
 import anndata, numpy as np, sys
@@ -80,6 +87,25 @@ export async function benchGenes(): Promise<void> {
       await cache.gene((i * 7919) % genes.length, i % 2 ? 'raw' : 'log1p');
       reads.push(performance.now() - t);
     }
+    // The dot plot: 30 genes grouped by the query's classes.
+    const ad = await openAnnDataFile(query);
+    const truth = await ad.obsColumn('truth');
+    await ad.close();
+    if (truth.kind !== 'categorical') throw new Error('the scale query has no categorical truth');
+    const nGroups = truth.categories.length;
+    let dotRead = 0;
+    let dotAggregate = 0;
+    const t0 = performance.now();
+    const sizes = groupSizes(truth.codes, nGroups);
+    for (let i = 0; i < DOT_GENES; i++) {
+      const t = performance.now();
+      const values = await cache.gene((i * 4099) % genes.length, 'log1p');
+      const u = performance.now();
+      groupExpression(values, truth.codes, nGroups, sizes);
+      dotAggregate += performance.now() - u;
+      dotRead += u - t;
+    }
+    const dotAll = performance.now() - t0;
     await cache.close();
     reads.sort((a, b) => a - b);
     console.log('| step | figure |\n|---|---|');
@@ -105,6 +131,9 @@ export async function benchGenes(): Promise<void> {
     console.log(
       `| one gene request in the server (GeneService: the dataset's check, then the read; 200 genes) | median ${requests[100].toFixed(1)} ms, longest ${requests[199].toFixed(1)} ms |`,
     );
+    console.log(
+      `| dot plot, ${DOT_GENES} genes × ${nGroups} classes (Node): read + aggregate | ${dotAll.toFixed(0)} ms (reads ${dotRead.toFixed(0)} ms, aggregation ${dotAggregate.toFixed(0)} ms) |`,
+    );
     rmSync(root, { recursive: true, force: true });
 
     // The viewer, with an empty cache.
@@ -128,6 +157,18 @@ export async function benchGenes(): Promise<void> {
       await page.waitForSelector(`#gene-status[data-gene="${gene}"]`);
       times.push(Date.now() - t);
     }
+    // The dot plot's reads in the page (the cache is built now): 30 genes fetched in turn.
+    const fetchMs = await page.evaluate(
+      async ({ n, nGenes }) => {
+        const t = performance.now();
+        for (let i = 0; i < n; i++) {
+          const r = await fetch(`/api/genes/${(i * 4099) % nGenes}?values=log1p`);
+          await r.arrayBuffer();
+        }
+        return performance.now() - t;
+      },
+      { n: DOT_GENES, nGenes: genes.length },
+    );
     const [first, ...rest] = times;
     rest.sort((a, b) => a - b);
     console.log(
@@ -135,6 +176,9 @@ export async function benchGenes(): Promise<void> {
     );
     console.log(
       `| viewer: each of the next ${rest.length} genes, typed to legend | median ${rest[rest.length >> 1]} ms, longest ${rest.at(-1)} ms |`,
+    );
+    console.log(
+      `| viewer: the dot plot's ${DOT_GENES} gene reads, fetched by the page | ${fetchMs.toFixed(0)} ms |`,
     );
     console.log();
   } finally {

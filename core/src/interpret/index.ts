@@ -2,3 +2,4 @@
 export * from './gradients.js';
 export * from './markers.js';
 export * from './saliency.js';
+export * from './dot-plot.js';

@@ -5,6 +5,7 @@
 import type { ColumnInfo, ObsColumn } from '@scnym/core/anndata';
 import type { DatasetLocation } from '../shared/worker-messages.js';
 import type { ViewerConfig } from '../shared/config.js';
+import type { GeneValues } from '../shared/genes.js';
 
 /**
  * A column a plugin adds: categorical labels (strings, or codes into `categories`: one buffer
@@ -72,6 +73,15 @@ export interface ViewerApi {
    * (`scnym view`); absent elsewhere.
    */
   colorByGene?(name: string): Promise<void>;
+  /**
+   * A gene's values in every cell (any of its names; log1p(CPM) as the model sees it, or the
+   * stored values) and its name as the file spells it; undefined: no gene of that name. Where the
+   * viewer reads genes (the server's gene-major cache); absent elsewhere.
+   */
+  geneValues?(
+    name: string,
+    kind: GeneValues,
+  ): Promise<{ name: string; values: Float32Array } | undefined>;
   /** Adds (or replaces) an obs column held by the viewer; it appears in colour-by and tooltips. */
   addObsColumn(name: string, column: NewColumn): void;
   selection(): number[];

@@ -1,6 +1,6 @@
 /**
  * The viewer's top bar: the dataset's name, the embedding and colour-by choosers, the pan/zoom
- * and lasso modes, Reset view, Clear selection and the selection count.
+ * and lasso modes, Reset view, PNG and SVG export, Clear selection and the selection count.
  */
 import { el } from '../ui/dom.js';
 
@@ -12,6 +12,7 @@ export interface ToolbarActions {
   mode(mode: MouseMode): void;
   resetView(): void;
   exportPng(): void;
+  exportSvg(): void;
   clearSelection(): void;
 }
 
@@ -38,6 +39,17 @@ export class Toolbar {
       'PNG',
     ]);
     png.onclick = () => actions.exportPng();
+    const svgButton = el(
+      'button',
+      {
+        id: 'export-svg',
+        title:
+          'Download the plot as an SVG: the points as an embedded image (as the PNG), the ' +
+          'frame, axis names, title and legend as vectors',
+      },
+      ['SVG'],
+    );
+    svgButton.onclick = () => actions.exportSvg();
     const clear = el('button', { id: 'clear-selection', title: 'Clear the selection' }, [
       'Clear selection',
     ]);
@@ -60,6 +72,7 @@ export class Toolbar {
       lasso,
       reset,
       png,
+      svgButton,
       clear,
       this.selectionInfo,
     ]);

@@ -18,6 +18,7 @@ import type { DataClient } from './data-client.js';
 import { embeddingKeys, normalisedXY } from './embedding.js';
 import { GeneSearch, type GeneSource } from './gene-search.js';
 import { renderLegend } from './legend.js';
+import { plotSvg } from './plot-svg.js';
 import { pointColours, Scatter } from './scatter.js';
 import { Toolbar } from './toolbar.js';
 import { Tooltip } from './tooltip.js';
@@ -55,7 +56,11 @@ export class Viewer implements ViewerApi {
   private drawing: Promise<void> = Promise.resolve();
   /** The embedding changed since the points were last drawn. */
   private newPoints = false;
+  /** The embedding shown. */
+  private embeddingKey = '';
   private readonly geneSearch: GeneSearch | null = null;
+  /** A gene's values, where genes are read (`options.genes`); see ViewerApi. */
+  readonly geneValues?: ViewerApi['geneValues'];
   /** The added column showing a gene (one at a time). */
   private geneColumn: string | null = null;
 
@@ -67,6 +72,7 @@ export class Viewer implements ViewerApi {
       mode: (mode) => this.scatter.setMode(mode),
       resetView: () => void this.scatter.resetView(),
       exportPng: () => void this.exportPng(),
+      exportSvg: () => void this.exportSvg(),
       clearSelection: () => this.setSelection([]),
     });
     if (options.genes) {
@@ -75,6 +81,11 @@ export class Viewer implements ViewerApi {
         colour: (name, kind) => this.showGene(source, name, kind),
       });
       this.toolbar.element.append(this.geneSearch.element);
+      this.geneValues = async (name, kind) => {
+        await source.ready(() => undefined);
+        const gene = source.find(name);
+        return gene && { name: gene.name, values: await source.values(gene.index, kind) };
+      };
     }
     const main = el('main', { class: 'plot' }, [this.canvas, this.tooltip.element]);
     options.root.replaceChildren(
@@ -255,6 +266,7 @@ export class Viewer implements ViewerApi {
     const n = m.shape[0];
     ({ x: this.x, y: this.y } = normalisedXY(m.data, n));
     this.newPoints = true;
+    this.embeddingKey = key;
     this.toolbar.showEmbedding(key);
     await this.redraw();
     this.emit({ type: 'embedding', key });
@@ -307,6 +319,28 @@ export class Viewer implements ViewerApi {
     const url = URL.createObjectURL(blob);
     const name = [this.options.dataset.name, this.colourColumn].filter(Boolean).join('.');
     el('a', { href: url, download: `${name}.png` }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  /** Downloads the plot as an SVG (plot-svg.ts: the points as an image, the rest vectors). */
+  private async exportSvg(): Promise<void> {
+    const png = await this.scatter.png();
+    if (!png) return this.status('the plot could not be exported');
+    const dpr = window.devicePixelRatio || 1;
+    const text = await plotSvg({
+      png,
+      width: this.canvas.width / dpr,
+      height: this.canvas.height / dpr,
+      background: this.options.background ?? '#ffffff',
+      title: [this.options.dataset.name, this.colourColumn].filter(Boolean).join(' · '),
+      embedding: this.embeddingKey,
+      colourName: this.colourColumn,
+      colour: this.colourColumn ? await this.columns.colour(this.colourColumn) : null,
+      hidden: this.hidden,
+    });
+    const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
+    const name = [this.options.dataset.name, this.colourColumn].filter(Boolean).join('.');
+    el('a', { href: url, download: `${name}.svg` }).click();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
 

@@ -118,9 +118,20 @@ export type ToWorker =
   | SaliencyRequest
   | LoadModelRequest
   | ScoreRequest
+  | ClassMarkersRequest
   /** The model as core's files, for Save (answered by 'model-files'). */
   | { type: 'model-files' }
   | { type: 'cancel' };
+
+/**
+ * Marker genes of every class for the dot plot: each class explained (gradient) in the cells
+ * given for it (a sample of those predicted as it, chosen by the page, which has the labels).
+ */
+export interface ClassMarkersRequest {
+  type: 'class-markers';
+  classes: { className: string; cells: number[] }[];
+  top: number;
+}
 
 export interface Losses {
   sup: number;
@@ -180,6 +191,11 @@ export type FromWorker =
       report: import('@scnym/core/scores').EvaluationReport | null;
       /** Why it could not be scored (report null). */
       error?: string;
+    }
+  | {
+      type: 'class-markers';
+      /** Each class with cells, in the order asked: its top genes, best first. */
+      classes: { className: string; genes: string[]; scores: number[]; nCells: number }[];
     }
   | { type: 'cancelled' }
   | { type: 'model-loaded'; name: string; classNames: string[] }

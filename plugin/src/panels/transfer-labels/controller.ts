@@ -15,6 +15,7 @@ import {
 import { el } from '../../ui/dom.js';
 import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
+import { DotPlotView } from './dot-plot-view.js';
 import { FormView } from './form-view.js';
 import { CONFIDENCE, LABEL } from './keys.js';
 import { LabelEdits } from './label-edits.js';
@@ -37,11 +38,16 @@ export class TransferLabels {
   private restoredFrom = '';
   /** Saves waiting for the model's files. */
   private filesWanted: ((files: Record<string, Uint8Array> | null) => void)[] = [];
+  /** The dot plot's markers are being found: their progress goes to the dot plot. */
+  private dotting = false;
+  /** A run (Annotate or Retrain) is under way. */
+  private busy = false;
   private readonly form: FormView;
   private readonly progress = new ProgressView();
   private readonly confidence: ConfidenceView;
   private readonly compare: CompareView;
   private readonly markers: MarkersView;
+  private readonly dotPlot: DotPlotView;
   private readonly relabel: RelabelView;
   private readonly retrain: RetrainView;
   /**
@@ -72,6 +78,10 @@ export class TransferLabels {
       this.explaining = true;
       this.post(request);
     });
+    this.dotPlot = new DotPlotView(api, (request) => {
+      this.dotting = true;
+      this.post(request);
+    });
     this.relabel = new RelabelView(api, {
       relabel: (cells, name) => this.edit((l) => l.relabel(cells, name)),
       undo: () => this.edit((l) => l.undo()),
@@ -84,6 +94,7 @@ export class TransferLabels {
       this.confidence.element,
       this.compare.element,
       this.markers.element,
+      this.dotPlot.element,
       this.relabel.element,
       this.retrain.element,
       this.save.element,
@@ -127,6 +138,8 @@ export class TransferLabels {
         wasmPaths: this.options.wasmPaths,
         backend: backendFromUrl(),
       } satisfies ToWorker);
+    } else {
+      this.dotPlot.progress('the dot plot needs the model that made these predictions: Annotate');
     }
     this.progress.say(
       `${saved.from}; ${model?.problem ?? (model ? 'loading its model…' : 'no model recorded')}`,
@@ -175,6 +188,8 @@ export class TransferLabels {
       return;
     }
     this.results.hidden = true; // no saliency or save of old results while a run is going
+    // The worker drops the explanations of the old model (their messages never come).
+    this.explaining = this.dotting = false;
     this.setBusy(true);
     this.progress.starting();
     this.ensureWorker().postMessage({
@@ -194,7 +209,8 @@ export class TransferLabels {
         this.api.status(`TensorFlow.js backend: ${m.name}`);
         break;
       case 'stage':
-        if (this.explaining) this.markers.progress(describeProgress(m).message);
+        if (this.dotting) this.dotPlot.progress(describeProgress(m).message);
+        else if (this.explaining) this.markers.progress(describeProgress(m).message);
         else this.progress.show(m);
         break;
       case 'start':
@@ -215,6 +231,9 @@ export class TransferLabels {
       case 'model-loaded':
         document.body.dataset.modelLoaded = 'true';
         this.progress.say(`${this.restoredFrom}; its model ${m.name} is loaded`);
+        if (this.labels && this.result && !this.busy) {
+          this.dotPlot.start(this.labels, this.result.classNames);
+        }
         break;
       case 'model-files':
         for (const resolve of this.filesWanted.splice(0)) resolve(m.files);
@@ -222,22 +241,29 @@ export class TransferLabels {
       case 'scores':
         this.compare.showScores(m);
         break;
+      case 'class-markers':
+        this.dotting = false;
+        this.dotPlot.show(m);
+        break;
       case 'cancelled':
         if (this.explaining) this.markers.progress('cancelled');
-        this.explaining = false;
+        if (this.dotting) this.dotPlot.progress('cancelled');
+        this.explaining = this.dotting = false;
         this.setBusy(false);
         this.progress.cancelled();
         this.keepEdits();
         break;
       case 'error':
         if (this.explaining) this.markers.progress('failed: see the message above');
-        this.explaining = false;
+        if (this.dotting) this.dotPlot.progress('failed: see the message above');
+        this.explaining = this.dotting = false;
         this.fail(withHint(m.message, m.hint));
         break;
     }
   }
 
   private setBusy(busy: boolean): void {
+    this.busy = busy;
     this.form.setBusy(busy);
     this.retrain.setBusy(busy);
     document.body.dataset.annotating = busy ? 'true' : 'false';
@@ -293,6 +319,9 @@ export class TransferLabels {
     await this.api.colorBy(LABEL);
     this.results.hidden = false;
     this.markers.setClasses(m.classNames);
+    // Unless Annotate was pressed again meanwhile (then its result starts the dot plot); restored
+    // predictions start it once their model is loaded (the markers are the model's).
+    if (!this.busy && !restored) this.dotPlot.start(this.labels, m.classNames);
     this.relabel.setClasses(m.classNames);
     this.confidence.show(m.confidence);
     this.api.status(
@@ -309,6 +338,7 @@ export class TransferLabels {
     // No colours given: the host colours labels by name, as in the file's columns.
     this.api.addObsColumn(LABEL, { kind: 'categorical', codes, categories });
     this.compare.show({ codes, categories, confidence: result.confidence });
+    this.dotPlot.setLabels({ codes, categories });
     this.relabel.showHistory(labels);
   }
 

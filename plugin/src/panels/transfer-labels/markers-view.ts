@@ -9,6 +9,7 @@ import type { ClassMarkers } from '../../shared/markers-record.js';
 import type { FromWorker, SaliencyRequest } from '../../shared/worker-messages.js';
 import { ACCENT, ALERT } from '../../ui/colors.js';
 import { el } from '../../ui/dom.js';
+import { exportButtons } from '../../ui/export.js';
 import { saliencyChart } from '../../ui/saliency-chart.js';
 import { row } from './form-view.js';
 
@@ -21,6 +22,8 @@ export class MarkersView {
   private readonly classes = el('select', { id: 'tl-saliency-class' });
   private readonly chart = el('div', { id: 'tl-saliency-chart', class: 'chart' });
   private readonly byClass = new Map<string, ClassMarkers>();
+  /** The class the chart explains (names its export). */
+  private shownClass = '';
 
   constructor(api: ViewerApi, ask: (request: SaliencyRequest) => void) {
     const method = el('select', { id: 'tl-saliency-method' }, [
@@ -71,11 +74,19 @@ export class MarkersView {
       ),
       el('div', { class: 'buttons' }, [show]),
       this.chart,
+      el('div', { class: 'buttons', hidden: true, id: 'tl-saliency-export' }, [
+        exportButtons(
+          'tl-saliency-export',
+          () => this.chart.querySelector('svg'),
+          () => [api.data().dataset.name, 'markers', this.shownClass].filter(Boolean).join('.'),
+        ),
+      ]),
     ]);
   }
 
   /** Where a request is (reading cells, explaining), in place of the chart until it comes. */
   progress(message: string): void {
+    this.element.querySelector<HTMLElement>('#tl-saliency-export')!.hidden = true;
     this.chart.textContent = message;
   }
 
@@ -112,6 +123,8 @@ export class MarkersView {
       const { className, method, nCells, genes, scores } = m;
       this.byClass.set(className, { className, method, nCells, genes, scores });
     }
+    this.shownClass = m.className;
+    this.element.querySelector<HTMLElement>('#tl-saliency-export')!.hidden = false;
     const count =
       m.nCells < m.nMatching
         ? `${m.nCells.toLocaleString('en-US')} of ${m.nMatching.toLocaleString('en-US')} cells`

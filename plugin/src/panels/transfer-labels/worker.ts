@@ -22,6 +22,7 @@ import { openDatasetOverHttp } from '../../shared/open-dataset.js';
 import { embeddingFits, wireArray, type SaveRequest } from '../../shared/save-format.js';
 import type {
   AnnotateRequest,
+  ClassMarkersRequest,
   FromWorker,
   LoadModelRequest,
   SaliencyRequest,
@@ -63,32 +64,65 @@ const scorer = new CompareScorer(post);
 scope.onmessage = (e) => {
   const msg = e.data;
   if (msg.type === 'cancel') controller?.abort();
-  else if (msg.type === 'annotate') void run(() => annotateQuery(msg));
-  else if (msg.type === 'saliency') void run(() => markers(msg));
-  else if (msg.type === 'load-model') void run(() => loadModel(msg));
+  else if (msg.type === 'annotate') {
+    // A new run stops the explanation under way (the dot plot's, found after every result) and
+    // drops those waiting: they explain the model it replaces. They end without a word.
+    generation++;
+    if (explaining) controller?.abort();
+    queue(() => annotateQuery(msg), false);
+  }
+  // Explanations wait their turn: the dot plot's markers are asked for as a result arrives
+  // (before that run has closed its files), and a class's markers may be asked for meanwhile.
+  else if (msg.type === 'saliency') queue(() => markers(msg), true);
+  else if (msg.type === 'class-markers') queue(() => classMarkers(msg), true);
+  else if (msg.type === 'load-model') queue(() => loadModel(msg), false);
   else if (msg.type === 'model-files') void modelFiles();
   else if (msg.type === 'score') scorer.request(msg);
 };
 
 let busy = false;
+/** The task under way (resolved when none is). */
+let running: Promise<void> = Promise.resolve();
+/** The explanations waiting, each after the one before it and the task under way. */
+let waiting: Promise<void> = Promise.resolve();
 
-/** One task at a time: a second request while one runs is refused, not interleaved. */
-async function run(task: () => Promise<void>): Promise<void> {
+/** The task under way is an explanation (saliency or the dot plot's markers). */
+let explaining = false;
+/** Annotate requests so far: an explanation asked for before the last one is dropped. */
+let generation = 0;
+
+function queue(task: () => Promise<void>, explanation: boolean): void {
+  const asked = generation;
+  waiting = waiting
+    .then(() => running)
+    .then(() => {
+      if (explanation && asked !== generation) return;
+      explaining = explanation;
+      return run(task, () => explanation && asked !== generation);
+    });
+}
+
+/** One task at a time: requests are queued (queue), never interleaved. */
+async function run(task: () => Promise<void>, dropped = () => false): Promise<void> {
   if (busy) {
     post({ type: 'error', message: 'busy: wait for the current run to finish, or cancel it' });
     return;
   }
   busy = true;
-  try {
-    await task();
-  } catch (err) {
-    const e = err as Error & { hint?: string };
-    if (isAbortError(err) || controller?.signal.aborted) post({ type: 'cancelled' });
-    else post({ type: 'error', message: e.message, hint: e.hint });
-  } finally {
-    controller = null;
-    busy = false;
-  }
+  running = (async () => {
+    try {
+      await task();
+    } catch (err) {
+      const e = err as Error & { hint?: string };
+      if (dropped()) return;
+      if (isAbortError(err) || controller?.signal.aborted) post({ type: 'cancelled' });
+      else post({ type: 'error', message: e.message, hint: e.hint });
+    } finally {
+      controller = null;
+      busy = false;
+    }
+  })();
+  await running;
 }
 
 /** Core's workflow events as the panel's messages. */
@@ -311,6 +345,53 @@ async function markers(req: SaliencyRequest): Promise<void> {
       nMatching: result.cells.nMatching,
       selection: result.cells.by === 'selection',
     });
+  } finally {
+    await query.close();
+  }
+}
+
+/**
+ * The top genes of every class (gradient, in the cells the page chose for each), for the dot
+ * plot; progress is one step per class.
+ */
+async function classMarkers(req: ClassMarkersRequest): Promise<void> {
+  if (!last) throw new Error('annotate first: saliency explains the trained model');
+  controller = new AbortController();
+  const signal = controller.signal;
+  const state = last;
+  const query = await openDatasetOverHttp(state.query);
+  const out: Extract<FromWorker, { type: 'class-markers' }>['classes'] = [];
+  try {
+    for (const [i, { className, cells }] of req.classes.entries()) {
+      post({
+        type: 'stage',
+        stage: 'saliency',
+        done: i,
+        total: req.classes.length,
+        detail: className,
+      });
+      if (cells.length === 0) continue;
+      const result = await explain(
+        state,
+        query,
+        {
+          className,
+          method: 'gradient',
+          top: req.top,
+          geneKey: state.geneKey,
+          cells,
+          ...VIEWER_SALIENCY,
+        },
+        { signal },
+      );
+      out.push({
+        className,
+        genes: result.top.map((g) => g.gene),
+        scores: result.top.map((g) => g.score),
+        nCells: result.cells.nExplained,
+      });
+    }
+    post({ type: 'class-markers', classes: out });
   } finally {
     await query.close();
   }
