@@ -136,6 +136,9 @@ test(
       ),
     );
     assert.ok((await markerGenes(page)).length >= 5);
+    // and the dot plot of every class's markers, once the model is loaded
+    await page.waitForSelector('#tl-dotplot[data-group-by="scNym"] circle.dot');
+    assert.ok((await page.locator('#tl-dotplot circle.dot').count()) >= legendBefore.length);
 
     step('a folder not ours at the model path');
     const other = tempDir();
