@@ -50,7 +50,7 @@ test('topGenes: the model is trained on and records the selected genes; predict 
     try {
       assert.deepEqual(trained.card.genes, want);
       assert.equal(trained.model.network.config.nGenes, 100);
-      assert.equal(trained.card.training.options.topGenes, 100);
+      assert.equal(trained.model.options.topGenes, 100);
       const prediction = await predictAnnData(trained.model, query, { embedding: false });
       assert.equal(prediction.nMissingGenes, 0);
       assert.equal(prediction.nCells, query.nObs);
