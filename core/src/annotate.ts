@@ -34,6 +34,7 @@ import type { RowRange } from './row-ranges.js';
 import { CPM_TARGET } from './preprocess.js';
 import { train, type TrainEvent, type TrainedModel } from './train/trainer.js';
 import { resolveOptions, type TrainOptions } from './train/options.js';
+import { selectVariableGenes } from './train/gene-selection.js';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -77,7 +78,13 @@ export async function trainOnAnnData(
     { ...request, sampling: samplingOf(options) },
     control,
   );
-  const model = await train(prepared.data, options, {
+  const data = selectVariableGenes(prepared.data, options.topGenes);
+  if (data !== prepared.data) {
+    control.onNotice?.(
+      `training on the ${data.genes.length} most variable of ${prepared.data.genes.length} shared genes`,
+    );
+  }
+  const model = await train(data, options, {
     onEvent: (event) => {
       if (event.type === 'start' && event.budgeted) control.onNotice?.(budgetNotice(event));
       control.onTrainEvent?.(event);
@@ -88,8 +95,8 @@ export async function trainOnAnnData(
     request.calibrate === false || model.split.selection.length === 0
       ? null
       : calibrateTemperature(
-          networkLogits(model.network, prepared.data.labeled, model.split.selection),
-          Int32Array.from(model.split.selection, (r) => prepared.data.labels[r]),
+          networkLogits(model.network, data.labeled, model.split.selection),
+          Int32Array.from(model.split.selection, (r) => data.labels[r]),
           model.classNames.length,
         );
   if (calibration?.atBound) control.onWarning?.(boundWarning(calibration));

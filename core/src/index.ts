@@ -69,3 +69,5 @@ export {
 export type { Prediction } from './predict.js';
 export { splitRows, PredictionAssembly, type RowRange, type PartArrays } from './row-ranges.js';
 export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';
+export { choosePseudolabels, type PseudolabelChoice } from './train/pseudolabel.js';
+export { variableGenes } from './train/gene-selection.js';

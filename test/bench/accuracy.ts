@@ -45,7 +45,10 @@ const PUBLISHED: Record<string, string> = {
  * averaged (seed, seed + 1000, …). `+mixmatch` turns on the original's consistency weight (1.0)
  * ramped over the default's 30 epochs (`-ramp100`: the original's 100-epoch ramp, so it reaches
  * only ~0.3); `+dan` the original's adversary weight 0.1; `-confident` keeps only unlabelled cells
- * of teacher confidence ≥ 0.9 in the consistency loss and MixUp.
+ * of teacher confidence ≥ 0.9 in the consistency loss and MixUp; `+pseudoN` N class-balanced
+ * pseudolabel rounds (train/pseudolabel.ts: threshold 0.9, top half of each predicted class);
+ * `+hvgN` the reference's N most variable shared genes (train/gene-selection.ts); `+dan-cw` the
+ * adversary with its reference cells weighted to the query's predicted class mix.
  */
 interface Variant {
   preset: PresetName;
@@ -65,6 +68,16 @@ export const VARIANTS: Record<string, Variant> = {
     overrides: { ...MIXMATCH, pseudolabelMinConfidence: 0.9 },
   },
   'default-ensemble3': { preset: 'default', overrides: {}, members: 3 },
+  'default+dan-cw': { preset: 'default', overrides: { danMaxWeight: 0.1, danClassWeighted: true } },
+  'default+pseudo1': { preset: 'default', overrides: { pseudolabelRounds: 1 } },
+  'default+pseudo2': { preset: 'default', overrides: { pseudolabelRounds: 2 } },
+  'default+hvg500': { preset: 'default', overrides: { topGenes: 500 } },
+  'default+hvg1000': { preset: 'default', overrides: { topGenes: 1000 } },
+  'default+hvg2000': { preset: 'default', overrides: { topGenes: 2000 } },
+  'default+hvg2000+pseudo1': {
+    preset: 'default',
+    overrides: { topGenes: 2000, pseudolabelRounds: 1 },
+  },
 };
 
 /** The linear models trained beside scNym, each on the default preset's training split. */

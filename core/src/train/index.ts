@@ -7,4 +7,6 @@ export * from './augment.js';
 export * from './optimizers.js';
 export * from './sampling.js';
 export * from './metrics.js';
+export * from './pseudolabel.js';
+export * from './gene-selection.js';
 export { trainStep, type StepContext, type StepLosses, type StepWeights } from './step.js';

@@ -37,6 +37,28 @@ export interface TrainOptions {
   danBurnInEpochs: number;
   /** The adversary sees only confidently pseudolabeled unlabeled rows. */
   danUseConfidentOnly: boolean;
+  /**
+   * Weight the adversary's reference cells by the query's predicted class proportions over the
+   * batch's (losses.ts labelShiftWeights), so a change in class mix is not aligned away.
+   */
+  danClassWeighted: boolean;
+
+  // Pseudolabel rounds (self-training)
+  /**
+   * Rounds of retraining after the first, each with the most confident query cells of every
+   * predicted class added as labelled cells (train/pseudolabel.ts); 0 turns them off.
+   */
+  pseudolabelRounds: number;
+  /** Least confidence of a query cell taken as labelled in a round. */
+  pseudolabelThreshold: number;
+  /** Top fraction of each predicted class taken (and at most this of an even share per class). */
+  pseudolabelFraction: number;
+
+  /**
+   * Train on the reference's this many most variable genes of those both files share
+   * (train/gene-selection.ts; applied by trainOnAnnData); 0 keeps every shared gene.
+   */
+  topGenes: number;
 
   // Model selection
   heldOutFraction: number;
@@ -93,6 +115,11 @@ export const ORIGINAL: TrainOptions = {
   danRampEpochs: 20,
   danBurnInEpochs: 0,
   danUseConfidentOnly: false,
+  danClassWeighted: false,
+  pseudolabelRounds: 0,
+  pseudolabelThreshold: 0.9,
+  pseudolabelFraction: 0.5,
+  topGenes: 0,
   heldOutFraction: 0.1,
   selectionFraction: 0.1,
   minEpochs: 20,

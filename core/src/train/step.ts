@@ -13,7 +13,12 @@ import type { ScnymNetwork } from '../model/network.js';
 import { reverseGradient } from '../model/ops.js';
 import type { Rng } from '../random.js';
 import { log1pDrop } from './augment.js';
-import { domainCrossEntropy, maskedConsistencyMse, softCrossEntropy } from './losses.js';
+import {
+  domainCrossEntropy,
+  labelShiftWeights,
+  maskedConsistencyMse,
+  softCrossEntropy,
+} from './losses.js';
 import { mixRows, sampleMixWeights, sharpen } from './mixmatch.js';
 import type { Optimizer } from './optimizers.js';
 import type { TrainOptions } from './options.js';
@@ -164,6 +169,13 @@ export function trainStep(
       ...Array.from(labeledRows, (r) => ctx.labeledDomains[r]),
       ...danURows.map((i) => ctx.unlabeledDomains![unlabeledRows[i]]),
     ]);
+    let danWeights: Float32Array | undefined;
+    if (danX && o.danClassWeighted) {
+      // Labelled rows weighted to the query's predicted class mix; query rows weigh 1.
+      danWeights = new Float32Array(danDomains.length).fill(1);
+      const codes = Array.from(labeledRows, (r) => ctx.labels[r]);
+      danWeights.set(labelShiftWeights(codes, probs.dataSync() as Float32Array, nClasses));
+    }
 
     const { grads } = tf.variableGrads(() => {
       const sup = keep(softCrossEntropy(forward(net, xLmix, train).logits, yLmix));
@@ -173,7 +185,10 @@ export function trainStep(
         const embedding = forward(net, danX, train).embedding;
         const reversed = reverseGradient(embedding, weights.dan);
         const domainLogits = adversaryForward(net.adversaryParams!, reversed);
-        total = tf.add(total, keep(domainCrossEntropy(domainLogits, danDomains))) as tf.Scalar;
+        total = tf.add(
+          total,
+          keep(domainCrossEntropy(domainLogits, danDomains, danWeights)),
+        ) as tf.Scalar;
       }
       return total;
     }, variables);

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { throwIfAborted } from '../errors.js';
 import { takeRows, type Csr } from '../csr.js';
 import { yieldToEventLoop } from '../event-loop.js';
-import { batchInput, forward } from '../model/forward.js';
+import { softmaxRows } from '../calibration.js';
+import { batchInput, forward, networkLogits } from '../model/forward.js';
 import type { CsrBatch } from '../model/sparse.js';
 import { createNetwork, type ScnymNetwork } from '../model/network.js';
 import { Rng } from '../random.js';
@@ -16,6 +17,7 @@ import {
   stepPlan,
   type LabeledSplit,
 } from './sampling.js';
+import { choosePseudolabels, withPseudolabels } from './pseudolabel.js';
 import { linearRamp, sigmoidRamp } from './schedules.js';
 import { trainStep, type StepLosses } from './step.js';
 
@@ -84,7 +86,10 @@ export interface TrainingSummary {
   steps: number;
   heldOutAccuracy: number;
   heldOutLoss: number;
+  /** Steps and seconds of all rounds (pseudolabelRounds). */
   seconds: number;
+  /** Query cells added as labelled in each pseudolabel round (absent without rounds). */
+  pseudolabelled?: number[];
 }
 
 export interface TrainedModel {
@@ -110,6 +115,39 @@ export async function train(
   control: TrainControl = {},
 ): Promise<TrainedModel> {
   const o: TrainOptions = { ...resolveOptions('default'), ...options };
+  let model = await trainRound(data, o, control);
+  if (o.pseudolabelRounds <= 0 || !data.unlabeled?.nRows) return model;
+  const { steps, seconds } = model.summary;
+  const totals = { steps, seconds };
+  const added: number[] = [];
+  for (let round = 0; round < o.pseudolabelRounds; round++) {
+    throwIfAborted(control.signal);
+    const unlabeled = data.unlabeled;
+    const all = Int32Array.from({ length: unlabeled.nRows }, (_, i) => i);
+    const nClasses = model.classNames.length;
+    const probabilities = softmaxRows(networkLogits(model.network, unlabeled, all), nClasses);
+    const choice = choosePseudolabels(probabilities, nClasses, {
+      threshold: o.pseudolabelThreshold,
+      fraction: o.pseudolabelFraction,
+    });
+    added.push(choice.rows.length);
+    const next = withPseudolabels(data, model.split, choice);
+    model.network.dispose();
+    // The same seed: the same initial weights, only the labelled cells differ.
+    model = await trainRound(next, o, control);
+    totals.steps += model.summary.steps;
+    totals.seconds += model.summary.seconds;
+  }
+  model.summary = { ...model.summary, ...totals, pseudolabelled: added };
+  return model;
+}
+
+/** One training run on fixed labelled cells. */
+async function trainRound(
+  data: TrainingData,
+  o: TrainOptions,
+  control: TrainControl,
+): Promise<TrainedModel> {
   const started = Date.now();
   const { onEvent, signal } = control;
   checkData(data);
