@@ -53,8 +53,7 @@ port.on('message', (message: ToWorker) => {
     try {
       const predictor = await ready;
       current = message.id;
-      const range = { start: message.start, end: message.end };
-      const p = await predictor.predict(range, setup.sharedInput);
+      const p = await predictor.predict({ start: message.start, end: message.end });
       const arrays = {
         codes: p.codes,
         confidence: p.confidence,
