@@ -16,6 +16,7 @@ import {
 import { categoryColors } from './colors.js';
 import { calibrateTemperature, type TemperatureCalibration } from './calibration.js';
 import { networkLogits } from './model/forward.js';
+import type { SharedInputLayer } from './model/kernels/shared-input.js';
 import type { Annotations } from './anndata/write.js';
 import type { ModelCard, LoadedModel } from './model/files.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model/io.js';
@@ -233,8 +234,11 @@ export async function predictAnnData(
 export interface QueryPredictor {
   /** The matrix the rows are read from (its shape, and where its chunks begin: alignRow). */
   reader: MatrixReader;
-  /** Rows [start, end) of the query (default all), as predictAnnData predicts them. */
-  predict(rows?: RowRange): Promise<Prediction>;
+  /**
+   * Rows [start, end) of the query (default all), as predictAnnData predicts them; with
+   * `sharedInput`, the input layer's weights the prediction threads share (see predict.ts).
+   */
+  predict(rows?: RowRange, sharedInput?: SharedInputLayer): Promise<Prediction>;
 }
 
 export async function queryPredictor(
@@ -248,8 +252,8 @@ export async function queryPredictor(
   const [nRows] = chosen.reader.shape;
   return {
     reader: chosen.reader,
-    predict: (range = { start: 0, end: nRows }) =>
-      predictRows(model, query, chosen, genes, range, request, control),
+    predict: (range = { start: 0, end: nRows }, sharedInput) =>
+      predictRows(model, query, chosen, genes, range, { ...request, sharedInput }, control),
   };
 }
 
@@ -259,7 +263,7 @@ function predictRows(
   chosen: ChosenMatrix,
   genes: (string | null)[],
   range: RowRange,
-  request: Omit<PredictRequest, 'rows'>,
+  request: Omit<PredictRequest, 'rows'> & { sharedInput?: SharedInputLayer },
   control: PredictControl,
 ): Promise<Prediction> {
   // One row block at a time (log1p(CPM) of the reader's block); outputs allocated once.
@@ -274,6 +278,7 @@ function predictRows(
       unknownThreshold: request.unknownThreshold,
       embedding: request.embedding,
       sparseInput: request.sparseInput,
+      sharedInput: request.sharedInput,
       batchSize: request.batchSize,
       temperature: request.temperature ?? model.card?.temperature ?? 1,
       source: { file: query.source, element: 'var' },

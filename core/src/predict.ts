@@ -11,6 +11,7 @@ import { throwIfAborted } from './errors.js';
 import { concatBlocks, remapColumns, sliceRows, type Csr } from './csr.js';
 import { batchInput, forward, type ForwardInput } from './model/forward.js';
 import { foldClassifier, inferenceForward } from './model/inference.js';
+import type { SharedInputLayer } from './model/kernels/shared-input.js';
 import type { ScnymNetwork } from './model/network.js';
 import {
   alignGenes,
@@ -54,6 +55,11 @@ export interface PredictOptions {
    * forward.ts's batchInput picks for the backend.
    */
   sparseInput?: boolean;
+  /**
+   * The input layer's folded weights in a memory shared by prediction threads
+   * (node/predict-threads.ts): the CSR input layer reads that one copy instead of this thread's.
+   */
+  sharedInput?: SharedInputLayer;
   /** Return the 256-d embedding (n × nHidden floats). Default true. */
   embedding?: boolean;
   /**
@@ -177,6 +183,11 @@ export async function predict(
 
   // BatchNorm folded into the Linear layers once for the run (null: residual blocks, unfolded).
   const folded = foldClassifier(model.network);
+  const shared = options.sharedInput;
+  if (folded && shared && shared.nIn === model.genes.length) {
+    const [nIn, h] = folded.hidden[0].kernel.shape;
+    if (shared.nIn === nIn && shared.h === h) folded.sharedInput = shared;
+  }
   const run = (x: ForwardInput) =>
     folded ? inferenceForward(folded, x) : forward(model.network, x, { training: false });
   try {

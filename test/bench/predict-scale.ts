@@ -3,8 +3,9 @@
  * synthetic query written to a .zarr (test/bench/synthetic.ts: 100k × 2k, and 1M × 20k with
  * --large) with a model of the `original` network (random weights: speed does not depend on
  * them). Every run is a process of its own, on the built packages (`npm run build` first):
- * - `predict` on 1 thread, then on 2 (worker threads over row ranges): cells/s of the
- *   prediction itself (predictFileRows: open query → outputs in memory; workers' start included);
+ * - `predict` on 1 thread, then on 2 (worker threads over row ranges), reading one shared copy
+ *   of the input layer's weights and then each its own: cells/s of the prediction itself
+ *   (predictFileRows: open query → outputs in memory; workers' start included);
  * - `scnym predict --shard i/N` (the whole command, writing its shard file): 1 shard against 2
  *   shards at once, each on one thread, as plain processes and, where a local Slurm cluster can
  *   be started (root, slurm-wlm and munge), as a Slurm job array (`sbatch --array`, -c 1).
@@ -36,7 +37,7 @@ await initBackend('auto');
 const m = await loadModelDir(args.model);
 const ad = await openAnnDataFile(args.query);
 const started = performance.now();
-const r = await predictFileRows(m, ad, args.query, { threads: args.threads });
+const r = await predictFileRows(m, ad, args.query, { threads: args.threads, shareInputLayer: args.share });
 const seconds = (performance.now() - started) / 1000;
 console.log(JSON.stringify({ seconds, nCells: r.prediction.nCells, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
 `;
@@ -90,15 +91,13 @@ async function benchSize(size: Size): Promise<void> {
         `${made.seconds.toFixed(0)} s) | | | | | |`,
     );
 
-    const threaded = [1, 2].map((threads) => predictChild(dir, model, query, threads));
-    for (const [i, r] of threaded.entries()) {
-      row(
-        `predict, ${i + 1} thread${i ? 's' : ''}`,
-        r.seconds,
-        i + 1,
-        threaded[0].seconds,
-        r.peakRssMb,
-      );
+    const threaded = [
+      { run: 'predict, 1 thread', threads: 1, share: true },
+      { run: 'predict, 2 threads (one shared copy of the input layer)', threads: 2, share: true },
+      { run: 'predict, 2 threads (each its own copy)', threads: 2, share: false },
+    ].map((c) => ({ ...c, ...predictChild(dir, model, query, c.threads, c.share) }));
+    for (const r of threaded) {
+      row(r.run, r.seconds, r.threads, threaded[0].seconds, r.peakRssMb);
     }
 
     const one = await shardsAsProcesses(dir, model, query, 1);
@@ -176,14 +175,18 @@ async function saveModel(dir: string, counts: SyntheticCounts): Promise<void> {
   network.dispose();
 }
 
-function predictChild(dir: string, model: string, query: string, threads: number) {
+function predictChild(dir: string, model: string, query: string, threads: number, share: boolean) {
   const script = join(dir, 'predict-child.mjs');
   writeFileSync(script, PREDICT_CHILD);
   const dist = pathToFileURL(join(REPO, 'core', 'dist')).href;
-  const r = spawnSync(process.execPath, [script, dist, JSON.stringify({ model, query, threads })], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [script, dist, JSON.stringify({ model, query, threads, share })],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
   if (r.status !== 0) throw new Error(`predict child (${threads} threads) failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; peakRssMb: number };
 }

@@ -10,6 +10,7 @@ import { before, test } from 'node:test';
 import { initBackend, isAbortError, isScnymError, type Prediction } from '@scnym/core';
 import { annotationKeys } from '@scnym/core/vocabulary';
 import {
+  loadModelDir,
   mergeShards,
   openAnnDataFile,
   predictFiles,
@@ -18,7 +19,11 @@ import {
   shardRows,
   trainFiles,
 } from '@scnym/core/node';
+import { queryPredictor } from '../../core/src/annotate.js';
 import { modelToFiles, type ModelCard } from '../../core/src/model/files.js';
+import { sharedInputLayerOf } from '../../core/src/model/inference.js';
+import type { SharedInputLayer } from '../../core/src/model/kernels/shared-input.js';
+import { predictInThreads } from '../../core/src/node/predict-threads.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
 import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
 import { createNetwork } from '../../core/src/model/network.js';
@@ -164,6 +169,62 @@ test('predict on 2 worker threads writes the same outputs, to the bit, as on one
   sameArrays(results[1], results[0], '2 threads vs 1');
   assert.deepEqual(written[1], written[0]);
   assert.equal(results[0].nCells, 1039);
+});
+
+/** The shared layer's weights set to zero: outputs then differ wherever that copy is read. */
+function zeroWeights(layer: SharedInputLayer): void {
+  new Float32Array(layer.memory.buffer, layer.kernel, layer.nIn * layer.h).fill(0);
+}
+
+/** Whether rows [start, end) of two predictions have the same embedding bits. */
+function sameRows(a: Prediction, b: Prediction, start: number, end: number): boolean {
+  const d = a.embeddingDim;
+  const bytes = (p: Prediction) =>
+    Buffer.from(p.embedding.buffer, p.embedding.byteOffset + 4 * start * d, 4 * (end - start) * d);
+  return bytes(a).equals(bytes(b));
+}
+
+test("the threads' shared copy of the input layer gives the same bits as each thread's own, and is the copy read", async () => {
+  const loaded = await loadModelDir(model);
+  const query = await openAnnDataFile(DEMO_QUERY);
+  try {
+    const predictor = await queryPredictor(loaded, query);
+    const own = await predictor.predict();
+    const layer = sharedInputLayerOf(loaded.network);
+    assert.ok(layer, 'a shared WebAssembly memory on the WASM backend');
+    sameArrays(await predictor.predict(undefined, layer), own, 'shared vs own weights');
+
+    // A worker thread reads the memory posted to it: with its weights zeroed, the two parts a
+    // worker is handed first differ, the parts this thread predicts with its own copy do not.
+    zeroWeights(layer);
+    const range = { start: 0, end: own.nCells };
+    const parts = splitRows(range, 8);
+    const files = await modelToFiles(loaded.network, loaded.card);
+    const threaded = await predictInThreads({
+      setup: {
+        modelFiles: [...files],
+        modelSource: model,
+        queryPath: DEMO_QUERY,
+        request: {},
+        backend: 'wasm',
+        sharedInput: layer,
+      },
+      classNames: loaded.classNames,
+      embeddingDim: own.embeddingDim,
+      range,
+      parts,
+      threads: 2,
+      unknownThreshold: undefined,
+      here: (part) => predictor.predict(part),
+    });
+    parts.forEach((part, i) => {
+      const same = sameRows(threaded, own, part.start, part.end);
+      assert.equal(same, i >= 2, `part ${i} (${i < 2 ? 'worker' : 'this thread'})`);
+    });
+  } finally {
+    loaded.network.dispose();
+    await query.close();
+  }
 });
 
 test('shards merged give the same keys, to the bit, as one predict (zarr in place, h5ad to --out)', async () => {

@@ -10,6 +10,11 @@ import * as tf from '@tensorflow/tfjs';
 import { BN_EPSILON } from './config.js';
 import { batchInput, type ForwardInput } from './forward.js';
 import type { BatchNormParams, LinearParams, ScnymNetwork } from './network.js';
+import {
+  createSharedInputLayer,
+  sharedCsrLinear,
+  type SharedInputLayer,
+} from './kernels/shared-input.js';
 import { csrLinear, skipZerosLinear } from './sparse.js';
 
 interface Layer {
@@ -20,6 +25,8 @@ interface Layer {
 export interface FoldedClassifier {
   hidden: Layer[];
   output: Layer;
+  /** The first hidden layer's folded weights in a memory shared by prediction threads. */
+  sharedInput?: SharedInputLayer;
   dispose(): void;
 }
 
@@ -40,6 +47,27 @@ export function foldClassifier(net: ScnymNetwork): FoldedClassifier | null {
     output: { kernel: output.kernel as tf.Tensor2D, bias: output.bias as tf.Tensor1D },
     dispose: () => tf.dispose(hidden.flatMap((l) => [l.kernel, l.bias])),
   };
+}
+
+/**
+ * The folded input layer of `net` in a shared memory, for prediction threads to read one copy of
+ * it (see kernels/shared-input.ts); null where it cannot be shared or the network is not folded.
+ */
+export function sharedInputLayerOf(net: ScnymNetwork): SharedInputLayer | null {
+  const folded = foldClassifier(net);
+  if (!folded) return null;
+  try {
+    const { kernel, bias } = folded.hidden[0];
+    const [nIn, h] = kernel.shape;
+    return createSharedInputLayer(
+      kernel.dataSync() as Float32Array,
+      bias.dataSync() as Float32Array,
+      nIn,
+      h,
+    );
+  } finally {
+    folded.dispose();
+  }
 }
 
 function fold(linear: LinearParams, norm: BatchNormParams): Layer {
@@ -65,10 +93,16 @@ export function inferenceForward(
   folded.hidden.forEach(({ kernel, bias }, i) => {
     const relu = i < last; // the last layer's pre-activation is the embedding
     const x = i === 0 ? input : h;
-    // A CSR input goes to the sparse kernel; hidden layers read ReLU outputs, whose zeros the
-    // dense kernel skips (a dense input batch, sparseInput: false, stays with TF.js's matMul).
-    const sparse =
-      x instanceof tf.Tensor
+    // A CSR input goes to the sparse kernel (on the threads' shared copy of the weights when
+    // there is one); hidden layers read ReLU outputs, whose zeros the dense kernel skips (a dense
+    // input batch, sparseInput: false, stays with TF.js's matMul).
+    const shared =
+      i === 0 && folded.sharedInput && !(x instanceof tf.Tensor)
+        ? sharedCsrLinear(folded.sharedInput, x, relu)
+        : null;
+    const sparse = shared
+      ? tf.tensor2d(shared, [shared.length / kernel.shape[1], kernel.shape[1]])
+      : x instanceof tf.Tensor
         ? i > 0
           ? skipZerosLinear(x, kernel, bias, relu)
           : null

@@ -12,6 +12,9 @@ import { queryPredictor, type PredictControl, type PredictRequest } from '../ann
 import type { AnnData, MatrixReader } from '../anndata/types.js';
 import { AbortError, ScnymError, type ErrorCode } from '../errors.js';
 import { modelToFiles, type LoadedModel } from '../model/files.js';
+import { sharedInputLayerOf } from '../model/inference.js';
+import { sparseByDefault } from '../model/sparse.js';
+import type { SharedInputLayer } from '../model/kernels/shared-input.js';
 import type { Prediction } from '../predict.js';
 import { PredictionAssembly, splitRows, type PartArrays, type RowRange } from '../row-ranges.js';
 import {
@@ -62,6 +65,8 @@ export interface WorkerSetup {
   queryPath: string;
   request: Omit<PredictRequest, 'rows' | 'unknownThreshold'>;
   backend: string;
+  /** The input layer's weights in a shared memory, read by every thread (one copy in cache). */
+  sharedInput?: SharedInputLayer;
 }
 
 export type ToWorker =
@@ -251,6 +256,11 @@ export interface RowsOutput {
 export interface RowsRequest extends PredictQueryRequest {
   /** Worker threads (default 1: this thread; 'auto': one per core, fewer for small queries). */
   threads?: ThreadCount;
+  /**
+   * On several threads, read the input layer's weights from one shared copy (default true);
+   * false: each thread its own copy, as before (benchmarks compare the two).
+   */
+  shareInputLayer?: boolean;
 }
 
 /**
@@ -302,6 +312,12 @@ export async function predictFileRows(
     prediction = await predictor.predict(range);
   } else {
     const files = modelFiles ?? (await modelToFiles(model.network, model.card));
+    // One copy of the input layer for all threads (two of a 20k-gene layer outgrow the L3 the
+    // cores share); the same kernel on the same floats, so the same bits.
+    // Only where the heap kernel runs too (WASM SIMD, CSR input): other paths round otherwise.
+    const share =
+      sparseByDefault() && request.sparseInput !== false && request.shareInputLayer !== false;
+    const sharedInput = share ? (sharedInputLayerOf(model.network) ?? undefined) : undefined;
     prediction = await predictInThreads(
       {
         setup: {
@@ -310,6 +326,7 @@ export async function predictFileRows(
           queryPath,
           request: { ...base, matrix: reader.name },
           backend: tf.getBackend(),
+          sharedInput,
         },
         classNames: model.classNames,
         embeddingDim: request.embedding === false ? 0 : model.network.config.nHidden,
@@ -319,7 +336,7 @@ export async function predictFileRows(
         unknownThreshold,
         here: (part, onRows) => {
           onProgress = (_stage, done) => onRows(done);
-          return predictor.predict(part);
+          return predictor.predict(part, sharedInput);
         },
       },
       { ...ctl, onProgress: layers.onProgress },

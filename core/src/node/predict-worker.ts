@@ -53,7 +53,8 @@ port.on('message', (message: ToWorker) => {
     try {
       const predictor = await ready;
       current = message.id;
-      const p = await predictor.predict({ start: message.start, end: message.end });
+      const range = { start: message.start, end: message.end };
+      const p = await predictor.predict(range, setup.sharedInput);
       const arrays = {
         codes: p.codes,
         confidence: p.confidence,
