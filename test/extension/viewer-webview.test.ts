@@ -124,7 +124,7 @@ window.acquireVsCodeApi = () => {
     if (ArrayBuffer.isView(v)) {
       const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
       let text = '';
-      for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+      for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
       return { $typed: v.constructor.name, base64: btoa(text) };
     }
     if (Array.isArray(v)) return v.map(encode);
