@@ -43,8 +43,10 @@ export {
   type ModelCard,
   type LoadedModel,
 } from './model/files.js';
-export { MODEL_FORMAT } from './model/io.js';
-export type { ScnymNetwork } from './model/network.js';
+export { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model/io.js';
+// An untrained network of a given shape (the tests' and benches' models of known genes).
+export { createNetwork, type ScnymNetwork } from './model/network.js';
+export { DEFAULT_NETWORK } from './model/config.js';
 export {
   chooseMatrix,
   normaliseBlock,

@@ -7,7 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { initBackend, isAbortError, isScnymError, type Prediction } from '@scnym/core';
+import {
+  initBackend,
+  isAbortError,
+  isScnymError,
+  modelToFiles,
+  queryPredictor,
+  type Prediction,
+} from '@scnym/core';
+import { untrainedModelFiles } from '../helpers/model.js';
 import { annotationKeys } from '@scnym/core/vocabulary';
 import {
   loadModelDir,
@@ -19,14 +27,9 @@ import {
   shardRows,
   trainFiles,
 } from '@scnym/core/node';
-import { queryPredictor } from '../../core/src/annotate.js';
-import { modelToFiles, type ModelCard } from '../../core/src/model/files.js';
 import { sharedInputLayerOf } from '../../core/src/model/inference.js';
 import type { SharedInputLayer } from '../../core/src/model/kernels/shared-input.js';
 import { predictInThreads } from '../../core/src/node/predict-threads.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
-import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
-import { createNetwork } from '../../core/src/model/network.js';
 import { splitRows } from '../../core/src/row-ranges.js';
 import { runScnym } from '../helpers/cli.js';
 import { PYTHON, REPO, sharedFile } from '../helpers/paths.js';
@@ -351,22 +354,8 @@ test('a worker thread’s error reaches the caller with its code; a cancel stops
   );
   assert.equal(made.status, 0, made.stderr);
   const genes = Array.from({ length: 80 }, (_, i) => `g${i}`);
-  const config = { ...DEFAULT_NETWORK, nGenes: 80, nClasses: 3, nDomains: 0 };
-  const network = createNetwork(config, 1);
-  const card: ModelCard = {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    genes,
-    classNames: ['a', 'b', 'c'],
-    domainNames: ['reference'],
-    preprocessing: { input: 'log1p-cpm', targetSum: 1e6, log: 'natural' },
-    network: config,
-    training: { preset: 'default', config: 'no_new_identity' },
-    provenance: { tool: 'scnym-js', toolVersion: '0.1.0', created: new Date().toISOString() },
-  };
   const modelDir = join(dir, 'model');
-  await saveModelDir(modelDir, await modelToFiles(network, card));
-  network.dispose();
+  await saveModelDir(modelDir, await untrainedModelFiles(genes, ['a', 'b', 'c'], 1));
   const digest = treeDigest(mixed);
   await assert.rejects(predictFiles({ model: modelDir, query: mixed }, { threads: 2 }), (err) => {
     assert.ok(isScnymError(err, 'bad-anndata'), String(err));

@@ -16,12 +16,9 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initBackend, type ModelCard } from '@scnym/core';
+import { untrainedModelFiles } from '../helpers/model.js';
 import { modelDirDigest, openAnnDataFile } from '@scnym/core/node';
 import { MODEL_BESIDE_SUFFIX, type ModelRecord } from '@scnym/core/vocabulary';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
-import { modelToFiles } from '../../core/src/model/files.js';
-import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
-import { createNetwork } from '../../core/src/model/network.js';
 import { startViewServer, type ViewServer } from '../../plugin/src/server/index.js';
 import {
   markersFromRecord,
@@ -59,21 +56,7 @@ before(async () => {
   const ad = await openAnnDataFile(join(DEMO, 'target.zarr'));
   const genes = (await ad.varNames()).slice(0, 50);
   await ad.close();
-  const config = { ...DEFAULT_NETWORK, nGenes: genes.length, nClasses: 2, nDomains: 0 };
-  const network = createNetwork(config, 7);
-  const card: ModelCard = {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    genes,
-    classNames: ['A', 'B'],
-    domainNames: ['reference'],
-    preprocessing: { input: 'log1p-cpm', targetSum: 1e6, log: 'natural' },
-    network: config,
-    training: { preset: 'default', config: 'no_new_identity' },
-    provenance: { tool: 'scnym-js', toolVersion: '0.1.0', created: '2026-12-07T15:00:00Z' },
-  };
-  const bytes = await modelToFiles(network, card);
-  network.dispose();
+  const bytes = await untrainedModelFiles(genes, ['A', 'B'], 7, '2026-12-07T15:00:00Z');
   files = Object.fromEntries([...bytes].map(([name, b]) => [name, toBase64(b)]));
 });
 
