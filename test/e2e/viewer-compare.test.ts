@@ -14,6 +14,7 @@ import {
   closeAfterFile,
   e2eLog,
   launchChromium,
+  legendRows,
   pageProblems,
   startView,
 } from '../helpers/browser.js';
@@ -118,7 +119,7 @@ test(
     await shot(page, '1-confusion');
 
     step('relabel, undo, redo');
-    const before = await legend(page);
+    const before = await legendRows(page);
     const nk = before.find((r) => r.name === 'NK');
     assert.ok(nk, 'NK is predicted');
     const withManual: Record<string, number> = { ...count(before), [MANUAL]: nk.count };
@@ -311,15 +312,6 @@ function selectionSize(page: Page): Promise<number> {
   );
 }
 
-async function legend(page: Page): Promise<{ name: string; count: number }[]> {
-  return page.locator('#legend .legend-row').evaluateAll((rows) =>
-    rows.map((r) => ({
-      name: r.getAttribute('data-category') ?? '',
-      count: Number(r.getAttribute('data-count')),
-    })),
-  );
-}
-
 function count(rows: { name: string; count: number }[]): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.name, r.count]));
 }
@@ -340,7 +332,7 @@ async function legendIs(page: Page, expected: Record<string, number>): Promise<v
       { timeout: 10_000 },
     )
     .catch(async () => {
-      assert.deepEqual(count(await legend(page)), expected);
+      assert.deepEqual(count(await legendRows(page)), expected);
     });
 }
 

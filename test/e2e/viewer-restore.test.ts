@@ -18,6 +18,7 @@ import {
   closeAfterFile,
   e2eLog,
   launchChromium,
+  legendRows,
   pageProblems,
   startView,
 } from '../helpers/browser.js';
@@ -226,17 +227,8 @@ function swatches(page: Page): Promise<[string, string][]> {
   );
 }
 
-function legend(page: Page): Promise<[string, number][]> {
-  return page
-    .locator('#legend .legend-row')
-    .evaluateAll((rows) =>
-      rows
-        .map((r): [string, number] => [
-          r.getAttribute('data-category') ?? '',
-          Number(r.getAttribute('data-count')),
-        ])
-        .sort(),
-    );
+async function legend(page: Page): Promise<[string, number][]> {
+  return (await legendRows(page)).map((r): [string, number] => [r.name, r.count]).sort();
 }
 
 /** The confidence histogram's bins as their titles say ("0.90–0.95: 123 cells"). */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { openAnnDataFile } from '@scnym/core/node';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { chromiumSkip, e2eLog, launchChromium, legendRows, startView } from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeScaleData } from '../helpers/viewer-scale.js';
 
@@ -60,7 +60,7 @@ test(
     await page.waitForSelector('body[data-ready="true"], body[data-error]');
     assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
     assert.equal(await legendTitle(page), 'cell_type');
-    assert.deepEqual(await legend(page), expected.cell_type);
+    assert.deepEqual(await legendRows(page), expected.cell_type);
     const drawn = await inkedPixels(page);
     assert.ok(drawn > 0.05, `the points cover ${(drawn * 100).toFixed(1)} % of the plot`);
     await shot(page, '1-opened');
@@ -68,12 +68,12 @@ test(
     step('recolour');
     const recolourFrom = await page.evaluate(() => performance.now());
     await recolour(page, 'subcluster');
-    assert.deepEqual(await legend(page), expected.subcluster);
+    assert.deepEqual(await legendRows(page), expected.subcluster);
     assert.equal(expected.subcluster.length, 28);
     await recolour(page, 'n_counts');
     assert.equal(await page.locator('#legend .ramp').count(), 1);
     await recolour(page, 'cell_type');
-    assert.deepEqual(await legend(page), expected.cell_type);
+    assert.deepEqual(await legendRows(page), expected.cell_type);
     console.log(
       `# longest main-thread task while recolouring: ${await longest(page, recolourFrom)}`,
     );
@@ -144,7 +144,7 @@ test(
       await page.locator('#tl-message').innerText(),
     );
     assert.equal(await legendTitle(page), 'scNym');
-    const predicted = await legend(page);
+    const predicted = await legendRows(page);
     assert.equal(
       predicted.reduce((s, r) => s + r.count, 0),
       CELLS,
@@ -221,15 +221,6 @@ async function recolour(page: Page, column: string): Promise<void> {
 
 function legendTitle(page: Page): Promise<string> {
   return page.locator('#legend h2').innerText();
-}
-
-async function legend(page: Page): Promise<{ name: string; count: number }[]> {
-  return page.locator('#legend .legend-row').evaluateAll((rows) =>
-    rows.map((r) => ({
-      name: r.getAttribute('data-category') ?? '',
-      count: Number(r.getAttribute('data-count')),
-    })),
-  );
 }
 
 /** The share of the plot's pixels that are not the background, after the next frame. */

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { chromiumSkip, e2eLog, launchChromium, legendRows, startView } from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -64,7 +64,7 @@ test(
     await page.goto(url);
     await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 60_000 });
     assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
-    const truthRows = await legend(page);
+    const truthRows = await legendRows(page);
     assert.equal(truthRows.length, 7);
     assert.equal(truthRows.find((r) => r.name === 'CD4T')?.count, 356);
     await shot(page, '1-opened');
@@ -105,7 +105,7 @@ test(
     // The scatterplot is recoloured by the prediction and the legend lists the labels.
     assert.equal(await page.locator('#color-by').inputValue(), 'scNym');
     assert.equal(await page.locator('#legend h2').innerText(), 'scNym');
-    const predicted = await legend(page);
+    const predicted = await legendRows(page);
     const classes = ['B', 'CD14+Mono', 'CD4T', 'CD8T', 'Dendritic', 'FCGR3A+Mono', 'NK'];
     assert.ok(predicted.length >= 5, JSON.stringify(predicted));
     for (const r of predicted) assert.ok(classes.includes(r.name), r.name);
@@ -162,7 +162,7 @@ test(
     await page.fill('#tl-relabel-name', MANUAL);
     await page.click('#tl-relabel-apply');
     await page.waitForSelector('#tl-relabel-info:has-text("relabelled")');
-    const relabelled = await legend(page);
+    const relabelled = await legendRows(page);
     assert.equal(relabelled.find((r) => r.name === MANUAL)?.count, nk.count);
     assert.equal(
       relabelled.find((r) => r.name === 'NK'),
@@ -245,14 +245,5 @@ function legendTitle(page: Page, title: string) {
   return page.waitForFunction(
     (t) => document.querySelector('#legend h2')?.textContent === t,
     title,
-  );
-}
-
-async function legend(page: Page): Promise<{ name: string; count: number }[]> {
-  return page.locator('#legend .legend-row').evaluateAll((rows) =>
-    rows.map((r) => ({
-      name: r.getAttribute('data-category') ?? '',
-      count: Number(r.getAttribute('data-count')),
-    })),
   );
 }

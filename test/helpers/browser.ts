@@ -125,3 +125,13 @@ export function pageProblems(page: Page, consoleErrors = true): string[] {
   }
   return problems;
 }
+
+/** The viewer legend's rows: each category's name and cell count, in the legend's order. */
+export function legendRows(page: Page): Promise<{ name: string; count: number }[]> {
+  return page.locator('#legend .legend-row').evaluateAll((rows) =>
+    rows.map((r) => ({
+      name: r.getAttribute('data-category') ?? '',
+      count: Number(r.getAttribute('data-count')),
+    })),
+  );
+}
