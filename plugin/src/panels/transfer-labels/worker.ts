@@ -80,11 +80,8 @@ scope.onmessage = (e) => {
   else if (msg.type === 'score') scorer.request(msg);
 };
 
-let busy = false;
-/** The task under way (resolved when none is). */
-let running: Promise<void> = Promise.resolve();
-/** The explanations waiting, each after the one before it and the task under way. */
-let waiting: Promise<void> = Promise.resolve();
+/** The tasks, each after the one before it: one at a time, never interleaved. */
+let tasks: Promise<void> = Promise.resolve();
 
 /** The task under way is an explanation (saliency or the dot plot's markers). */
 let explaining = false;
@@ -93,23 +90,10 @@ let generation = 0;
 
 function queue(task: () => Promise<void>, explanation: boolean): void {
   const asked = generation;
-  waiting = waiting
-    .then(() => running)
-    .then(() => {
-      if (explanation && asked !== generation) return;
-      explaining = explanation;
-      return run(task, () => explanation && asked !== generation);
-    });
-}
-
-/** One task at a time: requests are queued (queue), never interleaved. */
-async function run(task: () => Promise<void>, dropped = () => false): Promise<void> {
-  if (busy) {
-    post({ type: 'error', message: 'busy: wait for the current run to finish, or cancel it' });
-    return;
-  }
-  busy = true;
-  running = (async () => {
+  const dropped = () => explanation && asked !== generation;
+  tasks = tasks.then(async () => {
+    if (dropped()) return;
+    explaining = explanation;
     try {
       await task();
     } catch (err) {
@@ -119,10 +103,8 @@ async function run(task: () => Promise<void>, dropped = () => false): Promise<vo
       else post({ type: 'error', message: e.message, hint: e.hint });
     } finally {
       controller = null;
-      busy = false;
     }
-  })();
-  await running;
+  });
 }
 
 /** Core's workflow events as the panel's messages. */
