@@ -49,6 +49,7 @@ export { createNetwork, type ScnymNetwork } from './model/network.js';
 export { DEFAULT_NETWORK } from './model/config.js';
 export {
   chooseMatrix,
+  matrixGeneNamings,
   normaliseBlock,
   prepareTraining,
   readLabels,

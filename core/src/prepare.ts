@@ -228,6 +228,25 @@ export async function* log1pCpmBlocks(
 }
 
 /**
+ * Every naming of a chosen matrix's genes, for gene search: var_names, then the matrix's string
+ * and categorical var columns (feature_name, gene_ids, …), one name per gene ('' where missing).
+ * A column that cannot be read is left out.
+ */
+export async function matrixGeneNamings(
+  ad: AnnData,
+  m: ChosenMatrix,
+): Promise<Record<string, string[]>> {
+  const names: Record<string, string[]> = { var_names: m.genes };
+  for (const column of await ad.matrixVarColumnNames(m.reader.name).catch(() => [])) {
+    const c = await ad.matrixVarColumn(m.reader.name, column).catch(() => null);
+    if (c?.kind === 'categorical')
+      names[column] = Array.from(c.codes, (k) => c.categories[k] ?? '');
+    else if (c?.kind === 'string') names[column] = c.values.map((v) => v ?? '');
+  }
+  return names;
+}
+
+/**
  * log1p(CPM) of rows [start, end) of `m` as read from its reader: what the model sees of them
  * (the same pattern, so a block's stored values and these line up entry by entry).
  */

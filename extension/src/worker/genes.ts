@@ -6,7 +6,7 @@
  * for a small file and slow for a large one, so it is offered up to `maxValues` stored values
  * and refused above with a pointer to `scnym view`. Memory: one row block and one value a cell.
  */
-import { chooseMatrix, normaliseBlock, type AnnData } from '@scnym/core';
+import { chooseMatrix, matrixGeneNamings, normaliseBlock, type AnnData } from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
 import type { GeneStatus, GeneValues } from '@scnym/plugin/genes';
 
@@ -85,14 +85,7 @@ export class GeneReader {
       const ad = await openAnnDataFile(this.path);
       try {
         const m = await chooseMatrix(ad, undefined);
-        // var_names, then the matrix's string var columns (feature_name, gene_ids, …).
-        const names: Record<string, string[]> = { var_names: m.genes };
-        for (const column of await ad.matrixVarColumnNames(m.reader.name).catch(() => [])) {
-          const c = await ad.matrixVarColumn(m.reader.name, column).catch(() => null);
-          if (c?.kind === 'categorical')
-            names[column] = Array.from(c.codes, (k) => c.categories[k] ?? '');
-          else if (c?.kind === 'string') names[column] = c.values.map((v) => v ?? '');
-        }
+        const names = await matrixGeneNamings(ad, m);
         return { ad, m, names };
       } catch (err) {
         await ad.close();

@@ -285,7 +285,7 @@ async function build(
 ): Promise<Manifest> {
   const started = performance.now();
   // Loaded only here: core's main entry brings TF.js, which the server otherwise never needs.
-  const { chooseMatrix, normaliseBlock } = await import('@scnym/core');
+  const { chooseMatrix, matrixGeneNamings, normaliseBlock } = await import('@scnym/core');
   const ad = await openAnnDataFile(source);
   const tmp = join(root, `.building-${randomBytes(6).toString('hex')}`);
   await mkdir(tmp);
@@ -294,13 +294,7 @@ async function build(
   try {
     const m = await chooseMatrix(ad, undefined);
     const [nObs, nGenes] = m.reader.shape;
-    const names: Record<string, string[]> = { var_names: m.genes };
-    for (const column of await ad.matrixVarColumnNames(m.reader.name).catch(() => [])) {
-      const c = await ad.matrixVarColumn(m.reader.name, column).catch(() => null);
-      if (c?.kind === 'categorical')
-        names[column] = Array.from(c.codes, (k) => c.categories[k] ?? '');
-      else if (c?.kind === 'string') names[column] = c.values.map((v) => v ?? '');
-    }
+    const names = await matrixGeneNamings(ad, m);
     data = await open(join(tmp, DATA), 'wx');
     index = await open(join(tmp, INDEX), 'wx');
     const segments: number[] = [];
