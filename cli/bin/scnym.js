@@ -1,5 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 // Installed as `scnym`; the CLI itself is compiled TypeScript in ../dist (npm run build).
+// --single-threaded-gc: V8's concurrent collector spent 10–15% of a core beside each
+// prediction or training thread and gave no speed back; with every core predicting
+// (--threads, shards) it took CPU from them (test/bench/predict-scale.ts measures both).
 import { existsSync } from 'node:fs';
 
 const main = new URL('../dist/main.js', import.meta.url);

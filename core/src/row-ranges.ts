@@ -51,6 +51,46 @@ export function splitRows(
   return cuts.slice(0, parts).map((start, k) => ({ start, end: cuts[k + 1] }));
 }
 
+/**
+ * `range` cut into parts that shrink as the rows run out, for `takers` threads that each take
+ * the next part when they finish one (guided self-scheduling): each part is about the rows left
+ * ÷ (2 × takers), never under `minRows`, cut at a chunk boundary (`alignRow`), none empty. Big parts first
+ * keep the per-part cost low; small parts last let the threads finish together, where equal
+ * parts leave one thread idle for up to a part's time at the end.
+ */
+export function shrinkingParts(
+  range: RowRange,
+  takers: number,
+  minRows: number,
+  alignRow: (row: number) => number = (row) => row,
+): RowRange[] {
+  if (!(Number.isInteger(takers) && takers >= 1)) {
+    throw new RangeError(`takers must be a positive integer (got ${takers})`);
+  }
+  if (!(Number.isInteger(minRows) && minRows >= 1)) {
+    throw new RangeError(`minRows must be a positive integer (got ${minRows})`);
+  }
+  const parts: RowRange[] = [];
+  let start = range.start;
+  while (start < range.end) {
+    const left = range.end - start;
+    const size = Math.max(minRows, Math.ceil(left / (2 * takers)));
+    let ahead = size;
+    let end = alignRow(Math.min(range.end, start + ahead));
+    // A chunk wider than the part: the part runs on to the next chunk boundary.
+    while (end <= start && start + ahead < range.end) {
+      ahead *= 2;
+      end = alignRow(Math.min(range.end, start + ahead));
+    }
+    if (!(end > start && end <= range.end)) end = range.end;
+    // Too few rows left for a part of their own: the last part takes them.
+    if (range.end - end < minRows) end = range.end;
+    parts.push({ start, end });
+    start = end;
+  }
+  return parts;
+}
+
 /** One part's outputs, rows of its range in order (as a Prediction or a shard holds them). */
 export interface PartArrays {
   codes: Int32Array;

@@ -33,7 +33,7 @@ import { Adadelta, type Optimizer } from '../../core/src/train/optimizers.js';
 import { resolveOptions, type TrainOptions } from '../../core/src/train/options.js';
 import { trainStep, type StepContext } from '../../core/src/train/step.js';
 import { train, type TrainingData, type TrainingSummary } from '../../core/src/train/trainer.js';
-import { CLI, PYTHON, REPO, sharedFile } from '../helpers/paths.js';
+import { CLI, CLI_NODE_FLAGS, PYTHON, REPO, sharedFile } from '../helpers/paths.js';
 import { syntheticCells } from './synthetic.js';
 
 const SCRIPT = join(REPO, 'test', 'bench', 'torch', 'scnym_step.py');
@@ -539,6 +539,7 @@ function runCli(out: string, seed: number) {
   const result = spawnSync(
     process.execPath,
     [
+      ...CLI_NODE_FLAGS,
       CLI,
       'annotate',
       '--reference',

@@ -24,7 +24,7 @@ import { saveModelDir } from '@scnym/core/node';
 // on the weights) and the card's format fields, as speed.ts and baseline.ts build theirs.
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
 import { createNetwork } from '../../core/src/model/network.js';
-import { CLI, REPO } from '../helpers/paths.js';
+import { CLI, CLI_NODE_FLAGS, REPO } from '../helpers/paths.js';
 import { slurmMissing, startSlurm, until } from '../helpers/slurm.js';
 import { SyntheticCounts, writeSyntheticZarr } from './synthetic.js';
 
@@ -116,7 +116,7 @@ async function benchSize(size: Size): Promise<void> {
           const script = join(dir, `job-${count}.sh`);
           writeFileSync(
             script,
-            `#!/bin/bash\n"${process.execPath}" "${CLI}" predict --model "${model}" --query "${query}" ` +
+            `#!/bin/bash\n"${process.execPath}" ${CLI_NODE_FLAGS.join(' ')} "${CLI}" predict --model "${model}" --query "${query}" ` +
               `--shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" --threads 1 --out "${out}" --quiet\n` +
               `echo $? > "${out}.rc_$SLURM_ARRAY_TASK_ID"\n`,
           );
@@ -181,7 +181,7 @@ function predictChild(dir: string, model: string, query: string, threads: number
   const dist = pathToFileURL(join(REPO, 'core', 'dist')).href;
   const r = spawnSync(
     process.execPath,
-    [script, dist, JSON.stringify({ model, query, threads, share })],
+    [...CLI_NODE_FLAGS, script, dist, JSON.stringify({ model, query, threads, share })],
     {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
@@ -199,7 +199,9 @@ async function shardsAsProcesses(dir: string, model: string, query: string, coun
     Array.from({ length: count }, (_, i) => {
       const args = [CLI, 'predict', '--model', model, '--query', query, '--quiet'];
       args.push('--shard', `${i}/${count}`, '--threads', '1', '--out', out);
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       return new Promise<void>((resolve, reject) =>

@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, REPO } from '../helpers/paths.js';
+import { CLI, CLI_NODE_FLAGS, REPO } from '../helpers/paths.js';
 import { checkLabels, scalePair, type ScalePair } from '../helpers/scale-data.js';
 
 interface Size {
@@ -43,12 +43,16 @@ const PEAK_RSS = join(REPO, 'test', 'bench', 'peak-rss.mjs');
 function scnym(args: string[], dir: string): Run {
   const rssFile = join(dir, `rss-${Date.now()}`);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', PEAK_RSS, CLI, ...args, '--json', '--quiet'], {
-    cwd: REPO,
-    encoding: 'utf8',
-    env: { ...process.env, SCNYM_PEAK_RSS_FILE: rssFile },
-    maxBuffer: 64 << 20,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [...CLI_NODE_FLAGS, '--import', PEAK_RSS, CLI, ...args, '--json', '--quiet'],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, SCNYM_PEAK_RSS_FILE: rssFile },
+      maxBuffer: 64 << 20,
+    },
+  );
   const wallSeconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`scnym ${args[0]} failed (${r.status}):\n${r.stderr}`);
   const peakRssMb = Number(readFileSync(rssFile, 'utf8')) / 1024;

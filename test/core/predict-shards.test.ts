@@ -29,7 +29,7 @@ import {
 } from '@scnym/core/node';
 import { sharedInputLayerOf } from '../../core/src/model/inference.js';
 import type { SharedInputLayer } from '../../core/src/model/kernels/shared-input.js';
-import { predictInThreads } from '../../core/src/node/predict-threads.js';
+import { partsFor, predictInThreads } from '../../core/src/node/predict-threads.js';
 import { splitRows } from '../../core/src/row-ranges.js';
 import { runScnym } from '../helpers/cli.js';
 import { PYTHON, REPO, sharedFile } from '../helpers/paths.js';
@@ -135,6 +135,17 @@ test("row ranges are cut at the store's chunks: CSR data chunks (zarr, h5ad), de
           const boundary = Math.floor(startOf(cut) / chunk) * chunk;
           assert.ok(startOf(cut - 1) < boundary, `${file}: row ${cut} starts no chunk`);
         }
+        // The parts threads take are cut at chunk boundaries too.
+        const shrinking = partsFor({ start: 0, end: n }, parts, reader.alignRow?.bind(reader));
+        assert.equal(shrinking[0].start, 0);
+        assert.equal(shrinking.at(-1)!.end, n);
+        for (let k = 1; k < shrinking.length; k++) {
+          const cut = shrinking[k].start;
+          assert.equal(shrinking[k - 1].end, cut, `${file}: parts contiguous`);
+          assert.ok(cut > shrinking[k - 1].start, `${file}: no empty part`);
+          const boundary = Math.floor(startOf(cut) / chunk) * chunk;
+          assert.ok(startOf(cut - 1) < boundary, `${file}: part at row ${cut} starts no chunk`);
+        }
         // Each shard is one of these ranges.
         for (let i = 0; i < parts; i++) {
           assert.deepEqual(
@@ -147,6 +158,24 @@ test("row ranges are cut at the store's chunks: CSR data chunks (zarr, h5ad), de
       await ad.close();
     }
   }
+});
+
+test('threads take parts that shrink towards the end, so that they finish together', () => {
+  const sizes = (n: number, threads: number) =>
+    partsFor({ start: 0, end: n }, threads).map((p) => p.end - p.start);
+  const big = sizes(1_000_000, 2);
+  assert.equal(
+    big.reduce((a, b) => a + b, 0),
+    1_000_000,
+  );
+  // A quarter first (the rows left ÷ 2 threads ÷ 2), then ever smaller, down to 2,048 rows.
+  assert.equal(big[0], 250_000);
+  for (let k = 1; k < big.length - 1; k++) assert.ok(big[k] <= big[k - 1], `part ${k} shrinks`);
+  assert.ok(big.at(-2) === 2048 && big.at(-1)! >= 2048 && big.at(-1)! < 4096, String(big));
+  assert.ok(big.length < 40, `${big.length} parts`);
+  // A small query still gives every thread several parts; one thread takes it whole.
+  assert.ok(sizes(1039, 2).length >= 4);
+  assert.deepEqual(sizes(1039, 1), [1039]);
 });
 
 test('predict on 2 worker threads writes the same outputs, to the bit, as on one', async () => {
@@ -336,7 +365,7 @@ test('a shard output is never replaced without overwrite, and only a shard file 
 
 test('a worker thread’s error reaches the caller with its code; a cancel stops the workers', async () => {
   // 10,000 cells with a NaN in row 2,200: past the 2,000 rows the matrix is judged by, inside
-  // the second of the 8 parts, which the worker is given first.
+  // the first part (rows 0–2,500), which the worker is given.
   const dir = tempDir();
   const mixed = join(dir, 'nan.zarr');
   const made = spawnSync(
@@ -359,7 +388,7 @@ test('a worker thread’s error reaches the caller with its code; a cancel stops
   const digest = treeDigest(mixed);
   await assert.rejects(predictFiles({ model: modelDir, query: mixed }, { threads: 2 }), (err) => {
     assert.ok(isScnymError(err, 'bad-anndata'), String(err));
-    assert.match((err as Error).message, /X: holds NaN .* in the block starting at row 1250/);
+    assert.match((err as Error).message, /X: holds NaN .* in the block starting at row 0\n/);
     return true;
   });
   assert.equal(treeDigest(mixed), digest);

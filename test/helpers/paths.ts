@@ -1,5 +1,5 @@
 /** Where tests find the repository, the shared data and the Python with anndata. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -10,6 +10,15 @@ export const FIXTURES = join(REPO, 'test', 'fixtures');
 export const GENERATED = join(FIXTURES, 'generated');
 /** The built `scnym` command line (@scnym/cli). */
 export const CLI = join(REPO, 'cli', 'dist', 'main.js');
+/**
+ * The node options the installed `scnym` runs with: those on its launcher's first line
+ * (cli/bin/scnym.js), for benchmarks that start `node … CLI` to run as a user would.
+ */
+export const CLI_NODE_FLAGS = readFileSync(join(REPO, 'cli', 'bin', 'scnym.js'), 'utf8')
+  .split('\n')[0]
+  .replace(/^#!\S*env\s+(-S\s+)?node/, '')
+  .split(/\s+/)
+  .filter(Boolean);
 
 /** Debian's python3 has anndata; a pyenv python3 earlier on PATH usually does not. */
 export const PYTHON =

@@ -16,7 +16,12 @@ import { sharedInputLayerOf } from '../model/inference.js';
 import { sparseByDefault } from '../model/sparse.js';
 import type { SharedInputLayer } from '../model/kernels/shared-input.js';
 import type { Prediction } from '../predict.js';
-import { PredictionAssembly, splitRows, type PartArrays, type RowRange } from '../row-ranges.js';
+import {
+  PredictionAssembly,
+  shrinkingParts,
+  type PartArrays,
+  type RowRange,
+} from '../row-ranges.js';
 import {
   predictingControl,
   predictionOutput,
@@ -31,8 +36,10 @@ export type ThreadCount = number | 'auto';
 
 /** Fewest rows per thread 'auto' starts one for: a worker needs about a second to get ready. */
 const AUTO_ROWS_PER_THREAD = 20_000;
-/** Ranges handed out per thread, so that a thread slowed by other work is made up for. */
-const RANGES_PER_THREAD = 4;
+/** Fewest rows in a part at scale: about a fifth of a second of one thread's work at 20k genes. */
+const MIN_PART_ROWS = 2048;
+/** Parts per thread at least, on a query too small for MIN_PART_ROWS to give every thread some. */
+const PARTS_PER_THREAD = 4;
 
 /** The cores this process may use: a Slurm task's CPUs when it has them, else the machine's. */
 export function availableCores(): number {
@@ -53,9 +60,19 @@ export function resolveThreads(threads: ThreadCount | undefined, nRows: number):
   return threads;
 }
 
-/** How many ranges `threads` threads share out: enough to balance them, none empty by design. */
-export function rangesFor(threads: number): number {
-  return threads === 1 ? 1 : threads * RANGES_PER_THREAD;
+/**
+ * The parts `threads` threads take `range` in, one after another: shrinking towards the end
+ * (row-ranges.ts shrinkingParts) so that the threads finish together, cut at `alignRow`.
+ */
+export function partsFor(
+  range: RowRange,
+  threads: number,
+  alignRow?: (row: number) => number,
+): RowRange[] {
+  if (threads === 1) return [range];
+  const n = range.end - range.start;
+  const fewest = Math.min(MIN_PART_ROWS, Math.ceil(n / (threads * PARTS_PER_THREAD)));
+  return shrinkingParts(range, threads, Math.max(1, fewest), alignRow);
 }
 
 /** What a worker is started with (workerData). */
@@ -331,7 +348,7 @@ export async function predictFileRows(
         classNames: model.classNames,
         embeddingDim: request.embedding === false ? 0 : model.network.config.nHidden,
         range,
-        parts: splitRows(range, rangesFor(threads), reader.alignRow?.bind(reader)),
+        parts: partsFor(range, threads, reader.alignRow?.bind(reader)),
         threads,
         unknownThreshold,
         here: (part, onRows) => {
