@@ -11,15 +11,12 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { AnnDataError } from '../../core/src/errors.js';
 import type { AnnData } from '../../core/src/anndata/types.js';
-import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
-import { modelToFiles, type ModelCard } from '../../core/src/model/files.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
-import { createNetwork } from '../../core/src/model/network.js';
 import { openH5adFile } from '../../core/src/node/h5ad-file.js';
 import { saveModelDir } from '../../core/src/node/model-dir.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
 import { initBackend } from '../../core/src/backend.js';
 import { runScnym } from '../helpers/cli.js';
+import { untrainedModelFiles } from '../helpers/model.js';
 import { PYTHON } from '../helpers/paths.js';
 import { makeFilteredH5ads, readBack } from '../helpers/python.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -174,22 +171,9 @@ test(
   async () => {
     await initBackend('auto');
     const genes = (await read(fixture('gzip'))).varNames;
-    const config = { ...DEFAULT_NETWORK, nGenes: genes.length, nClasses: 5, nDomains: 0 };
-    const network = createNetwork(config, 7);
-    const card: ModelCard = {
-      format: MODEL_FORMAT,
-      formatVersion: MODEL_FORMAT_VERSION,
-      genes,
-      classNames: ['B', 'CD14', 'CD4', 'CD8', 'FCGR3A'],
-      domainNames: ['reference'],
-      preprocessing: { input: 'log1p-cpm', targetSum: 1e6, log: 'natural' },
-      network: config,
-      training: { preset: 'default', config: 'no_new_identity' },
-      provenance: { tool: 'scnym-js', toolVersion: '0.1.0', created: new Date().toISOString() },
-    };
     const modelDir = join(dir, 'model');
-    await saveModelDir(modelDir, await modelToFiles(network, card));
-    network.dispose();
+    const classes = ['B', 'CD14', 'CD4', 'CD8', 'FCGR3A'];
+    await saveModelDir(modelDir, await untrainedModelFiles(genes, classes, 7));
 
     const predicted: Record<string, ReturnType<typeof readBack>> = {};
     const probabilities: Record<string, number[]> = {};

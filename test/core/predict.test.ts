@@ -10,8 +10,6 @@ import { fromDense, rowRange, takeRows, toDense, type Csr } from '../../core/src
 import { DEFAULT_NETWORK } from '../../core/src/model/config.js';
 import { forward } from '../../core/src/model/forward.js';
 import { foldClassifier, inferenceForward } from '../../core/src/model/inference.js';
-import { modelToFiles, type ModelCard } from '../../core/src/model/files.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../core/src/model/io.js';
 import { createNetwork } from '../../core/src/model/network.js';
 import { saveModelDir } from '../../core/src/node/model-dir.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
@@ -19,6 +17,7 @@ import { predict, type Prediction, type PredictionBatch } from '../../core/src/p
 import { log1pCpm } from '../../core/src/preprocess.js';
 import { Rng } from '../../core/src/random.js';
 import { runScnym } from '../helpers/cli.js';
+import { untrainedModelFiles } from '../helpers/model.js';
 import { sharedFile } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
@@ -311,22 +310,8 @@ test('CLI: predict/annotate --no-embedding write no X_scnym; the default does; -
   const ad = await openAnnDataFile(query);
   const queryGenes = await ad.varNames();
   await ad.close();
-  const config = { ...DEFAULT_NETWORK, nGenes: queryGenes.length, nClasses: 3, nDomains: 0 };
-  const network = createNetwork(config, 1);
-  const card: ModelCard = {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    genes: queryGenes,
-    classNames,
-    domainNames: ['reference'],
-    preprocessing: { input: 'log1p-cpm', targetSum: 1e6, log: 'natural' },
-    network: config,
-    training: { preset: 'default', config: 'no_new_identity' },
-    provenance: { tool: 'scnym-js', toolVersion: '0.1.0', created: new Date().toISOString() },
-  };
   const modelDir = join(tempDir(), 'model');
-  await saveModelDir(modelDir, await modelToFiles(network, card));
-  network.dispose();
+  await saveModelDir(modelDir, await untrainedModelFiles(queryGenes, classNames, 1));
 
   const obsmKeys = async (file: string) => {
     const written = await openAnnDataFile(file);
