@@ -1,10 +1,11 @@
 // `scnym inspect` end to end through the built CLI: the JSON for the two formats agrees, and
 // every kind of bad input gets one clear message naming the file and element, and exit 1.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sharedFile } from '../helpers/paths.js';
+import { CLI_NODE_FLAGS, REPO, sharedFile } from '../helpers/paths.js';
 import { ensureFixtures } from '../helpers/python.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 import { runScnym } from '../helpers/cli.js';
@@ -36,6 +37,24 @@ test('inspect --json: target.zarr and target.h5ad agree on cells, genes, labels 
   assert.equal(rh.format, 'h5ad');
   const strip = (r: Record<string, unknown>) => ({ ...r, file: '', format: '', zarrFormat: null });
   assert.deepEqual(strip(rz), strip(rh));
+});
+
+test('the installed launcher (`npx scnym`) runs the CLI, with node started under its flags', () => {
+  // Run as npm's bin link runs it: through its first line (env -S node --single-threaded-gc).
+  const launcher = join(REPO, 'cli', 'bin', 'scnym.js');
+  const file = sharedFile('kang_ifnb', 'target.zarr');
+  const shown = join(tempDir(), 'show-exec-argv.mjs');
+  writeFileSync(shown, 'console.error(`execArgv=${JSON.stringify(process.execArgv)}`);\n');
+  const r = spawnSync(launcher, ['inspect', file, '--json'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NODE_OPTIONS: `--import=${shown}` },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).nObs, 1039);
+  assert.deepEqual(CLI_NODE_FLAGS, ['--single-threaded-gc']);
+  const execArgv = JSON.parse(/execArgv=(.*)/.exec(r.stderr)![1]) as string[];
+  assert.deepEqual(execArgv, CLI_NODE_FLAGS);
 });
 
 test('inspect (text) names the parts a person needs', () => {
