@@ -54,9 +54,9 @@ export function splitRows(
 /**
  * `range` cut into parts that shrink as the rows run out, for `takers` threads that each take
  * the next part when they finish one (guided self-scheduling): each part is about the rows left
- * ÷ (2 × takers), never under `minRows`, cut at a chunk boundary (`alignRow`), none empty. Big parts first
- * keep the per-part cost low; small parts last let the threads finish together, where equal
- * parts leave one thread idle for up to a part's time at the end.
+ * ÷ (2 × takers), never under `minRows`, cut at a chunk boundary (`alignRow`), none empty. Big
+ * parts first keep the per-part cost low; small parts last let the threads finish together,
+ * where equal parts leave one thread idle for up to a part's time at the end.
  */
 export function shrinkingParts(
   range: RowRange,
