@@ -47,6 +47,9 @@ export { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model/io.js';
 // An untrained network of a given shape (the tests' and benches' models of known genes).
 export { createNetwork, type ScnymNetwork } from './model/network.js';
 export { DEFAULT_NETWORK } from './model/config.js';
+// The prediction threads' one copy of the folded input layer (node/predict-threads.ts).
+export { sharedInputLayerOf } from './model/inference.js';
+export type { SharedInputLayer } from './model/kernels/shared-input.js';
 export {
   chooseMatrix,
   matrixGeneNamings,
@@ -73,4 +76,6 @@ export type { Prediction } from './predict.js';
 export { splitRows, PredictionAssembly, type RowRange, type PartArrays } from './row-ranges.js';
 export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';
 export { choosePseudolabels, type PseudolabelChoice } from './train/pseudolabel.js';
+// The class-weighted adversary's weights (danClassWeighted).
+export { labelShiftWeights } from './train/losses.js';
 export { variableGenes } from './train/gene-selection.js';

@@ -2,9 +2,14 @@
 // reference cells are weighted by the query's predicted class proportions over the batch's.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { initBackend, predictAnnData, trainOnAnnData, type TrainOptions } from '@scnym/core';
+import {
+  initBackend,
+  labelShiftWeights,
+  predictAnnData,
+  trainOnAnnData,
+  type TrainOptions,
+} from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
-import { labelShiftWeights } from '../../core/src/train/losses.js';
 import { sharedFile } from '../helpers/paths.js';
 
 before(async () => {

@@ -13,7 +13,10 @@ import {
   isScnymError,
   modelToFiles,
   queryPredictor,
+  sharedInputLayerOf,
+  splitRows,
   type Prediction,
+  type SharedInputLayer,
 } from '@scnym/core';
 import { untrainedModelFiles } from '../helpers/model.js';
 import { annotationKeys } from '@scnym/core/vocabulary';
@@ -21,16 +24,14 @@ import {
   loadModelDir,
   mergeShards,
   openAnnDataFile,
+  partsFor,
   predictFiles,
+  predictInThreads,
   predictShard,
   saveModelDir,
   shardRows,
   trainFiles,
 } from '@scnym/core/node';
-import { sharedInputLayerOf } from '../../core/src/model/inference.js';
-import type { SharedInputLayer } from '../../core/src/model/kernels/shared-input.js';
-import { partsFor, predictInThreads } from '../../core/src/node/predict-threads.js';
-import { splitRows } from '../../core/src/row-ranges.js';
 import { runScnym } from '../helpers/cli.js';
 import { PYTHON, REPO, sharedFile } from '../helpers/paths.js';
 import { readBack } from '../helpers/python.js';

@@ -24,10 +24,13 @@ export {
 } from './model-dir.js';
 export {
   availableCores,
+  partsFor,
   predictFileRows,
+  predictInThreads,
   resolveThreads,
   type RowsRequest,
   type ThreadCount,
+  type ThreadedJob,
 } from './predict-threads.js';
 export {
   mergeShards,
