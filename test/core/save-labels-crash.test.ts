@@ -6,11 +6,11 @@
 // the save reaches. (The writer itself is tested under `scnym predict` in write-crash.test.ts.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
 import { openAnnDataFile } from '@scnym/core/node';
-import { FIXTURES, PYTHON, REPO } from '../helpers/paths.js';
+import { committedJournal, keysSeen, scratchOf, type Seen } from '../helpers/crash.js';
+import { PYTHON, REPO } from '../helpers/paths.js';
 import { tempCopy } from '../helpers/tmp.js';
 
 const DEMO = join(REPO, 'core', 'demo');
@@ -40,21 +40,8 @@ before(() => {
   assert.equal(r.status, 0, String(r.stderr));
 });
 
-interface Seen {
-  obs: string[];
-  uns: string[];
-  digest: string;
-  error?: string;
-}
-
 /** What anndata sees in each file: its keys, and a digest of all but the saved ones. */
-function seen(files: string[]): Seen[] {
-  const r = spawnSync(PYTHON, [join(FIXTURES, 'keys_digest.py'), 'scNym', ...files], {
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as Seen[];
-}
+const seen = (files: string[]) => keysSeen(['scNym'], files);
 
 function save(path: string, failpoint: string) {
   return spawnSync(
@@ -73,14 +60,6 @@ function bothOrNeither(s: Seen, original: string, what: string): 'both' | 'neith
   return obs ? 'both' : 'neither';
 }
 
-function scratch(path: string): string[] {
-  const beside = readdirSync(dirname(path)).filter((n) =>
-    n.startsWith(`.${basename(path)}.scnym-`),
-  );
-  const inside = path.endsWith('.zarr') ? readdirSync(path) : [];
-  return beside.concat(inside.filter((n) => n.startsWith('.scnym-')));
-}
-
 /** Kills a save of a fresh copy at the Nth `failpoint` for N = 1, 2, … until one finishes. */
 async function killedAtEveryStep(source: string, failpoint: string): Promise<string[]> {
   const [original] = seen([source]).map((s) => s.digest);
@@ -93,16 +72,12 @@ async function killedAtEveryStep(source: string, failpoint: string): Promise<str
     const what = `${basename(source)} killed at ${failpoint}:${n}`;
     // A kill between a committed journal's renames may show part of the save until scNym
     // opens the file again and completes it: checked after reopening.
-    const journal =
-      copy.endsWith('.zarr') &&
-      readdirSync(copy).some(
-        (f) => f.startsWith('.scnym-stage-') && existsSync(join(copy, f, 'journal.json')),
-      );
+    const journal = committedJournal(copy);
     if (!journal) bothOrNeither(seen([copy])[0], original, `${what} (before reopening)`);
     await (await openAnnDataFile(copy)).close();
     const state = bothOrNeither(seen([copy])[0], original, what);
     if (!killed || journal) assert.equal(state, 'both', `${what}: a committed save was lost`);
-    assert.deepEqual(scratch(copy), [], `${what}: scratch left behind`);
+    assert.deepEqual(scratchOf(copy), [], `${what}: scratch left behind`);
     outcomes.push(killed ? state : 'finished');
     if (!killed) return outcomes;
   }

@@ -11,7 +11,8 @@ import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
 import { runScnym } from '../helpers/cli.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
-import { CLI, FIXTURES, PYTHON, REPO } from '../helpers/paths.js';
+import { committedJournal, keysSeen, scratchOf, type Seen } from '../helpers/crash.js';
+import { CLI, PYTHON, REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
 const DEMO = join(REPO, 'core', 'demo');
@@ -22,14 +23,6 @@ const ALL = {
   obsm: ['X_scnym', 'scNym_probabilities'],
   uns: ['scNym_classes', 'scNym_colors', 'scNym_train_results'],
 };
-
-interface Seen {
-  obs: string[];
-  obsm: string[];
-  uns: string[];
-  digest: string;
-  error?: string;
-}
 
 const dir = tempDir();
 const model = join(dir, 'model');
@@ -61,15 +54,7 @@ function python(code: string): string {
   return r.stdout;
 }
 
-/** What anndata sees in each file (one Python process for all of them). */
-function seen(files: string[]): Seen[] {
-  const r = spawnSync(PYTHON, [join(FIXTURES, 'keys_digest.py'), RUN_KEYS.join(','), ...files], {
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
-  });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as Seen[];
-}
+const seen = (files: string[]) => keysSeen(RUN_KEYS, files);
 
 /** Every key of the run, or none of them; everything else as it was. */
 function allOrNone(s: Seen, what: string): 'all' | 'none' {
@@ -83,25 +68,6 @@ function allOrNone(s: Seen, what: string): 'all' | 'none' {
     `${what}: anndata sees part of the run: ${found.join(', ')}`,
   );
   return found.length === 0 ? 'none' : 'all';
-}
-
-/** scNym's scratch in or beside a dataset (staging groups, temporary copies, locks). */
-function scratch(path: string): string[] {
-  const beside = readdirSync(dirname(path)).filter((n) =>
-    n.startsWith(`.${basename(path)}.scnym-`),
-  );
-  const inside = existsSync(path) && path.endsWith('.zarr') ? readdirSync(path) : [];
-  return [...beside, ...inside.filter((n) => n.startsWith('.scnym-'))];
-}
-
-function committed(path: string): boolean {
-  return (
-    existsSync(path) &&
-    path.endsWith('.zarr') &&
-    readdirSync(path).some(
-      (n) => n.startsWith('.scnym-stage-') && existsSync(join(path, n, 'journal.json')),
-    )
-  );
 }
 
 function scnym(argv: string[], env: Record<string, string> = {}) {
@@ -161,7 +127,7 @@ function crashAtEveryStep(
     crashes.push({
       label: `${basename(source)} ${(what.argv ?? args).join(' ')} killed at ${failpoint}:${n}`,
       target,
-      committedBeforeReopen: committed(target),
+      committedBeforeReopen: committedJournal(target),
       outcome: killed ? 'killed' : 'finished',
     });
     if (!killed) return crashes;
@@ -187,7 +153,7 @@ async function checkCrashes(crashes: Crash[]): Promise<Record<string, number>> {
     if (c.committedBeforeReopen || c.outcome === 'finished') {
       assert.equal(state, 'all', `${c.label}: a committed write was not completed`);
     }
-    assert.deepEqual(scratch(c.target), [], `${c.label}: scratch left behind`);
+    assert.deepEqual(scratchOf(c.target), [], `${c.label}: scratch left behind`);
     outcomes[state] = (outcomes[state] ?? 0) + 1;
   });
   return outcomes;
@@ -219,7 +185,7 @@ function killOnce(source: string, failpoint: string, setup: (copy: string) => Se
     {
       label: `${basename(source)} ${(what.argv ?? args).join(' ')} killed at ${failpoint}`,
       target,
-      committedBeforeReopen: committed(target),
+      committedBeforeReopen: committedJournal(target),
       outcome: 'killed',
     },
   ];
@@ -334,7 +300,7 @@ test('SIGKILL at random moments of real runs: all or nothing, in place and --out
     crashes.push({
       label: `${basename(copy)} ${args.join(' ')} SIGKILL after ${delay} ms`,
       target,
-      committedBeforeReopen: committed(target),
+      committedBeforeReopen: committedJournal(target),
       outcome: r.signal === 'SIGKILL' ? 'killed' : 'finished',
     });
   }
@@ -354,7 +320,7 @@ test('SIGTERM during the write cancels it (nothing written, exit 130); after the
     assert.equal(r.status, expect === 'none' ? 130 : 0, `${failpoint}: ${r.stderr}`);
     if (expect === 'none') assert.match(r.stderr, /cancelled/);
     assert.equal(allOrNone(seen([copy])[0], failpoint), expect);
-    assert.deepEqual(scratch(copy), [], `${failpoint}: scratch left behind`);
+    assert.deepEqual(scratchOf(copy), [], `${failpoint}: scratch left behind`);
   }
 });
 
@@ -382,7 +348,7 @@ test('a write that runs out of room fails cleanly: one clear error, nothing writ
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /q\.(zarr|h5ad): the file is larger than .*ulimit -f/);
     assert.equal(allOrNone(seen([copy])[0], basename(copy)), 'none');
-    assert.deepEqual(scratch(copy), []);
+    assert.deepEqual(scratchOf(copy), []);
   }
 });
 
