@@ -20,6 +20,7 @@ export {
   modelDigest,
   modelDirDigest,
   saveModelDir,
+  tidyModelDir,
   type SaveModelOptions,
 } from './model-dir.js';
 export {

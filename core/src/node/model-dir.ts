@@ -75,6 +75,7 @@ export async function saveModelDir(
 
 /** A model folder's modelDigest, read as loadModelDir reads it (plain regular files only). */
 export async function modelDirDigest(dir: string): Promise<string> {
+  await tidyModelDir(dir);
   const files = new Map<string, Uint8Array>();
   for (const name of [SCNYM_JSON, MODEL_JSON, WEIGHTS_BIN]) {
     const bytes = await readModelFile(dir, name, Number.MAX_SAFE_INTEGER);
@@ -110,11 +111,17 @@ async function write(
   );
 }
 
+/**
+ * Before reading a model folder: one a killed scNym run was replacing may be missing (moved
+ * aside, the new one not yet in place); put it back first, as opening a dataset does.
+ */
+export async function tidyModelDir(dir: string): Promise<void> {
+  if (!(await stat(dir).catch(() => undefined))) await tidyBeforeRead(dir, false);
+}
+
 export async function loadModelDir(dir: string): Promise<LoadedModel> {
-  let info = await stat(dir).catch(() => undefined);
-  // A folder being replaced by a killed scNym run may be missing: put it back first.
-  if (!info) await tidyBeforeRead(dir, false);
-  info ??= await stat(dir).catch(() => undefined);
+  await tidyModelDir(dir);
+  const info = await stat(dir).catch(() => undefined);
   if (!info)
     throw new NotFoundError('no such model folder', { file: dir, hint: 'check the --model path' });
   if (!info.isDirectory()) {

@@ -9,7 +9,12 @@ import { access, lstat, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { AnnData, Annotations } from '@scnym/core';
 import { ScnymError } from '@scnym/core/errors';
-import { modelDirDigest, saveModelDir, writeAnnotationsToFile } from '@scnym/core/node';
+import {
+  modelDirDigest,
+  saveModelDir,
+  tidyModelDir,
+  writeAnnotationsToFile,
+} from '@scnym/core/node';
 import {
   annotationKeys,
   DEFAULT_KEY_ADDED,
@@ -154,6 +159,7 @@ export async function savedState(ad: AnnData, queryPath: string): Promise<SavedS
     return state;
   }
   const dir = modelBesidePath(queryPath);
+  await tidyModelDir(dir).catch(() => undefined);
   const info = await lstat(dir).catch(() => undefined);
   if (!info?.isDirectory() || record.path !== basename(dir)) {
     state.model.problem = `the model folder ${record.path} is no longer beside ${basename(queryPath)}`;
