@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
-import { initBackend, MODEL_JSON, SCNYM_JSON, WEIGHTS_BIN } from '@scnym/core';
+import { initBackend, MODEL_JSON, readLabels, SCNYM_JSON, WEIGHTS_BIN } from '@scnym/core';
 import { modelDigest, modelDirDigest, openAnnDataFile } from '@scnym/core/node';
 import { committedJournal, keysSeen, scratchOf, type Seen } from '../helpers/crash.js';
 import { untrainedModelFiles } from '../helpers/model.js';
@@ -58,7 +58,7 @@ before(async () => {
   assert.equal(r.status, 0, String(r.stderr));
   const ad = await openAnnDataFile(zarrSource);
   const genes = await ad.varNames();
-  const classes = (await ad.obsColumn('cell_type')).categories;
+  const classes = (await readLabels(ad, 'cell_type')).names;
   await ad.close();
   const files = await untrainedModelFiles(genes, [...classes], 3, '2026-12-07T00:00:00.000Z');
   modelDir = join(tempDir(), 'sent');
