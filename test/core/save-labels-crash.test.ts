@@ -41,7 +41,9 @@ before(() => {
 });
 
 /** What anndata sees in each file: its keys, and a digest of all but the saved ones. */
-const seen = (files: string[]) => keysSeen(['scNym'], files);
+function seen(files: string[]): Seen[] {
+  return keysSeen(['scNym'], files);
+}
 
 function save(path: string, failpoint: string) {
   return spawnSync(

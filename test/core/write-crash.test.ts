@@ -54,7 +54,10 @@ function python(code: string): string {
   return r.stdout;
 }
 
-const seen = (files: string[]) => keysSeen(RUN_KEYS, files);
+/** What anndata sees in each file (one Python process for all of them). */
+function seen(files: string[]): Seen[] {
+  return keysSeen(RUN_KEYS, files);
+}
 
 /** Every key of the run, or none of them; everything else as it was. */
 function allOrNone(s: Seen, what: string): 'all' | 'none' {
