@@ -325,6 +325,8 @@ test(
       () => document.querySelector('#legend h2')?.textContent === 'CD79A · log1p(CPM)',
     );
     assert.equal(await page.locator('#legend .ramp').count(), 1);
+    // The status is written once colour() resolves, a moment after the legend is drawn.
+    await page.waitForSelector('#gene-status[data-gene]');
     assert.equal(await page.locator('#gene-status').getAttribute('data-gene'), 'CD79A');
     const shots = process.env.SCNYM_E2E_SCREENSHOTS;
     if (shots) await page.screenshot({ path: join(shots, 'vscode-viewer-gene.png') });
