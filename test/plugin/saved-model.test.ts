@@ -10,6 +10,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -17,7 +18,7 @@ import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initBackend, type ModelCard } from '@scnym/core';
 import { untrainedModelFiles } from '../helpers/model.js';
-import { modelDirDigest, openAnnDataFile } from '@scnym/core/node';
+import { modelDirDigest, openAnnDataFile, writeAnnotationsToFile } from '@scnym/core/node';
 import { MODEL_BESIDE_SUFFIX, type ModelRecord } from '@scnym/core/vocabulary';
 import { startViewServer, type ViewServer } from '../../plugin/src/server/index.js';
 import {
@@ -197,6 +198,35 @@ test("an scNym model folder the dataset does not record (the user's own) is refu
   const edited = treeDigest(first.beside);
   assert.equal((await first.save(body())).reply.model?.where, 'none');
   assert.equal(treeDigest(first.beside), edited);
+});
+
+test('a folder a Save made beside this dataset but never recorded (killed between) is ours; edited, it is not', async () => {
+  const s = await session();
+  await s.save(body());
+  const stamped = (JSON.parse(readFileSync(join(s.beside, 'scnym.json'), 'utf8')) as ModelCard)
+    .provenance.savedBeside;
+  assert.match(String(stamped), /^sha256:[0-9a-f]{64}$/);
+  // As a kill after the folder and before the record leaves it: the dataset records no model.
+  const unrecorded: ModelRecord = { path: '', digest: '', where: 'none', reason: 'killed' };
+  await writeAnnotationsToFile(
+    s.query,
+    { uns: { scNym_model: { ...unrecorded } } },
+    { overwrite: true },
+  );
+  const next = await s.save(body());
+  assert.equal(next.reply.model?.where, 'beside', next.reply.model?.reason);
+  assert.equal((await unsModel(s.query)).digest, await modelDirDigest(s.beside));
+
+  // Unrecorded and edited since: not ours any more.
+  await writeAnnotationsToFile(
+    s.query,
+    { uns: { scNym_model: { ...unrecorded } } },
+    { overwrite: true },
+  );
+  writeFileSync(join(s.beside, 'weights.bin'), 'changed');
+  const edited = treeDigest(s.beside);
+  assert.equal((await s.save(body())).reply.model?.where, 'none');
+  assert.equal(treeDigest(s.beside), edited);
 });
 
 test('a link at the model path is refused and left as it was', async () => {

@@ -19,6 +19,7 @@ export {
   loadModelDir,
   modelDigest,
   modelDirDigest,
+  readModelDirFiles,
   saveModelDir,
   tidyModelDir,
   type SaveModelOptions,

@@ -75,13 +75,18 @@ export async function saveModelDir(
 
 /** A model folder's modelDigest, read as loadModelDir reads it (plain regular files only). */
 export async function modelDirDigest(dir: string): Promise<string> {
+  return modelDigest(await readModelDirFiles(dir));
+}
+
+/** A model folder's files as loadModelDir reads them (plain regular files only; absent ones left out). */
+export async function readModelDirFiles(dir: string): Promise<Map<string, Uint8Array>> {
   await tidyModelDir(dir);
   const files = new Map<string, Uint8Array>();
   for (const name of [SCNYM_JSON, MODEL_JSON, WEIGHTS_BIN]) {
     const bytes = await readModelFile(dir, name, Number.MAX_SAFE_INTEGER);
     if (bytes) files.set(name, bytes);
   }
-  return modelDigest(files);
+  return files;
 }
 
 async function write(

@@ -4,13 +4,16 @@
  * vocabulary) recorded in uns `scNym_model`, and, read back on load, what the query holds of an
  * earlier save (train results, markers, the model if it is still the one recorded).
  */
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, lstat, stat } from 'node:fs/promises';
+import { access, lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { AnnData, Annotations } from '@scnym/core';
+import { SCNYM_JSON, type AnnData, type Annotations } from '@scnym/core';
 import { ScnymError } from '@scnym/core/errors';
 import {
+  modelDigest,
   modelDirDigest,
+  readModelDirFiles,
   saveModelDir,
   tidyModelDir,
   writeAnnotationsToFile,
@@ -31,11 +34,74 @@ export function modelBesidePath(queryPath: string): string {
 }
 
 /**
+ * A save writes the model folder, then the predictions with its record; a kill between the two
+ * leaves a folder the dataset does not record. So the folder's card carries, in
+ * provenance.savedBeside, a digest of the dataset's real path and of the model's files without
+ * that stamp: a folder whose stamp matches is one a Save made beside this very dataset, unchanged
+ * since, and the next Save may replace it. A copy beside another dataset, or an edited folder,
+ * does not match.
+ */
+const STAMP = 'savedBeside';
+
+function cardOf(files: ReadonlyMap<string, Uint8Array>): Record<string, unknown> | null {
+  try {
+    const card: unknown = JSON.parse(new TextDecoder().decode(files.get(SCNYM_JSON)));
+    return isRecord(card) ? card : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The card as modelToFiles writes it. */
+function cardBytes(card: Record<string, unknown>): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n');
+}
+
+/** The stamp for these files (their card without a stamp) beside this dataset. */
+async function stampOf(
+  queryPath: string,
+  files: ReadonlyMap<string, Uint8Array>,
+  card: Record<string, unknown>,
+): Promise<string> {
+  const provenance = isRecord(card.provenance) ? { ...card.provenance } : {};
+  delete provenance[STAMP];
+  const unstamped = new Map(files).set(SCNYM_JSON, cardBytes({ ...card, provenance }));
+  const hash = createHash('sha256');
+  hash.update(`${await realpath(queryPath)}\0${modelDigest(unstamped)}`);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The files with their card stamped as saved beside this dataset. */
+async function stamped(
+  queryPath: string,
+  files: Map<string, Uint8Array>,
+): Promise<Map<string, Uint8Array>> {
+  const card = cardOf(files);
+  if (!card) return files; // decodeSaveModel already refused a card that is not JSON
+  const stamp = await stampOf(queryPath, files, card);
+  const provenance = isRecord(card.provenance) ? card.provenance : {};
+  return new Map(files).set(
+    SCNYM_JSON,
+    cardBytes({ ...card, provenance: { ...provenance, [STAMP]: stamp } }),
+  );
+}
+
+/** Whether the folder is one a Save made beside this dataset and left unchanged (see STAMP). */
+async function stampedBeside(dir: string, queryPath: string): Promise<boolean> {
+  const files = await readModelDirFiles(dir).catch(() => null);
+  const card = files && cardOf(files);
+  if (!card || !isRecord(card.provenance)) return false;
+  const stamp = card.provenance[STAMP];
+  return typeof stamp === 'string' && stamp === (await stampOf(queryPath, files, card));
+}
+
+/**
  * Writes the model beside the query when the query's folder lets us and the path is free or the
- * model folder an earlier save made (recorded in the query's uns with its digest, unchanged since);
- * otherwise leaves whatever is there untouched and says why. A model folder that is not the
- * recorded one (the user's own `scnym train --model-out`, or ours edited since) is not ours to
- * replace. Never throws for a model that cannot be written: the predictions are saved either way.
+ * model folder an earlier save made: recorded in the query's uns with its digest, or stamped by
+ * a Save beside this dataset whose record a kill kept out (see STAMP), unchanged since.
+ * Otherwise leaves whatever is there untouched and says why: a model folder that is not ours
+ * (the user's own `scnym train --model-out`, or ours edited since) is not ours to replace. Never
+ * throws for a model that cannot be written: the predictions are saved either way.
  */
 export async function saveModelBeside(
   queryPath: string,
@@ -48,9 +114,10 @@ export async function saveModelBeside(
   const existing = await lstat(target).catch(() => undefined);
   if (existing?.isDirectory()) {
     const ours =
-      recorded?.where === 'beside' &&
-      recorded.path === name &&
-      (await modelDirDigest(target).catch(() => '')) === recorded.digest;
+      (recorded?.where === 'beside' &&
+        recorded.path === name &&
+        (await modelDirDigest(target).catch(() => '')) === recorded.digest) ||
+      (await stampedBeside(target, queryPath));
     if (!ours) {
       return none(
         `the model was not saved: ${name} is not the model folder an earlier Save made here ` +
@@ -71,7 +138,10 @@ export async function saveModelBeside(
     return none(`the model was not saved: the folder holding ${basename(queryPath)} is read-only`);
   }
   try {
-    const digest = await saveModelDir(target, files, { overwrite: true, inputs: [queryPath] });
+    const digest = await saveModelDir(target, await stamped(queryPath, files), {
+      overwrite: true,
+      inputs: [queryPath],
+    });
     return { path: name, digest, where: 'beside' };
   } catch (err) {
     if (!(err instanceof ScnymError)) throw err;
