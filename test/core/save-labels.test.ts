@@ -3,12 +3,12 @@
 // back with every other key as it was; empty categories are dropped; another writer of the file
 // is refused at once and bad labels are refused, both leaving the file exactly as it was.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { isScnymError, LabelEdits, labelAnnotations } from '@scnym/core';
 import { openAnnDataFile, saveLabelsFile } from '@scnym/core/node';
+import { holdLockAsLiveRun } from '../helpers/crash.js';
 import { PYTHON, REPO, sharedFile } from '../helpers/paths.js';
 import { readBack } from '../helpers/python.js';
 import { tempCopy, treeDigest } from '../helpers/tmp.js';
@@ -118,18 +118,7 @@ for (const [kind, source] of [
 test('saveLabelsFile refuses at once while another scNym run writes the file', async () => {
   const path = tempCopy(H5AD);
   // A live owner on this host (this very process) holds the file's lock.
-  const lock = join(dirname(path), `.${basename(path)}.scnym-lock`);
-  writeFileSync(
-    lock,
-    JSON.stringify({
-      pid: process.pid,
-      host: hostname(),
-      since: null,
-      created: new Date().toISOString(),
-      command: 'annotate',
-      token: 'held-by-test',
-    }),
-  );
+  const lock = await holdLockAsLiveRun(path);
   const before = treeDigest(path);
   const { codes, categories } = await cellTypes(path);
   const started = Date.now();
@@ -139,6 +128,7 @@ test('saveLabelsFile refuses at once while another scNym run writes the file', a
   );
   assert.ok(Date.now() - started < 5000, 'refused without waiting for the other writer');
   assert.equal(treeDigest(path), before);
+  await lock.release();
 });
 
 test('saveLabelsFile refuses bad labels and a bad prefix, writing nothing', async () => {

@@ -10,14 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import {
-  chromiumSkip,
-  closeAfterFile,
-  e2eLog,
-  launchChromium,
-  pageProblems,
-  startView,
-} from '../helpers/browser.js';
+import { chromiumSkip, closeAfterFile, e2eLog, openViewer } from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { runScnym } from '../helpers/cli.js';
 import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
@@ -40,28 +33,9 @@ const { step, shot } = e2eLog(tempDir, 'byo-');
 
 const started = closeAfterFile();
 
-async function openPage(): Promise<{ page: Page; problems: string[] }> {
-  if (!started.context) {
-    const launched = await launchChromium(join(tempDir(), 'profile'), {
-      width: 1400,
-      height: 860,
-    });
-    started.context = launched.context;
-  }
-  const page = await started.context.newPage();
-  page.setDefaultTimeout(60_000);
-  const problems = pageProblems(page);
-  return { page, problems };
-}
-
 /** `scnym view QUERY` with nothing else: the panel offers no source until one is picked. */
 async function viewAlone(query: string): Promise<{ page: Page; problems: string[] }> {
-  const view = await startView([query]);
-  started.servers.push(view.server);
-  const { page, problems } = await openPage();
-  await page.goto(view.url);
-  await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 60_000 });
-  assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+  const { page, problems } = await openViewer(started, [query]);
   assert.equal(await page.locator('#tl-annotate').isDisabled(), true);
   assert.match(await page.locator('#tl-message').innerText(), /choose or drop one/);
   return { page, problems };

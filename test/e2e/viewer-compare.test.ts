@@ -13,10 +13,8 @@ import {
   chromiumSkip,
   closeAfterFile,
   e2eLog,
-  launchChromium,
   legendRows,
-  pageProblems,
-  startView,
+  openViewer,
 } from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { REPO } from '../helpers/paths.js';
@@ -35,27 +33,14 @@ test(
   'demo: confusion matrix against cell_type selects its cells; undo/redo, rename, Save drops empty categories',
   { timeout: 15 * 60_000, skip: chromiumSkip },
   async () => {
-    const dir = tempDir();
     const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
     // A short run: the checks are about the comparison and the edits, not the accuracy.
     const epochs = process.env.SCNYM_E2E_EPOCHS ?? '4';
-    const view = await startView([
-      query,
-      '--reference',
-      join(DEMO, 'reference.zarr'),
-      '--epochs',
-      epochs,
-    ]);
-    started.servers.push(view.server);
-    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 900 });
-    started.context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems = pageProblems(page);
-
-    await page.goto(view.url);
-    await page.waitForSelector('body[data-ready="true"], body[data-error]');
-    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+    const { page, problems } = await openViewer(
+      started,
+      [query, '--reference', join(DEMO, 'reference.zarr'), '--epochs', epochs],
+      { viewport: { width: 1400, height: 900 } },
+    );
 
     step('annotate');
     await page.waitForFunction(

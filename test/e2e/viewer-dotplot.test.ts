@@ -15,14 +15,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { openAnnDataFile } from '@scnym/core/node';
 import { rampColor } from '@scnym/core/vocabulary';
-import {
-  chromiumSkip,
-  closeAfterFile,
-  e2eLog,
-  launchChromium,
-  pageProblems,
-  startView,
-} from '../helpers/browser.js';
+import { chromiumSkip, closeAfterFile, e2eLog, openViewer } from '../helpers/browser.js';
 import { PYTHON, REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
@@ -155,25 +148,11 @@ test(
   { timeout: 10 * 60_000, skip: chromiumSkip },
   async () => {
     const query = tempCopy(join(DEMO, 'target.zarr'), 'query.zarr');
-    const view = await startView([
-      query,
-      '--reference',
-      join(DEMO, 'reference.zarr'),
-      '--epochs',
-      '4',
-    ]);
-    started.servers.push(view.server);
-    const launched = await launchChromium(join(tempDir(), 'profile'), {
-      width: 1400,
-      height: 900,
-    });
-    started.context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems = pageProblems(page);
-    await page.goto(view.url);
-    await page.waitForSelector('body[data-ready="true"], body[data-error]');
-    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+    const { page, problems } = await openViewer(
+      started,
+      [query, '--reference', join(DEMO, 'reference.zarr'), '--epochs', '4'],
+      { viewport: { width: 1400, height: 900 } },
+    );
 
     step('annotate');
     await page.waitForFunction(

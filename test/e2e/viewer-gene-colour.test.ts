@@ -10,14 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { openAnnDataFile } from '@scnym/core/node';
-import {
-  chromiumSkip,
-  closeAfterFile,
-  e2eLog,
-  launchChromium,
-  pageProblems,
-  startView,
-} from '../helpers/browser.js';
+import { chromiumSkip, closeAfterFile, e2eLog, openViewer } from '../helpers/browser.js';
 import { comparePlots } from '../helpers/pixels.js';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir, treeDigest } from '../helpers/tmp.js';
@@ -76,22 +69,13 @@ test(
     // The server's gene-major cache goes here (inherited by `scnym view`).
     const cacheDir = join(dir, 'cache');
     process.env.SCNYM_CACHE_DIR = cacheDir;
-    const view = await startView([
+    const { page, problems } = await openViewer(started, [
       query,
       '--reference',
       join(DEMO, 'reference.zarr'),
       '--epochs',
       '1',
     ]);
-    started.servers.push(view.server);
-    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
-    started.context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems = pageProblems(page);
-    await page.goto(view.url);
-    await page.waitForSelector('body[data-ready="true"], body[data-error]');
-    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
 
     step('gene search');
     await page.waitForSelector('#gene-status:has-text("genes of X")');

@@ -12,14 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import {
-  chromiumSkip,
-  closeAfterFile,
-  e2eLog,
-  launchChromium,
-  pageProblems,
-  startView,
-} from '../helpers/browser.js';
+import { chromiumSkip, closeAfterFile, e2eLog, openViewer } from '../helpers/browser.js';
 import { LOW_CONFIDENCE_THRESHOLD, rampColor } from '@scnym/core/vocabulary';
 import { PYTHON, REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -65,25 +58,11 @@ test(
   { timeout: 10 * 60_000, skip: chromiumSkip },
   async () => {
     const query = queryWithLatent();
-    const view = await startView([
-      query,
-      '--reference',
-      join(DEMO, 'reference.zarr'),
-      '--epochs',
-      '8',
-    ]);
-    started.servers.push(view.server);
-    const launched = await launchChromium(join(tempDir(), 'profile'), {
-      width: 1400,
-      height: 860,
-    });
-    started.context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems = pageProblems(page, false);
-    await page.goto(view.url);
-    await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 60_000 });
-    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+    const { page, problems } = await openViewer(
+      started,
+      [query, '--reference', join(DEMO, 'reference.zarr'), '--epochs', '8'],
+      { consoleErrors: false },
+    );
 
     step('embeddings');
     const embeddings = await page

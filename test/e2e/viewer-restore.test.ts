@@ -17,10 +17,10 @@ import {
   chromiumSkip,
   closeAfterFile,
   e2eLog,
-  launchChromium,
   legendRows,
-  pageProblems,
+  openViewer,
   startView,
+  viewerReady,
 } from '../helpers/browser.js';
 import { REPO } from '../helpers/paths.js';
 import { comparePlots } from '../helpers/pixels.js';
@@ -37,28 +37,14 @@ test(
   'demo: Annotate, markers, Save, reload: predictions, confidence, markers and the model come back',
   { timeout: 15 * 60_000, skip: chromiumSkip },
   async () => {
-    const dir = tempDir();
     const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
     const epochs = process.env.SCNYM_E2E_EPOCHS ?? '4';
     const reference = join(DEMO, 'reference.zarr');
-    const view = await startView([
-      query,
-      '--reference',
-      reference,
-      '--epochs',
-      epochs,
-      '--port',
-      String(PORT),
-    ]);
-    started.servers.push(view.server);
-    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 900 });
-    started.context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems = pageProblems(page);
-
-    await page.goto(view.url);
-    await ready(page);
+    const { page, problems } = await openViewer(
+      started,
+      [query, '--reference', reference, '--epochs', epochs, '--port', String(PORT)],
+      { viewport: { width: 1400, height: 900 } },
+    );
     const plot = page.locator('#plot');
     const blank = await plot.screenshot();
     // A dataset without predictions starts blank.
@@ -104,7 +90,7 @@ test(
 
     step('reload');
     await page.reload();
-    await ready(page);
+    await viewerReady(page);
     await page.waitForSelector('body[data-restored="true"]');
     await page.waitForSelector('body[data-model-loaded="true"], #tl-message.error');
     assert.equal(
@@ -159,7 +145,7 @@ test(
     ]);
     started.servers.push(second.server);
     await page.goto(second.url);
-    await ready(page);
+    await viewerReady(page);
     await page.waitForSelector('body[data-restored="true"]');
     assert.deepEqual(await legend(page), legendBefore);
     assert.match(
@@ -188,11 +174,6 @@ test(
     console.log(`# screenshots in ${shots}`);
   },
 );
-
-async function ready(page: Page): Promise<void> {
-  await page.waitForSelector('body[data-ready="true"], body[data-error]');
-  assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
-}
 
 async function annotate(page: Page): Promise<void> {
   await page.waitForFunction(

@@ -8,25 +8,24 @@
 // how fast is measured by `npm run bench -- --sections viewer` (1M cells), not asserted here;
 // the main thread's longest tasks are printed for the log.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { openAnnDataFile } from '@scnym/core/node';
-import { chromiumSkip, e2eLog, launchChromium, legendRows, startView } from '../helpers/browser.js';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  legendRows,
+  openViewer,
+  viewerReady,
+} from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeScaleData } from '../helpers/viewer-scale.js';
 
 const CELLS = 200_000;
 const { shots, step, shot } = e2eLog(tempDir, 'scale-');
 
-let server: ChildProcess | undefined;
-let context: BrowserContext | undefined;
-after(async () => {
-  server?.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const started = closeAfterFile();
 
 test(
   `${CELLS.toLocaleString('en-US')} cells: open, recolour (legend counts), hide, lasso, tooltip, Annotate and Save`,
@@ -36,17 +35,11 @@ test(
     const { query, reference } = makeScaleData(dir, CELLS, 5_000);
     const expected = await fileCounts(query, ['cell_type', 'subcluster']);
 
-    const view = await startView([query, '--reference', reference, '--epochs', '2']);
-    server = view.server;
-    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
-    context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(120_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
+    const { view, page, problems } = await openViewer(
+      started,
+      [query, '--reference', reference, '--epochs', '2'],
+      { timeout: 120_000, goto: false },
+    );
     await page.addInitScript(() => {
       const long: number[][] = [];
       (window as unknown as { __long: number[][] }).__long = long;
@@ -57,8 +50,7 @@ test(
 
     step('open');
     await page.goto(view.url);
-    await page.waitForSelector('body[data-ready="true"], body[data-error]');
-    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+    await viewerReady(page);
     assert.equal(await legendTitle(page), 'cell_type');
     assert.deepEqual(await legendRows(page), expected.cell_type);
     const drawn = await inkedPixels(page);

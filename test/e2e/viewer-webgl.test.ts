@@ -6,24 +6,23 @@
 // fades the same points, and a lost WebGL context falls back to the CPU. 'auto' picks the CPU
 // under SwiftShader, and an unknown renderer is refused with the names that exist.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, e2eLog, launchChromium, startView } from '../helpers/browser.js';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  openViewer,
+  viewerReady,
+} from '../helpers/browser.js';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
 const DEMO = join(REPO, 'core', 'demo');
 const { shots, step, shot } = e2eLog(tempDir, 'webgl-');
 
-let server: ChildProcess | undefined;
-let context: BrowserContext | undefined;
-after(async () => {
-  server?.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const started = closeAfterFile();
 
 /** Pixels of each category's colour (as one point leaves it on the background), by name. */
 type Inks = Record<string, number>;
@@ -32,18 +31,11 @@ test(
   'WebGL and CPU painters: same colours, hidden categories, same lasso; auto is CPU under SwiftShader',
   { timeout: 3 * 60_000, skip: chromiumSkip },
   async () => {
-    const dir = tempDir();
-    const view = await startView([tempCopy(join(DEMO, 'target.zarr'), 'target.zarr')]);
-    server = view.server;
-    const launched = await launchChromium(join(dir, 'profile'), { width: 1200, height: 800 });
-    context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
+    const { view, page, problems } = await openViewer(
+      started,
+      [tempCopy(join(DEMO, 'target.zarr'), 'target.zarr')],
+      { viewport: { width: 1200, height: 800 }, goto: false },
+    );
 
     step('cpu');
     await open(page, `${view.url}&renderer=cpu`);
@@ -122,8 +114,8 @@ test(
       /renderer=gpu.*auto, webgl, cpu/,
     );
 
-    await context.close();
-    context = undefined;
+    await started.context!.close();
+    started.context = undefined;
     console.log(`# screenshots in ${shots}`);
     assert.deepEqual(
       problems.filter((p) => !/favicon|GPU stall|renderer=gpu/.test(p)),
@@ -135,8 +127,7 @@ test(
 
 async function open(page: Page, url: string): Promise<void> {
   await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"], body[data-error]');
-  assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+  await viewerReady(page);
   await page.mouse.move(0, 0);
 }
 

@@ -5,11 +5,16 @@
 // against the demo's true labels. Screenshots go to $SCNYM_E2E_SCREENSHOTS (default: a temp
 // folder, printed).
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip, e2eLog, launchChromium, legendRows, startView } from '../helpers/browser.js';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import {
+  chromiumSkip,
+  closeAfterFile,
+  e2eLog,
+  legendRows,
+  openViewer,
+} from '../helpers/browser.js';
 import { openAnnDataFile } from '@scnym/core/node';
 import { REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -20,13 +25,7 @@ const MANUAL = 'NK (checked by hand)';
 
 const { shots, step, shot } = e2eLog(tempDir);
 
-let server: ChildProcess | undefined;
-let context: BrowserContext | undefined;
-after(async () => {
-  server?.kill('SIGTERM');
-  const closing = context?.close().catch(() => undefined);
-  await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
-});
+const opened = closeAfterFile();
 
 test(
   'demo: open, Annotate (and Cancel), legend, lasso, relabel, saliency, Save, re-read ≥ 0.8 accurate',
@@ -36,34 +35,17 @@ test(
     skip: chromiumSkip,
   },
   async () => {
-    const dir = tempDir();
     const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
     const reference = join(DEMO, 'reference.zarr');
     // The preset's epochs (as a user gets them); SCNYM_E2E_EPOCHS shortens runs while debugging.
     const epochs = process.env.SCNYM_E2E_EPOCHS;
-    const view = await startView([
+    // Open: the demo's embedding, coloured by its cell_type, with counts.
+    const { page, problems } = await openViewer(opened, [
       query,
       '--reference',
       reference,
       ...(epochs ? ['--epochs', epochs] : []),
     ]);
-    server = view.server;
-    const url = view.url;
-
-    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
-    context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-
-    // Open: the demo's embedding, coloured by its cell_type, with counts.
-    await page.goto(url);
-    await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 60_000 });
-    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
     const truthRows = await legendRows(page);
     assert.equal(truthRows.length, 7);
     assert.equal(truthRows.find((r) => r.name === 'CD4T')?.count, 356);

@@ -5,14 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  chromiumSkip,
-  closeAfterFile,
-  e2eLog,
-  launchChromium,
-  pageProblems,
-  startView,
-} from '../helpers/browser.js';
+import { chromiumSkip, closeAfterFile, e2eLog, openViewer } from '../helpers/browser.js';
 import { REPO } from '../helpers/paths.js';
 import { comparePlots } from '../helpers/pixels.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
@@ -26,18 +19,11 @@ test(
   'Vitessce host: the gene list colours the scatterplot by a gene',
   { timeout: 5 * 60_000, skip: chromiumSkip },
   async () => {
-    const dir = tempDir();
     const query = tempCopy(join(DEMO, 'target.zarr'), 'target.zarr');
-    const view = await startView([query, '--host', 'vitessce']);
-    started.servers.push(view.server);
-    const launched = await launchChromium(join(dir, 'profile'), { width: 1400, height: 860 });
-    started.context = launched.context;
-    const page = launched.page;
-    page.setDefaultTimeout(60_000);
-    const problems = pageProblems(page, false);
-    await page.goto(view.url);
-    await page.waitForSelector('body[data-ready="true"], body[data-error]', { timeout: 90_000 });
-    assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
+    const { page, problems } = await openViewer(started, [query, '--host', 'vitessce'], {
+      consoleErrors: false,
+      readyTimeout: 90_000,
+    });
 
     step('gene list');
     await page.waitForSelector('text=1,039 cells');

@@ -10,14 +10,14 @@
 // another scNym run writes it, and that the page keeps its dataset and colour column in its
 // webview state (what the host restores the tab from after a window reload).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { chromiumSkip, launchChromium } from '../helpers/browser.js';
+import { holdLockAsLiveRun } from '../helpers/crash.js';
 import { openAnnDataFile, saveLabelsFile } from '@scnym/core/node';
 import type { DataRequest, DatasetLocation } from '@scnym/plugin/data-messages';
 import { DataService } from '@scnym/plugin/data-service';
@@ -511,18 +511,7 @@ test(
     if (existsSync(PYTHON)) assert.deepEqual(readBack(path).obs.scNym.values, want);
 
     // Another scNym run holds the file: Save is refused at once and the file left as it was.
-    const lock = join(dirname(path), `.${basename(path)}.scnym-lock`);
-    writeFileSync(
-      lock,
-      JSON.stringify({
-        pid: process.pid,
-        host: hostname(),
-        since: null,
-        created: new Date().toISOString(),
-        command: 'annotate',
-        token: 'test',
-      }),
-    );
+    const lock = await holdLockAsLiveRun(path);
     const before = treeDigest(path);
     await page.locator('#legend .legend-row[data-category="CD8T"] .name').click();
     await page.fill('#tl-relabel-name', 'CD4T');
@@ -538,7 +527,7 @@ test(
       await page.locator('#vs-save-info').innerText(),
       /being written by another scNym run/,
     );
-    unlinkSync(lock);
+    await lock.release();
     assert.equal(treeDigest(path), before, 'a refused save writes nothing');
     assert.ok((unsaved() ?? 0) > 0, 'the edits are still unsaved');
     assert.equal(await page.locator('#vs-save').isDisabled(), false, 'Save can be tried again');

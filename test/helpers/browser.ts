@@ -1,8 +1,10 @@
+/// <reference lib="dom" />
 /**
  * What the browser tests share: Debian's Chromium driven by playwright-core (never a downloaded
  * browser), the flags that keep it off this machine's closed network, the skip rule, and
  * `scnym view` started on a free port.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,6 +114,57 @@ export function closeAfterFile(): { servers: ChildProcess[]; context?: BrowserCo
     await Promise.race([closing, new Promise((done) => setTimeout(done, 15_000).unref())]);
   });
   return started;
+}
+
+/**
+ * `scnym view ARGS` in Chromium, both stopped after the file (`started`, from closeAfterFile): a
+ * page in the file's browser (launched with a fresh profile the first time) with `timeout` as its
+ * default and its problems collected as they come (pageProblems); unless `goto` is false, the
+ * viewer's URL loaded and ready (viewerReady).
+ */
+export async function openViewer(
+  started: ReturnType<typeof closeAfterFile>,
+  args: string[],
+  {
+    viewport = { width: 1400, height: 860 },
+    timeout = 60_000,
+    consoleErrors = true,
+    readyTimeout,
+    goto = true,
+  }: {
+    viewport?: { width: number; height: number };
+    timeout?: number;
+    consoleErrors?: boolean;
+    readyTimeout?: number;
+    goto?: boolean;
+  } = {},
+): Promise<{ view: Awaited<ReturnType<typeof startView>>; page: Page; problems: string[] }> {
+  const view = await startView(args);
+  started.servers.push(view.server);
+  let page: Page;
+  if (started.context) {
+    page = await started.context.newPage();
+  } else {
+    const launched = await launchChromium(join(tempDir(), 'profile'), viewport);
+    started.context = launched.context;
+    page = launched.page;
+  }
+  page.setDefaultTimeout(timeout);
+  const problems = pageProblems(page, consoleErrors);
+  if (goto) {
+    await page.goto(view.url);
+    await viewerReady(page, readyTimeout);
+  }
+  return { view, page, problems };
+}
+
+/** Waits for the viewer to draw its plot (body[data-ready]) or fail; it must not have failed. */
+export async function viewerReady(page: Page, timeout?: number): Promise<void> {
+  await page.waitForSelector(
+    'body[data-ready="true"], body[data-error]',
+    timeout === undefined ? undefined : { timeout },
+  );
+  assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null);
 }
 
 /** The page's uncaught errors and, with `consoleErrors`, its console errors, as they come. */

@@ -1,10 +1,12 @@
 // What the crash tests look at after killing a writer: the keys the real anndata sees with a
 // digest of everything else (fixtures/keys_digest.py), scNym's scratch in or beside a dataset,
-// and whether a zarr store holds a committed journal (a save that reopening completes).
+// and whether a zarr store holds a committed journal (a save that reopening completes); and a
+// dataset's lock held as another live scNym run holds it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { acquireLock, type Lock } from '../../core/src/node/lock.js';
 import { FIXTURES, PYTHON } from './paths.js';
 
 export interface Seen {
@@ -24,6 +26,14 @@ export function keysSeen(prefixes: readonly string[], files: string[]): Seen[] {
   });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Seen[];
+}
+
+/**
+ * `path`'s lock as a live scNym run on this host holds it (core's own lock, owned by this process,
+ * which is alive): every writer of `path` waits for it or refuses until it is released.
+ */
+export function holdLockAsLiveRun(path: string): Promise<Lock> {
+  return acquireLock(path, { waitMs: 0 });
 }
 
 /** scNym's scratch in or beside `path` (staging groups, temporary copies, locks). */

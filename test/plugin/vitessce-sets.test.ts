@@ -14,6 +14,7 @@ import {
   VitessceHost,
   type Coordination,
   type CoordinationBridge,
+  type VitessceHostOptions,
 } from '../../plugin/vitessce/src/adapter.js';
 import {
   chooseEmbedding,
@@ -181,6 +182,20 @@ const SUMMARY: DatasetSummary = {
   ],
 };
 
+/** The fake hosts' query: a writable q.zarr served at /data/query/, its sets from cell_type. */
+const QUERY: Pick<VitessceHostOptions, 'dataset' | 'config' | 'summary' | 'setColumns'> = {
+  dataset: { url: 'http://127.0.0.1:1/data/query/', format: 'zarr', name: 'q.zarr' },
+  config: {
+    query: { name: 'q.zarr', url: '/data/query/', format: 'zarr', writable: true },
+    reference: null,
+    model: null,
+    labelKey: null,
+    epochs: null,
+  },
+  summary: SUMMARY,
+  setColumns: ['cell_type'],
+};
+
 test('the view config: AnnData-Zarr, UMAP, categorical columns as sets, three views on one scope', () => {
   assert.equal(chooseEmbedding(SUMMARY.obsm), 'X_umap');
   assert.equal(chooseEmbedding([{ key: 'X_tsne', shape: [6, 2] }]), 'X_tsne');
@@ -264,16 +279,7 @@ async function fakeHost() {
         return columns[name];
       },
     },
-    dataset: { url: 'http://127.0.0.1:1/data/query/', format: 'zarr', name: 'q.zarr' },
-    config: {
-      query: { name: 'q.zarr', url: '/data/query/', format: 'zarr', writable: true },
-      reference: null,
-      model: null,
-      labelKey: null,
-      epochs: null,
-    },
-    summary: SUMMARY,
-    setColumns: ['cell_type'],
+    ...QUERY,
     status: (m) => statuses.push(m),
   });
   const events: ViewerEvent[] = [];
@@ -391,16 +397,7 @@ test('VitessceHost: a label has one colour in the file’s trees and the predict
   const host = await VitessceHost.create({
     bridge,
     reader,
-    dataset: { url: 'http://127.0.0.1:1/data/query/', format: 'zarr', name: 'q.zarr' },
-    config: {
-      query: { name: 'q.zarr', url: '/data/query/', format: 'zarr', writable: true },
-      reference: null,
-      model: null,
-      labelKey: null,
-      epochs: null,
-    },
-    summary: SUMMARY,
-    setColumns: ['cell_type'],
+    ...QUERY,
     fileSets,
     labelColors,
     status: () => undefined,
