@@ -36,6 +36,13 @@ import { CPM_TARGET } from './preprocess.js';
 import { train, type TrainEvent, type TrainedModel } from './train/trainer.js';
 import { resolveOptions, type TrainOptions } from './train/options.js';
 import { selectVariableGenes } from './train/gene-selection.js';
+import { trainLinear } from './linear/softmax.js';
+import {
+  linearHeadCard,
+  linearHeadOf,
+  type LinearHead,
+  type LinearHeadCard,
+} from './linear/head.js';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -101,6 +108,8 @@ export async function trainOnAnnData(
           model.classNames.length,
         );
   if (calibration?.atBound) control.onWarning?.(boundWarning(calibration));
+  const linear =
+    options.linearBlend > 0 ? await fitLinearHead(data, model, options, control) : null;
   const card: ModelCard = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -110,6 +119,7 @@ export async function trainOnAnnData(
     preprocessing: { input: 'log1p-cpm', targetSum: CPM_TARGET, log: 'natural' },
     network: model.network.config,
     ...(calibration ? { temperature: calibration.temperature } : {}),
+    ...(linear ? { linear } : {}),
     training: {
       preset: request.preset ?? 'default',
       config: request.config ?? 'no_new_identity',
@@ -147,6 +157,27 @@ export async function trainOnAnnData(
     geneKeys: prepared.geneKeys,
     calibration,
   };
+}
+
+/** The linear head (linear/head.ts) on the network's training split, unscaled. */
+async function fitLinearHead(
+  data: PreparedData['data'],
+  model: TrainedModel,
+  options: TrainOptions,
+  control: TrainControl,
+): Promise<LinearHeadCard> {
+  const fitted = await trainLinear(
+    data,
+    model.split.train,
+    { standardize: false },
+    {
+      signal: control.signal,
+      // Converges in tens of iterations of the 1,000 allowed: the bar then jumps to its end.
+      onIteration: (iteration, most) => control.onProgress?.('linear', iteration, most),
+    },
+  );
+  control.onProgress?.('linear', 1, 1);
+  return linearHeadCard(fitted, options.linearBlend);
 }
 
 /** What prepareTraining reads of large files, from the training options. */
@@ -216,7 +247,7 @@ export interface PredictControl extends Control {
 
 /** A model as prediction needs it: a freshly trained one or one loaded from files. */
 export type UsableModel = Pick<LoadedModel, 'network' | 'genes' | 'classNames'> & {
-  card?: Partial<Pick<ModelCard, 'temperature' | 'provenance'>>;
+  card?: Partial<Pick<ModelCard, 'temperature' | 'provenance' | 'linear'>>;
   /** Where the model was loaded from, for messages. */
   source?: string;
 };
@@ -257,6 +288,22 @@ export async function queryPredictor(
   };
 }
 
+/** The model's linear head, checked against its genes and classes. */
+function linearOf(model: UsableModel): LinearHead | undefined {
+  const card = model.card?.linear;
+  if (card === undefined) return undefined;
+  const head = linearHeadOf(card, model.genes.length, model.classNames.length);
+  if (typeof head === 'string') {
+    throw new ScnymError(head, {
+      code: 'bad-model',
+      file: model.source,
+      element: 'scnym.json linear',
+      hint: 'train the model again (scnym train … --model-out DIR)',
+    });
+  }
+  return head;
+}
+
 function predictRows(
   model: UsableModel,
   query: AnnData,
@@ -281,6 +328,7 @@ function predictRows(
       sharedInput: request.sharedInput,
       batchSize: request.batchSize,
       temperature: request.temperature ?? model.card?.temperature ?? 1,
+      linear: linearOf(model),
       source: { file: query.source, element: 'var' },
     },
     {

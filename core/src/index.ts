@@ -72,6 +72,8 @@ export {
   type LinearModel,
   type LinearPrediction,
 } from './linear/softmax.js';
+// The linear head a model's card may carry (averaged with the network's probabilities).
+export { linearHeadOf, type LinearHead, type LinearHeadCard } from './linear/head.js';
 export type { Prediction } from './predict.js';
 export { splitRows, PredictionAssembly, type RowRange, type PartArrays } from './row-ranges.js';
 export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';

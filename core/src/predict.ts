@@ -23,6 +23,7 @@ import {
 } from './preprocess.js';
 
 import { UNKNOWN_LABEL } from './vocabulary.js';
+import { blendLinearHead, type LinearHead } from './linear/head.js';
 
 export interface PredictableModel {
   network: ScnymNetwork;
@@ -45,6 +46,8 @@ export interface PredictOptions {
   unknownThreshold?: number;
   /** Softmax temperature: probabilities = softmax(logits / T). Default 1 (none). */
   temperature?: number;
+  /** A linear head whose probabilities are averaged with the network's (linear/head.ts). */
+  linear?: LinearHead;
   /**
    * Rows per forward pass. Default 1024, fewer on wide data so that a densified batch stays
    * within 2^23 values (32 MB; 419 rows at 20,000 genes).
@@ -230,6 +233,7 @@ export async function predict(
         const out: Arrays = outputs
           ? outputs.write(n, probabilities, embedding)
           : { codes: new Int32Array(n), confidence: new Float32Array(n), probabilities, embedding };
+        if (options.linear) blendLinearHead(options.linear, batch, out.probabilities);
         argMax(out.probabilities, nClasses, out.codes, out.confidence);
         options.onBatch?.({ start: cellsDone + start, nCells: n, ...out });
       }

@@ -49,7 +49,9 @@ const PUBLISHED: Record<string, string> = {
  * of teacher confidence ≥ 0.9 in the consistency loss and MixUp; `+pseudoN` N class-balanced
  * pseudolabel rounds (train/pseudolabel.ts: threshold 0.9, top half of each predicted class);
  * `+hvgN` the reference's N most variable shared genes (train/gene-selection.ts); `+dan-cw` the
- * adversary with its reference cells weighted to the query's predicted class mix.
+ * adversary with its reference cells weighted to the query's predicted class mix; `-nolinear` the
+ * network alone, without the default's linear head (linear/head.ts), `+linear30` that head at a
+ * 0.3 share instead of 0.5.
  */
 interface Variant {
   preset: PresetName;
@@ -69,6 +71,9 @@ export const VARIANTS: Record<string, Variant> = {
     overrides: { ...MIXMATCH, pseudolabelMinConfidence: 0.9 },
   },
   'default-ensemble3': { preset: 'default', overrides: {}, members: 3 },
+  'default-nolinear': { preset: 'default', overrides: { linearBlend: 0 } },
+  'default+linear30': { preset: 'default', overrides: { linearBlend: 0.3 } },
+  'default-nolinear-ensemble3': { preset: 'default', overrides: { linearBlend: 0 }, members: 3 },
   'default+dan-cw': { preset: 'default', overrides: { danMaxWeight: 0.1, danClassWeighted: true } },
   'default+pseudo1': { preset: 'default', overrides: { pseudolabelRounds: 1 } },
   'default+pseudo2': { preset: 'default', overrides: { pseudolabelRounds: 2 } },

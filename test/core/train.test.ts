@@ -135,6 +135,7 @@ test('presets: original keeps the original scNym values; default changes only me
     [1.0, 100, 0.1, 20],
   );
   assert.equal(original.balancedClasses, false);
+  assert.equal(original.linearBlend, 0, 'the original has no linear head');
   const byDefault = resolveOptions('default');
   const changed = (Object.keys(original) as (keyof TrainOptions)[])
     .filter((k) => k !== 'network' && original[k] !== byDefault[k])
@@ -143,6 +144,7 @@ test('presets: original keeps the original scNym values; default changes only me
     'balancedClasses',
     'danMaxWeight',
     'learningRate',
+    'linearBlend',
     'minEpochs',
     'minStepsPerEpoch',
     'nEpochs',

@@ -147,6 +147,8 @@ export async function trainLinear(
     const z = new Float64Array(nClasses);
     let loss = 0;
     for (let r = 0; r < x.nRows; r++) {
+      // A pass over 50k cells takes seconds: a cancel is seen within it.
+      if ((r & 4095) === 4095) throwIfAborted(control.signal);
       const start = x.indptr[r];
       const end = x.indptr[r + 1];
       rowLogits(x, start, end, W, offset, z);

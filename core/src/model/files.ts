@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ScnymError } from '../errors.js';
+import { linearHeadOf, type LinearHeadCard } from '../linear/head.js';
 import type { NetworkConfig } from './config.js';
 import { fromArtifacts, MODEL_FORMAT, MODEL_FORMAT_VERSION, toArtifacts } from './io.js';
 import type { ScnymNetwork } from './network.js';
@@ -29,6 +30,8 @@ export interface ModelCard {
   training: Record<string, unknown>;
   /** Softmax temperature fitted after training (1 = none). */
   temperature?: number;
+  /** A linear model whose probabilities are averaged with the network's (format ≥ 2). */
+  linear?: LinearHeadCard;
   provenance: { tool: string; toolVersion: string; created: string; [key: string]: unknown };
 }
 
@@ -193,6 +196,11 @@ export async function modelFromFiles(read: ReadModelFile, source: string): Promi
     fail(MODEL_JSON, problem, retrain, element),
   );
   checkShapes(card, specs, (problem) => fail(MODEL_JSON, problem, retrain));
+  if (card.linear !== undefined) {
+    const head = linearHeadOf(card.linear, card.genes.length, card.classNames.length);
+    if (typeof head === 'string')
+      throw fail(SCNYM_JSON, head, `${retrain}; the file was edited or damaged`, 'linear');
+  }
   const expected = specs.reduce(
     (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[s.dtype],
     0,

@@ -27,6 +27,7 @@ const STAGE_WORDS: Record<string, string> = {
   query: 'reading query',
   predict: 'predicting',
   'saliency-read': 'reading cells',
+  linear: 'fitting the linear head',
 };
 
 /** The lower layers' callbacks (prepare, train, predict, saliency), reporting as events. */

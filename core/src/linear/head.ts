@@ -1,0 +1,133 @@
+/**
+ * The linear head a model may carry beside its network: the class-balanced softmax regression of
+ * softmax.ts on log1p(CP10k) without per-gene scaling, trained on the network's training split,
+ * whose probabilities are averaged with the network's (`blend` of them). Across the benchmark
+ * pairs (README → Accuracy) the average beat the network alone on every pair. It lives in the
+ * model card (float32 weights as base64) so that every way a model travels (files, threads,
+ * shards, the browser) carries it, and prediction always reads it from there: a model predicts
+ * the same from memory and from its files.
+ */
+import type { Csr } from '../csr.js';
+import { cp10kFromCpm, type LinearModel } from './softmax.js';
+
+/** What the card holds. */
+export interface LinearHeadCard {
+  /** The linear model's share of the averaged probabilities (0 < blend ≤ 1). */
+  blend: number;
+  /** Its input: log1p of each cell normalised to 10,000 counts, genes unscaled. */
+  input: 'log1p-cp10k';
+  /** genes × classes, row-major, little-endian float32, base64. */
+  weights: string;
+  /** One intercept per class. */
+  bias: number[];
+  /** How it was fitted (softmax.ts's options and summary). */
+  fit: { c: number; iterations: number; converged: boolean; nTrain: number; seconds: number };
+}
+
+/** The head decoded for prediction. */
+export interface LinearHead {
+  blend: number;
+  nGenes: number;
+  nClasses: number;
+  weights: Float32Array;
+  bias: Float32Array;
+}
+
+/** The card entry of a trained unscaled linear model. */
+export function linearHeadCard(model: LinearModel, blend: number): LinearHeadCard {
+  if (model.options.standardize) throw new RangeError('a linear head is an unscaled model');
+  return {
+    blend,
+    input: 'log1p-cp10k',
+    weights: toBase64(new Uint8Array(Float32Array.from(model.weights).buffer)),
+    bias: Array.from(model.bias, (b) => Math.fround(b)),
+    fit: {
+      c: model.options.c,
+      iterations: model.summary.iterations,
+      converged: model.summary.converged,
+      nTrain: model.summary.nTrain,
+      seconds: model.summary.seconds,
+    },
+  };
+}
+
+const decoded = new WeakMap<LinearHeadCard, LinearHead>();
+
+/**
+ * The card's head for a model of `nGenes` genes and `nClasses` classes (decoded once per card),
+ * or a message saying what is wrong with it.
+ */
+export function linearHeadOf(
+  card: LinearHeadCard,
+  nGenes: number,
+  nClasses: number,
+): LinearHead | string {
+  const known = decoded.get(card);
+  if (known) return known;
+  if (typeof card !== 'object' || card === null) return 'must be an object';
+  if (!(typeof card.blend === 'number' && card.blend > 0 && card.blend <= 1))
+    return `blend must be a number in (0, 1] (got ${JSON.stringify(card.blend)})`;
+  if (card.input !== 'log1p-cp10k')
+    return `input must be 'log1p-cp10k' (got ${JSON.stringify(card.input)})`;
+  if (!Array.isArray(card.bias) || card.bias.length !== nClasses || !card.bias.every(isFinite))
+    return `bias must be ${nClasses} numbers, one per class`;
+  if (typeof card.weights !== 'string') return 'weights must be a base64 string';
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(card.weights);
+  } catch {
+    return 'weights are not base64';
+  }
+  if (bytes.length !== nGenes * nClasses * 4)
+    return `weights hold ${bytes.length} bytes, not the ${nGenes * nClasses * 4} of ${nGenes} genes × ${nClasses} classes`;
+  const weights = new Float32Array(bytes.buffer, bytes.byteOffset, nGenes * nClasses);
+  if (!weights.every(Number.isFinite)) return 'weights must be finite numbers';
+  const head = {
+    blend: card.blend,
+    nGenes,
+    nClasses,
+    weights,
+    bias: Float32Array.from(card.bias),
+  };
+  decoded.set(card, head);
+  return head;
+}
+
+/**
+ * Averages the head's probabilities into `probabilities` (rows × classes, the network's) for
+ * `block`, log1p(CPM) rows on the model's genes: p ← (1 − blend)·p + blend·softmax(W·x + b).
+ */
+export function blendLinearHead(head: LinearHead, block: Csr, probabilities: Float32Array): void {
+  const { nClasses, weights: W, bias, blend } = head;
+  const z = new Float64Array(nClasses);
+  for (let r = 0; r < block.nRows; r++) {
+    z.set(bias);
+    for (let k = block.indptr[r]; k < block.indptr[r + 1]; k++) {
+      const v = cp10kFromCpm(block.data[k]);
+      const base = block.indices[k] * nClasses;
+      for (let c = 0; c < nClasses; c++) z[c] += v * W[base + c];
+    }
+    let max = -Infinity;
+    for (let c = 0; c < nClasses; c++) max = Math.max(max, z[c]);
+    let sum = 0;
+    for (let c = 0; c < nClasses; c++) sum += z[c] = Math.exp(z[c] - max);
+    const row = r * nClasses;
+    for (let c = 0; c < nClasses; c++)
+      probabilities[row + c] = (1 - blend) * probabilities[row + c] + (blend * z[c]) / sum;
+  }
+}
+
+// Browsers and Node ≥ 16 both have btoa/atob; chunks keep String.fromCharCode's arguments few.
+function toBase64(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    text += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
+  return btoa(text);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
