@@ -57,6 +57,7 @@ export const TRAIN_OPTIONS = {
   'max-steps': { type: 'string' },
   'max-reference-cells': { type: 'string' },
   'max-query-cells': { type: 'string' },
+  'linear-blend': { type: 'string' },
 } as const;
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -106,7 +107,11 @@ ${inputHelp()}
                        class-balanced subsample, and model selection and calibration use
                        reference cells outside it (default ${count(PROJECT_DEFAULT.maxReferenceCells)}; 0: all)
   --max-query-cells N  at most N query cells as unlabelled training data, a seeded sample
-                       (default ${count(PROJECT_DEFAULT.maxQueryCells)}; 0: all); annotate predicts them all`;
+                       (default ${count(PROJECT_DEFAULT.maxQueryCells)}; 0: all); annotate predicts them all
+  --linear-blend W     the linear head's share of the predicted probabilities: a
+                       class-balanced softmax regression on log1p(CP10k) fitted beside the
+                       network (default ${PROJECT_DEFAULT.linearBlend} with --preset default, 0 with original;
+                       0: the network alone)`;
 
 export function trainRequest(values: Record<string, string | boolean | undefined>): TrainRequest {
   const labelKey = values['label-key'];
@@ -126,6 +131,8 @@ export function trainRequest(values: Record<string, string | boolean | undefined
   if (maxReference !== undefined) overrides.maxReferenceCells = maxReference;
   const maxQuery = integer(values['max-query-cells'], '--max-query-cells', 0);
   if (maxQuery !== undefined) overrides.maxQueryCells = maxQuery;
+  const linearBlend = fraction(values['linear-blend'], '--linear-blend');
+  if (linearBlend !== undefined) overrides.linearBlend = linearBlend;
   return {
     labelKey,
     domainKey: values['domain-key'] as string | undefined,

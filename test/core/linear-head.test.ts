@@ -3,6 +3,8 @@
 // its probabilities with the network's; the card carries it, so a model predicts the same from
 // memory and from its files, and the blend is what the two models give apart.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import {
   initBackend,
@@ -19,7 +21,9 @@ import {
   type ModelCard,
 } from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
+import { runScnym } from '../helpers/cli.js';
 import { sharedFile } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const OVERRIDES = { seed: 0, nEpochs: 4, minEpochs: 2 };
 
@@ -132,4 +136,35 @@ test('no linear head with linearBlend 0 or the original preset; a damaged one is
     await reference.close();
     await target.close();
   }
+});
+
+test('scnym train --linear-blend: the share in the card, 0 for none, outside [0, 1] refused', () => {
+  const dir = tempDir();
+  const train = (out: string, ...extra: string[]) =>
+    runScnym(
+      [
+        'train',
+        '--reference',
+        sharedFile('tiny', 'reference.h5ad'),
+        '--label-key',
+        'cell_type',
+        '--model-out',
+        join(dir, out),
+        '--epochs',
+        '2',
+        ...extra,
+      ],
+      300_000,
+    );
+  const card = (out: string) =>
+    JSON.parse(readFileSync(join(dir, out, 'scnym.json'), 'utf8')) as ModelCard;
+  assert.equal(train('default').status, 0);
+  assert.equal(card('default').linear?.blend, 0.5);
+  assert.equal(train('quarter', '--linear-blend', '0.25').status, 0);
+  assert.equal(card('quarter').linear?.blend, 0.25);
+  assert.equal(train('none', '--linear-blend', '0').status, 0);
+  assert.equal(card('none').linear, undefined);
+  const bad = train('bad', '--linear-blend', '1.5');
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--linear-blend must be a number in \[0, 1\] \(got '1\.5'\)/);
 });
