@@ -233,9 +233,12 @@ export interface ProgressEvent {
   detail?: string;
 }
 
+/** The stage of fitting the linear head after the network (linear/head.ts). */
+export const LINEAR_HEAD_STAGE = 'fitting the linear head';
+
 /**
  * Progress in words, and the share of the whole run it stands for (0–1): training is most of
- * an annotation, reading and predicting the rest. One text for the CLI's bar, the viewer's panel
+ * an annotation, reading, the linear head and predicting the rest. One text for the CLI's bar, the viewer's panel
  * and VS Code's notification.
  */
 export function describeProgress(event: ProgressEvent): { message: string; fraction: number } {
@@ -244,12 +247,14 @@ export function describeProgress(event: ProgressEvent): { message: string; fract
   const [start, width] = stage.startsWith('reading')
     ? [0, 0.05]
     : stage === 'training'
-      ? [0.05, 0.85]
-      : stage === 'predicting'
-        ? [0.9, 0.08]
-        : stage === 'saving'
-          ? [0.98, 0.02]
-          : [0, 1];
+      ? [0.05, 0.8]
+      : stage === LINEAR_HEAD_STAGE
+        ? [0.85, 0.05]
+        : stage === 'predicting'
+          ? [0.9, 0.08]
+          : stage === 'saving'
+            ? [0.98, 0.02]
+            : [0, 1];
   const count = total > 1 ? ` ${done}/${total}` : '';
   const message = detail ? `${stage}: ${detail.trim()}` : `${stage}${count}`;
   return { message, fraction: start + width * part };

@@ -2,7 +2,7 @@
 // core's vocabulary: progress lines in the notification, the order of the label-column pick.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeProgress, rankLabelColumns } from '@scnym/core/vocabulary';
+import { describeProgress, LINEAR_HEAD_STAGE, rankLabelColumns } from '@scnym/core/vocabulary';
 import {
   datasetKind,
   MAX_MODELS,
@@ -68,7 +68,10 @@ test('describeProgress: training dominates the bar; messages carry epoch and los
     detail: ' epoch 15/30 val acc 0.800 loss 0.512',
   });
   assert.equal(training.message, 'training: epoch 15/30 val acc 0.800 loss 0.512');
-  assert.ok(Math.abs(training.fraction - (0.05 + 0.85 / 2)) < 1e-9);
+  assert.ok(Math.abs(training.fraction - (0.05 + 0.8 / 2)) < 1e-9);
+  // The linear head follows training, before predicting.
+  const head = describeProgress({ stage: LINEAR_HEAD_STAGE, done: 50, total: 1000 });
+  assert.ok(head.fraction > 0.85 && head.fraction < 0.9, `${head.fraction}`);
   const saved = describeProgress({ stage: 'saving', done: 1, total: 1 });
   assert.equal(saved.fraction, 1);
   assert.equal(saved.message, 'saving');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { AbortError, isAbortError, isScnymError } from '@scnym/core';
 import { openAnnDataFile } from '@scnym/core/node';
+import { LINEAR_HEAD_STAGE } from '@scnym/core/vocabulary';
 import { JobError, WorkerClient } from '../../extension/src/worker-client.js';
 import type { JobRequest, TrainSettings } from '../../extension/src/messages.js';
 import { makeGeneFixtures } from '../helpers/gene-fixtures.js';
@@ -96,6 +97,7 @@ test('annotate: trains, writes the labels into the query, saves the model, summa
   assert.equal(r.type, 'annotate');
   if (r.type !== 'annotate') return;
   assert.deepEqual([...stages].sort(), [
+    LINEAR_HEAD_STAGE,
     'predicting',
     'reading query',
     'reading reference',

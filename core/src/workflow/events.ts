@@ -6,7 +6,7 @@
  */
 import type { Control } from '../prepare.js';
 import type { TrainEvent } from '../train/trainer.js';
-import { trainingProgress, type ProgressEvent } from '../vocabulary.js';
+import { LINEAR_HEAD_STAGE, trainingProgress, type ProgressEvent } from '../vocabulary.js';
 
 export type WorkflowEvent =
   | ({ type: 'progress' } & ProgressEvent)
@@ -27,7 +27,7 @@ const STAGE_WORDS: Record<string, string> = {
   query: 'reading query',
   predict: 'predicting',
   'saliency-read': 'reading cells',
-  linear: 'fitting the linear head',
+  linear: LINEAR_HEAD_STAGE,
 };
 
 /** The lower layers' callbacks (prepare, train, predict, saliency), reporting as events. */
