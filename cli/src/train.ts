@@ -89,6 +89,8 @@ export function trainingSummary(result: TrainResult, modelDir: string | null) {
     steps: s.steps,
     seconds: s.seconds,
     heldOutAccuracy: s.heldOutAccuracy,
+    /** With a linear head, the network's alone (heldOutAccuracy is the two averaged). */
+    networkHeldOutAccuracy: result.card.linear?.fit.networkHeldOutAccuracy ?? null,
     /** Temperature scaling fitted on the selection split (null when that split is empty). */
     calibration: result.calibration,
   };
@@ -104,13 +106,16 @@ function formatCalibration(c: NonNullable<TrainResult['calibration']>): string {
 }
 
 export function formatTraining(s: ReturnType<typeof trainingSummary>): string {
-  const acc = Number.isFinite(s.heldOutAccuracy)
-    ? `${(100 * s.heldOutAccuracy).toFixed(1)}%`
-    : 'n/a';
+  const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const acc = Number.isFinite(s.heldOutAccuracy) ? percent(s.heldOutAccuracy) : 'n/a';
+  const alone =
+    s.networkHeldOutAccuracy !== null && Number.isFinite(s.heldOutAccuracy)
+      ? ` with the linear head (the network alone ${percent(s.networkHeldOutAccuracy)})`
+      : '';
   return [
     `trained on ${s.nGenes} genes, ${s.classes.length} classes (${s.preset} preset, ${s.config}, seed ${s.seed})`,
     `  ${s.epochs} epochs, ${s.steps} steps in ${s.seconds.toFixed(1)} s; best epoch ${s.bestEpoch + 1}`,
-    `  held-out reference accuracy ${acc}`,
+    `  held-out reference accuracy ${acc}${alone}`,
     s.calibration ? formatCalibration(s.calibration) : '',
     s.modelDir ? `  model saved to ${s.modelDir}` : '',
   ]

@@ -14,7 +14,8 @@ import {
   type PresetName,
 } from './vocabulary.js';
 import { categoryColors } from './colors.js';
-import { calibrateTemperature, type TemperatureCalibration } from './calibration.js';
+import { calibrateTemperature, softmaxRows, type TemperatureCalibration } from './calibration.js';
+import { takeRows } from './csr.js';
 import { networkLogits } from './model/forward.js';
 import type { SharedInputLayer } from './model/kernels/shared-input.js';
 import type { Annotations } from './anndata/write.js';
@@ -38,6 +39,7 @@ import { resolveOptions, type TrainOptions } from './train/options.js';
 import { selectVariableGenes } from './train/gene-selection.js';
 import { trainLinear } from './linear/softmax.js';
 import {
+  blendLinearHead,
   linearHeadCard,
   linearHeadOf,
   type LinearHead,
@@ -110,6 +112,16 @@ export async function trainOnAnnData(
   if (calibration?.atBound) control.onWarning?.(boundWarning(calibration));
   const linear =
     options.linearBlend > 0 ? await fitLinearHead(data, model, options, control) : null;
+  if (linear && model.split.heldOut.length > 0) {
+    // The held-out accuracy the summary reports is the model's as it predicts: with the head.
+    linear.fit.networkHeldOutAccuracy = model.summary.heldOutAccuracy;
+    model.summary.heldOutAccuracy = blendedAccuracy(
+      data,
+      model,
+      linear,
+      calibration?.temperature ?? 1,
+    );
+  }
   const card: ModelCard = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -178,6 +190,33 @@ async function fitLinearHead(
   );
   control.onProgress?.('linear', 1, 1);
   return linearHeadCard(fitted, options.linearBlend);
+}
+
+/** Accuracy on the held-out reference cells of the network (at `temperature`) and its head. */
+function blendedAccuracy(
+  data: PreparedData['data'],
+  model: TrainedModel,
+  card: LinearHeadCard,
+  temperature: number,
+): number {
+  const rows = model.split.heldOut;
+  const k = model.classNames.length;
+  const head = linearHeadOf(card, model.genes.length, k);
+  if (typeof head === 'string') throw new Error(`the linear head just fitted: ${head}`);
+  const probabilities = softmaxRows(
+    networkLogits(model.network, data.labeled, rows),
+    k,
+    temperature,
+  );
+  blendLinearHead(head, takeRows(data.labeled, rows), probabilities);
+  let right = 0;
+  for (let r = 0; r < rows.length; r++) {
+    let best = 0;
+    for (let c = 1; c < k; c++)
+      if (probabilities[r * k + c] > probabilities[r * k + best]) best = c;
+    if (best === data.labels[rows[r]]) right++;
+  }
+  return right / rows.length;
 }
 
 /** What prepareTraining reads of large files, from the training options. */

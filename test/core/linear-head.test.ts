@@ -13,6 +13,7 @@ import {
   predictAnnData,
   predictLinear,
   prepareTraining,
+  readLabels,
   resolveOptions,
   samplingOf,
   SCNYM_JSON,
@@ -76,6 +77,16 @@ test('default: the card carries the linear head, and predictions blend it with t
     let changed = 0;
     for (let c = 0; c < blended.nCells; c++) if (blended.codes[c] !== network.codes[c]) changed++;
     assert.ok(changed > 0, 'the blend changed no cell');
+
+    // The summary's held-out accuracy is the model's as it predicts (head included).
+    assert.equal(typeof card.linear.fit.networkHeldOutAccuracy, 'number');
+    const onReference = await predictAnnData({ ...model, card }, reference, { embedding: false });
+    const truth = await readLabels(reference, 'cell_type');
+    const held = model.split.heldOut;
+    let right = 0;
+    for (const r of held)
+      if (model.classNames[onReference.codes[r]] === truth.names[truth.codes[r]]) right++;
+    assert.equal(model.summary.heldOutAccuracy, right / held.length);
 
     // From the files: the same bits.
     const files = await modelToFiles(model.network, card);

@@ -21,7 +21,15 @@ export interface LinearHeadCard {
   /** One intercept per class. */
   bias: number[];
   /** How it was fitted (softmax.ts's options and summary). */
-  fit: { c: number; iterations: number; converged: boolean; nTrain: number; seconds: number };
+  fit: {
+    c: number;
+    iterations: number;
+    converged: boolean;
+    nTrain: number;
+    seconds: number;
+    /** The network's held-out accuracy without the head (the training summary's is with it). */
+    networkHeldOutAccuracy?: number;
+  };
 }
 
 /** The head decoded for prediction. */
