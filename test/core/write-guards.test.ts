@@ -20,7 +20,7 @@ import { before, test } from 'node:test';
 import { WriteConflictError } from '../../core/src/errors.js';
 import { writeAnnotations, type Annotations } from '../../core/src/anndata/write.js';
 import { recoverStaged } from '../../core/src/anndata/zarr/publish.js';
-import { acquireLock, lockPathFor } from '../../core/src/node/lock.js';
+import { acquireLock, lockPathFor } from '@scnym/core/node';
 import { openAnnDataFile } from '../../core/src/node/open.js';
 import { writeAnnotationsToFile } from '../../core/src/node/write-file.js';
 import { FileSystemZarrStore, openZarrFile } from '../../core/src/node/zarr-store.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { acquireLock, type Lock } from '../../core/src/node/lock.js';
+import { acquireLock, type Lock } from '@scnym/core/node';
 import { FIXTURES, PYTHON } from './paths.js';
 
 export interface Seen {

@@ -44,3 +44,5 @@ export {
   type ShardSpec,
 } from './shards.js';
 export { SHARD_EXTENSION, openShardFile, type ShardFile, type ShardHeader } from './shard-file.js';
+// The per-dataset lock every writer takes (tests hold it as a live run would).
+export { acquireLock, lockPathFor, type Lock } from './lock.js';
