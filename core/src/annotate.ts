@@ -21,7 +21,8 @@ import type { SharedInputLayer } from './model/kernels/shared-input.js';
 import type { Annotations } from './anndata/write.js';
 import type { ModelCard, LoadedModel } from './model/files.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model/io.js';
-import { predict, type Prediction, type PredictEvent } from './predict.js';
+import { argMax, predict, type Prediction, type PredictEvent } from './predict.js';
+import { accuracy } from './train/metrics.js';
 import {
   chooseMatrix,
   log1pCpmBlocks,
@@ -209,14 +210,12 @@ function blendedAccuracy(
     temperature,
   );
   blendLinearHead(head, takeRows(data.labeled, rows), probabilities);
-  let right = 0;
-  for (let r = 0; r < rows.length; r++) {
-    let best = 0;
-    for (let c = 1; c < k; c++)
-      if (probabilities[r * k + c] > probabilities[r * k + best]) best = c;
-    if (best === data.labels[rows[r]]) right++;
-  }
-  return right / rows.length;
+  const codes = new Int32Array(rows.length);
+  argMax(probabilities, k, codes, new Float32Array(rows.length));
+  return accuracy(
+    Int32Array.from(rows, (r) => data.labels[r]),
+    codes,
+  );
 }
 
 /** What prepareTraining reads of large files, from the training options. */

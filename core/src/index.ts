@@ -37,6 +37,7 @@ export { initBackend, type BackendPreference } from './backend.js';
 export {
   modelToFiles,
   modelFromFiles,
+  cardBytes,
   MODEL_JSON,
   SCNYM_JSON,
   WEIGHTS_BIN,

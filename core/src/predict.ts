@@ -288,7 +288,12 @@ function fresh(n: number, nClasses: number): Arrays {
 }
 
 /** codes[i] = the first index of row i's largest probability, confidence[i] = that value. */
-function argMax(probs: Float32Array, nClasses: number, codes: Int32Array, conf: Float32Array) {
+export function argMax(
+  probs: Float32Array,
+  nClasses: number,
+  codes: Int32Array,
+  conf: Float32Array,
+) {
   for (let i = 0; i < codes.length; i++) {
     const base = i * nClasses;
     let best = 0;

@@ -238,8 +238,8 @@ export const LINEAR_HEAD_STAGE = 'fitting the linear head';
 
 /**
  * Progress in words, and the share of the whole run it stands for (0–1): training is most of
- * an annotation, reading, the linear head and predicting the rest. One text for the CLI's bar, the viewer's panel
- * and VS Code's notification.
+ * an annotation, reading, the linear head and predicting the rest. One text for the CLI's bar,
+ * the viewer's panel and VS Code's notification.
  */
 export function describeProgress(event: ProgressEvent): { message: string; fraction: number } {
   const { stage, done, total, detail } = event;

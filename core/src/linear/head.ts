@@ -8,7 +8,7 @@
  * the same from memory and from its files.
  */
 import type { Csr } from '../csr.js';
-import { cp10kFromCpm, type LinearModel } from './softmax.js';
+import { cp10kFromCpm, softmaxInPlace, type LinearModel } from './softmax.js';
 
 /** What the card holds. */
 export interface LinearHeadCard {
@@ -132,13 +132,10 @@ export function blendLinearHead(head: LinearHead, block: Csr, probabilities: Flo
       const a = indices[k] * h;
       for (let c = 0; c < h; c++) z[c] += v * W[a + c];
     }
-    let max = -Infinity;
-    for (let c = 0; c < h; c++) max = Math.max(max, z[c]);
-    let sum = 0;
-    for (let c = 0; c < h; c++) sum += z[c] = Math.exp(z[c] - max);
+    softmaxInPlace(z);
     const row = r * h;
     for (let c = 0; c < h; c++)
-      probabilities[row + c] = (1 - blend) * probabilities[row + c] + (blend * z[c]) / sum;
+      probabilities[row + c] = (1 - blend) * probabilities[row + c] + blend * z[c];
   }
 }
 

@@ -257,7 +257,8 @@ function rowLogits(
 }
 
 /** z ← softmax(z); returns log Σ exp(z) (of z before), so that −log p_c = that − z_c. */
-function softmaxInPlace(z: Float64Array): number {
+/** z ← softmax(z) in place; returns logsumexp(z). */
+export function softmaxInPlace(z: Float64Array): number {
   let max = -Infinity;
   for (let c = 0; c < z.length; c++) if (z[c] > max) max = z[c];
   let sum = 0;

@@ -72,8 +72,13 @@ export async function modelToFiles(
   return new Map([
     [MODEL_JSON, encoder.encode(JSON.stringify(modelJson))],
     [WEIGHTS_BIN, weights],
-    [SCNYM_JSON, encoder.encode(JSON.stringify(card, null, 2) + '\n')],
+    [SCNYM_JSON, cardBytes(card)],
   ]);
+}
+
+/** scnym.json's bytes: what modelToFiles writes, and what the viewer's Save stamps and checks. */
+export function cardBytes(card: ModelCard | Record<string, unknown>): Uint8Array {
+  return encoder.encode(JSON.stringify(card, null, 2) + '\n');
 }
 
 function toBuffers(data: tf.io.WeightData): ArrayBuffer[] {

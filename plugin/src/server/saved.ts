@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { SCNYM_JSON, type AnnData, type Annotations } from '@scnym/core';
+import { cardBytes, SCNYM_JSON, type AnnData, type Annotations } from '@scnym/core';
 import { ScnymError } from '@scnym/core/errors';
 import {
   modelDigest,
@@ -52,11 +52,6 @@ function cardOf(files: ReadonlyMap<string, Uint8Array>): Record<string, unknown>
   }
 }
 
-/** The card as modelToFiles writes it. */
-function cardBytes(card: Record<string, unknown>): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n');
-}
-
 /** The stamp for these files (their card without a stamp) beside this dataset. */
 async function stampOf(
   queryPath: string,
@@ -86,10 +81,23 @@ async function stamped(
   );
 }
 
-/** Whether the folder is one a Save made beside this dataset and left unchanged (see STAMP). */
-async function stampedBeside(dir: string, queryPath: string): Promise<boolean> {
-  const files = await readModelDirFiles(dir).catch(() => null);
-  const card = files && cardOf(files);
+/**
+ * Whether the folder holding `files` is ours to replace: the one the dataset records (its
+ * digest), or one a Save made beside this dataset and left unchanged (see STAMP).
+ */
+async function isOurs(
+  files: ReadonlyMap<string, Uint8Array>,
+  recorded: ModelRecord | null,
+  name: string,
+  queryPath: string,
+): Promise<boolean> {
+  if (
+    recorded?.where === 'beside' &&
+    recorded.path === name &&
+    modelDigest(files) === recorded.digest
+  )
+    return true;
+  const card = cardOf(files);
   if (!card || !isRecord(card.provenance)) return false;
   const stamp = card.provenance[STAMP];
   return typeof stamp === 'string' && stamp === (await stampOf(queryPath, files, card));
@@ -113,12 +121,9 @@ export async function saveModelBeside(
   const none = (reason: string): ModelRecord => ({ path: '', digest: '', where: 'none', reason });
   const existing = await lstat(target).catch(() => undefined);
   if (existing?.isDirectory()) {
-    const ours =
-      (recorded?.where === 'beside' &&
-        recorded.path === name &&
-        (await modelDirDigest(target).catch(() => '')) === recorded.digest) ||
-      (await stampedBeside(target, queryPath));
-    if (!ours) {
+    // One read of the folder's files for both checks.
+    const found = await readModelDirFiles(target).catch(() => null);
+    if (!found || !(await isOurs(found, recorded, name, queryPath))) {
       return none(
         `the model was not saved: ${name} is not the model folder an earlier Save made here ` +
           '(none is recorded in the dataset, or its files changed since); scNym leaves it ' +
