@@ -6,14 +6,19 @@
 // the save reaches. (The writer itself is tested under `scnym predict` in write-crash.test.ts.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { before, test } from 'node:test';
 import { openAnnDataFile } from '@scnym/core/node';
-import { committedJournal, keysSeen, scratchOf, type Seen } from '../helpers/crash.js';
-import { PYTHON, REPO } from '../helpers/paths.js';
+import {
+  committedJournal,
+  demoQueryCopies,
+  keysSeen,
+  scratchOf,
+  type Seen,
+} from '../helpers/crash.js';
+import { REPO } from '../helpers/paths.js';
 import { tempCopy } from '../helpers/tmp.js';
 
-const DEMO = join(REPO, 'core', 'demo');
 const SAVED = { obs: 'scNym', uns: 'scNym_colors' };
 
 // A child process that saves the demo's cell_type, with B relabelled, as the scNym labels.
@@ -31,13 +36,7 @@ let zarrSource = '';
 let h5adSource = '';
 
 before(() => {
-  zarrSource = tempCopy(join(DEMO, 'target.zarr'), 'q.zarr');
-  h5adSource = join(dirname(zarrSource), 'q.h5ad');
-  const r = spawnSync(PYTHON, [
-    '-c',
-    `import anndata; anndata.read_zarr('${zarrSource}').write_h5ad('${h5adSource}')`,
-  ]);
-  assert.equal(r.status, 0, String(r.stderr));
+  ({ zarr: zarrSource, h5ad: h5adSource } = demoQueryCopies());
 });
 
 /** What anndata sees in each file: its keys, and a digest of all but the saved ones. */

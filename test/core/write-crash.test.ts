@@ -11,8 +11,14 @@ import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
 import { runScnym } from '../helpers/cli.js';
 import { openAnnDataFile } from '../../core/src/node/open.js';
-import { committedJournal, keysSeen, scratchOf, type Seen } from '../helpers/crash.js';
-import { CLI, PYTHON, REPO } from '../helpers/paths.js';
+import {
+  committedJournal,
+  demoQueryCopies,
+  keysSeen,
+  scratchOf,
+  type Seen,
+} from '../helpers/crash.js';
+import { CLI, REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
 const DEMO = join(REPO, 'core', 'demo');
@@ -41,18 +47,10 @@ before(() => {
     ]),
   );
   assert.equal(trained.status, 0, trained.stderr);
-  zarrSource = tempCopy(join(DEMO, 'target.zarr'), 'q.zarr');
-  h5adSource = join(dirname(zarrSource), 'q.h5ad');
-  python(`import anndata; anndata.read_zarr('${zarrSource}').write_h5ad('${h5adSource}')`);
+  ({ zarr: zarrSource, h5ad: h5adSource } = demoQueryCopies());
   [original] = seen([zarrSource]).map((s) => s.digest);
   assert.equal(seen([h5adSource])[0].digest, original, 'the h5ad copy holds the same data');
 });
-
-function python(code: string): string {
-  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
 
 /** What anndata sees in each file (one Python process for all of them). */
 function seen(files: string[]): Seen[] {

@@ -1,13 +1,28 @@
 // What the crash tests look at after killing a writer: the keys the real anndata sees with a
 // digest of everything else (fixtures/keys_digest.py), scNym's scratch in or beside a dataset,
 // and whether a zarr store holds a committed journal (a save that reopening completes); and a
-// dataset's lock held as another live scNym run holds it.
+// dataset's lock held as another live scNym run holds it; and the demo query they kill writers
+// of, as a zarr store and the h5ad anndata writes from it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { acquireLock, type Lock } from '@scnym/core/node';
-import { FIXTURES, PYTHON } from './paths.js';
+import { FIXTURES, PYTHON, REPO } from './paths.js';
+import { tempCopy } from './tmp.js';
+
+/** A fresh copy of the demo query (`q.zarr`) and, beside it, `q.h5ad` written from it by anndata. */
+export function demoQueryCopies(): { zarr: string; h5ad: string } {
+  const zarr = tempCopy(join(REPO, 'core', 'demo', 'target.zarr'), 'q.zarr');
+  const h5ad = join(dirname(zarr), 'q.h5ad');
+  const r = spawnSync(
+    PYTHON,
+    ['-c', `import anndata; anndata.read_zarr('${zarr}').write_h5ad('${h5ad}')`],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return { zarr, h5ad };
+}
 
 export interface Seen {
   obs: string[];

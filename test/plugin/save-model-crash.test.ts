@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
 import {
+  cardBytes,
   initBackend,
   MODEL_JSON,
   readLabels,
@@ -21,12 +22,17 @@ import {
   type ModelCard,
 } from '@scnym/core';
 import { modelDigest, modelDirDigest, openAnnDataFile, readModelDirFiles } from '@scnym/core/node';
-import { committedJournal, keysSeen, scratchOf, type Seen } from '../helpers/crash.js';
+import {
+  committedJournal,
+  demoQueryCopies,
+  keysSeen,
+  scratchOf,
+  type Seen,
+} from '../helpers/crash.js';
 import { untrainedModelFiles } from '../helpers/model.js';
 import { PYTHON, REPO } from '../helpers/paths.js';
 import { tempCopy, tempDir } from '../helpers/tmp.js';
 
-const DEMO = join(REPO, 'core', 'demo');
 const RECORD = 'scNym_model';
 
 // A child process that saves the demo's cell_type as the scNym labels with the model in
@@ -56,13 +62,7 @@ let digest = '';
 
 before(async () => {
   await initBackend('auto');
-  zarrSource = tempCopy(join(DEMO, 'target.zarr'), 'q.zarr');
-  h5adSource = join(dirname(zarrSource), 'q.h5ad');
-  const r = spawnSync(PYTHON, [
-    '-c',
-    `import anndata; anndata.read_zarr('${zarrSource}').write_h5ad('${h5adSource}')`,
-  ]);
-  assert.equal(r.status, 0, String(r.stderr));
+  ({ zarr: zarrSource, h5ad: h5adSource } = demoQueryCopies());
   const ad = await openAnnDataFile(zarrSource);
   const genes = await ad.varNames();
   const classes = (await readLabels(ad, 'cell_type')).names;
@@ -87,7 +87,7 @@ async function unstampedDigest(dir: string): Promise<string> {
   const files = await readModelDirFiles(dir);
   const card = JSON.parse(new TextDecoder().decode(files.get(SCNYM_JSON))) as ModelCard;
   delete card.provenance.savedBeside;
-  files.set(SCNYM_JSON, new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n'));
+  files.set(SCNYM_JSON, cardBytes(card));
   return modelDigest(files);
 }
 
