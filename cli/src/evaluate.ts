@@ -118,6 +118,12 @@ export function formatEvaluation(r: EvaluationReport): string {
       `    mean confidence novel ${num(v.meanConfidenceNovel)}, known ${num(v.meanConfidenceKnown)}; ` +
         `labelled Unknown: novel ${pct(v.unknownRateNovel)}, known ${pct(v.unknownRateKnown)}`,
     );
+    if (v.noveltyAuroc !== null) {
+      lines.push(
+        `    AUROC of the novelty score ${num(v.noveltyAuroc)}; mean novelty novel ` +
+          `${num(v.meanNoveltyNovel)}, known ${num(v.meanNoveltyKnown)} (1 = a typical reference cell)`,
+      );
+    }
   }
   return lines.join('\n');
 }

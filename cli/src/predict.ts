@@ -173,6 +173,8 @@ export interface PredictionSummary {
   /** Cells per predicted label, largest first. */
   labelCounts: Record<string, number>;
   meanConfidence: number;
+  /** Mean novelty score (1 = a typical reference cell); null when the model has none. */
+  meanNovelty: number | null;
   nMissingGenes: number;
 }
 
@@ -181,10 +183,13 @@ export function summarizePrediction(p: Prediction): PredictionSummary {
   for (const l of p.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
   let sum = 0;
   for (const c of p.confidence) sum += c;
+  let far = 0;
+  for (const v of p.novelty) far += v;
   return {
     nCells: p.nCells,
     labelCounts: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
     meanConfidence: p.nCells ? sum / p.nCells : 0,
+    meanNovelty: p.novelty.length > 0 ? far / p.novelty.length : null,
     nMissingGenes: p.nMissingGenes,
   };
 }
@@ -201,11 +206,16 @@ export function formatPrediction(
       `  ${label.padEnd(width)}  ${String(n).padStart(7)}  ${((100 * n) / s.nCells).toFixed(1).padStart(5)}%`,
   );
   const keys = annotationKeys(keyAdded);
+  const novelty =
+    s.meanNovelty === null
+      ? ''
+      : `, mean novelty ${s.meanNovelty.toFixed(2)} (1 = a typical reference cell)`;
   return [
-    `predicted ${s.nCells.toLocaleString('en-US')} cells (mean confidence ${s.meanConfidence.toFixed(3)}):`,
+    `predicted ${s.nCells.toLocaleString('en-US')} cells (mean confidence ${s.meanConfidence.toFixed(3)}${novelty}):`,
     ...lines,
     written
       ? `wrote obs['${keys.label}'], obs['${keys.confidence}'], ` +
+        `${s.meanNovelty === null ? '' : `obs['${keys.novelty}'], `}` +
         `${embedding ? `obsm['${keys.embedding}'], ` : ''}obsm['${keys.probabilities}'] and uns keys to ${written}`
       : '',
   ]

@@ -28,6 +28,8 @@ export interface EvaluationInput {
   bestClass?: readonly string[];
   /** The model's classes; truth classes outside them are novel (novelty is reported only then). */
   modelClasses?: readonly string[];
+  /** The novelty score per cell (obs `<key>_novelty`), when the predictions have one. */
+  novelty?: ArrayLike<number>;
 }
 
 export interface ClassScore {
@@ -59,6 +61,11 @@ export interface NoveltyReport {
   nKnown: number;
   /** AUROC of (1 − confidence) for telling novel cells from known ones (0.5 = chance). */
   auroc: number;
+  /** AUROC of the novelty score (null without one). */
+  noveltyAuroc: number | null;
+  /** Mean novelty score of novel and of known cells (NaN without one). */
+  meanNoveltyNovel: number;
+  meanNoveltyKnown: number;
   /** Fractions labelled 'Unknown'. */
   unknownRateNovel: number;
   unknownRateKnown: number;
@@ -115,12 +122,14 @@ export function evaluatePredictions(
   const truth = new Array<string>(nKept);
   const predicted = new Array<string>(nKept);
   const confidence = new Float64Array(nKept);
+  const noveltyScore = input.novelty ? new Float64Array(nKept) : null;
   const best = input.bestClass ? new Array<string>(nKept) : null;
   for (let i = 0, j = 0; i < n; i++) {
     if (input.truth[i] === null) continue;
     truth[j] = input.truth[i] as string;
     predicted[j] = input.predicted[i];
     confidence[j] = input.confidence[i];
+    if (noveltyScore) noveltyScore[j] = input.novelty![i];
     if (best) best[j] = input.bestClass![i];
     j++;
   }
@@ -244,7 +253,9 @@ export function evaluatePredictions(
     confusion: { rows: truthClasses, columns, counts },
     calibration: { ...calibration, scored },
     coverageCurve,
-    novelty: input.modelClasses ? novelty(truth, predicted, confidence, input.modelClasses) : null,
+    novelty: input.modelClasses
+      ? novelty(truth, predicted, confidence, noveltyScore, input.modelClasses)
+      : null,
   };
 }
 
@@ -252,6 +263,7 @@ function novelty(
   truth: string[],
   predicted: string[],
   confidence: Float64Array,
+  score: Float64Array | null,
   modelClasses: readonly string[],
 ): NoveltyReport | null {
   const known = new Set(modelClasses);
@@ -262,16 +274,19 @@ function novelty(
     let count = 0;
     let unknown = 0;
     let conf = 0;
+    let far = 0;
     for (let i = 0; i < truth.length; i++) {
       if (isNovel[i] !== novel) continue;
       count++;
       conf += confidence[i];
+      far += score ? score[i] : NaN;
       if (predicted[i] === UNKNOWN_LABEL) unknown++;
     }
     return {
       count,
       unknownRate: count ? unknown / count : NaN,
       meanConfidence: count ? conf / count : NaN,
+      meanNovelty: count ? far / count : NaN,
     };
   };
   const novelStats = stats(true);
@@ -284,6 +299,9 @@ function novelty(
       Float64Array.from(confidence, (c) => 1 - c),
       isNovel,
     ),
+    noveltyAuroc: score ? auroc(score, isNovel) : null,
+    meanNoveltyNovel: novelStats.meanNovelty,
+    meanNoveltyKnown: knownStats.meanNovelty,
     unknownRateNovel: novelStats.unknownRate,
     unknownRateKnown: knownStats.unknownRate,
     meanConfidenceNovel: novelStats.meanConfidence,
@@ -376,6 +394,7 @@ export async function evaluateAnnData(
       truth,
       predicted: predicted.map((p) => p ?? UNKNOWN_LABEL),
       confidence: confColumn.values,
+      novelty: await noveltyColumn(ad, keys.novelty),
       bestClass,
       modelClasses,
     },
@@ -419,4 +438,11 @@ function checkConfidences(
 async function labelStrings(ad: AnnData, key: string, hint: string): Promise<(string | null)[]> {
   const labels = await readLabels(ad, key, hint);
   return Array.from(labels.codes, (c) => (c < 0 ? null : labels.names[c]));
+}
+
+/** The novelty score column, when the predictions have a numeric one (else undefined). */
+async function noveltyColumn(ad: AnnData, key: string): Promise<Float64Array | undefined> {
+  if (!(await ad.obsColumnNames()).includes(key)) return undefined;
+  const column = await ad.obsColumn(key);
+  return column.kind === 'numeric' ? Float64Array.from(column.values) : undefined;
 }

@@ -75,6 +75,16 @@ export {
 } from './linear/softmax.js';
 // The linear head a model's card may carry (averaged with the network's probabilities).
 export { linearHeadOf, type LinearHead, type LinearHeadCard } from './linear/head.js';
+// The novelty score a model's card may carry (distance from the reference's cells).
+export {
+  fitNovelty,
+  noveltyOf,
+  scoreNovelty,
+  type NoveltyCard,
+  type NoveltyReference,
+} from './novelty/reference.js';
+export { sparsePca, symmetricEigen, type Pca } from './novelty/pca.js';
+export { NearestPoints } from './novelty/knn.js';
 export type { Prediction } from './predict.js';
 export { splitRows, PredictionAssembly, type RowRange, type PartArrays } from './row-ranges.js';
 export { resolveOptions, ORIGINAL, PROJECT_DEFAULT, type TrainOptions } from './train/options.js';

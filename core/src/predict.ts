@@ -24,6 +24,7 @@ import {
 
 import { UNKNOWN_LABEL } from './vocabulary.js';
 import { blendLinearHead, type LinearHead } from './linear/head.js';
+import { scoreNovelty, type NoveltyReference } from './novelty/reference.js';
 
 export interface PredictableModel {
   network: ScnymNetwork;
@@ -48,6 +49,8 @@ export interface PredictOptions {
   temperature?: number;
   /** A linear head whose probabilities are averaged with the network's (linear/head.ts). */
   linear?: LinearHead;
+  /** Scores each cell's distance from the reference (novelty/reference.ts) into `novelty`. */
+  novelty?: NoveltyReference;
   /**
    * Rows per forward pass. Default 1024, fewer on wide data so that a densified batch stays
    * within 2^23 values (32 MB; 419 rows at 20,000 genes).
@@ -110,6 +113,8 @@ export interface Prediction {
   probabilities: Float32Array;
   /** nCells × embeddingDim, row-major (empty when not requested). */
   embedding: Float32Array;
+  /** Distance from the reference per cell, ~1 for its own cells (empty when the model has none). */
+  novelty: Float32Array;
   /** 0 when the embedding was not requested. */
   embeddingDim: number;
   /** Model genes the query lacks (fed as zeros). */
@@ -126,6 +131,8 @@ export interface PredictionBatch {
   probabilities: Float32Array;
   /** nCells × embeddingDim; empty when the embedding is off. */
   embedding: Float32Array;
+  /** nCells; empty without a novelty reference. */
+  novelty: Float32Array;
 }
 
 const EMPTY = new Float32Array(0);
@@ -181,7 +188,8 @@ export async function predict(
   let content: ContentReport | null | undefined =
     options.input === 'counts' ? GIVEN_COUNTS : options.input === 'log1p-cpm' ? null : undefined;
   const retain = options.retain ?? true;
-  const outputs = retain ? new Outputs(nClasses, embeddingDim, expected) : null;
+  const noveltyDim = options.novelty ? 1 : 0;
+  const outputs = retain ? new Outputs(nClasses, embeddingDim, noveltyDim, expected) : null;
   let cellsDone = 0;
 
   // BatchNorm folded into the Linear layers once for the run (null: residual blocks, unfolded).
@@ -232,8 +240,15 @@ export async function predict(
         });
         const out: Arrays = outputs
           ? outputs.write(n, probabilities, embedding)
-          : { codes: new Int32Array(n), confidence: new Float32Array(n), probabilities, embedding };
+          : {
+              codes: new Int32Array(n),
+              confidence: new Float32Array(n),
+              probabilities,
+              embedding,
+              novelty: new Float32Array(n * noveltyDim),
+            };
         if (options.linear) blendLinearHead(options.linear, batch, out.probabilities);
+        if (options.novelty) scoreNovelty(options.novelty, batch, out.novelty);
         argMax(out.probabilities, nClasses, out.codes, out.confidence);
         options.onBatch?.({ start: cellsDone + start, nCells: n, ...out });
       }
@@ -245,7 +260,7 @@ export async function predict(
     folded?.dispose();
   }
 
-  const kept = outputs?.finish() ?? fresh(0, nClasses);
+  const kept = outputs?.finish() ?? fresh(0, nClasses, 0, 0);
   const { codes, confidence } = kept;
   const classNames = [...model.classNames];
   return {
@@ -256,6 +271,7 @@ export async function predict(
     confidence,
     probabilities: kept.probabilities,
     embedding: kept.embedding,
+    novelty: kept.novelty,
     embeddingDim,
     nMissingGenes: alignment?.nMissing ?? 0,
   };
@@ -278,12 +294,13 @@ export function labelCells(
 
 type Arrays = Omit<PredictionBatch, 'start' | 'nCells'>;
 
-function fresh(n: number, nClasses: number): Arrays {
+function fresh(n: number, nClasses: number, embeddingDim: number, noveltyDim: number): Arrays {
   return {
     codes: new Int32Array(n),
     confidence: new Float32Array(n),
     probabilities: new Float32Array(n * nClasses),
-    embedding: new Float32Array(0),
+    embedding: new Float32Array(n * embeddingDim),
+    novelty: new Float32Array(n * noveltyDim),
   };
 }
 
@@ -323,6 +340,8 @@ class Outputs {
   constructor(
     private readonly nClasses: number,
     private readonly embeddingDim: number,
+    /** 1 with a novelty score, 0 without. */
+    private readonly noveltyDim: number,
     private readonly nCells: number | undefined,
   ) {
     if (nCells !== undefined) this.allocate(nCells);
@@ -332,12 +351,7 @@ class Outputs {
     this.before += this.filled;
     this.filled = 0;
     this.capacity = rows;
-    this.chunks.push({
-      codes: new Int32Array(rows),
-      confidence: new Float32Array(rows),
-      probabilities: new Float32Array(rows * this.nClasses),
-      embedding: new Float32Array(rows * this.embeddingDim),
-    });
+    this.chunks.push(fresh(rows, this.nClasses, this.embeddingDim, this.noveltyDim));
   }
 
   /** Makes room for the next `rows` rows (a new chunk when the cell count is unknown). */
@@ -350,24 +364,28 @@ class Outputs {
     const chunk = this.chunks[this.chunks.length - 1];
     const at = this.filled;
     this.filled += rows;
-    const view = viewRows(chunk, at, this.filled, this.nClasses, this.embeddingDim);
+    const view = this.view(chunk, at, this.filled);
     view.probabilities.set(probabilities);
     view.embedding.set(embedding);
     return view;
   }
 
+  private view(a: Arrays, from: number, to: number): Arrays {
+    const { nClasses, embeddingDim: dim, noveltyDim: nd } = this;
+    return {
+      codes: a.codes.subarray(from, to),
+      confidence: a.confidence.subarray(from, to),
+      probabilities: a.probabilities.subarray(from * nClasses, to * nClasses),
+      embedding: a.embedding.subarray(from * dim, to * dim),
+      novelty: a.novelty.subarray(from * nd, to * nd),
+    };
+  }
+
   finish(): Arrays {
     const n = this.before + this.filled;
-    if (this.chunks.length === 0) return fresh(0, this.nClasses);
-    if (this.chunks.length === 1) {
-      return viewRows(this.chunks[0], 0, this.filled, this.nClasses, this.embeddingDim);
-    }
-    const out: Arrays = {
-      codes: new Int32Array(n),
-      confidence: new Float32Array(n),
-      probabilities: new Float32Array(n * this.nClasses),
-      embedding: new Float32Array(n * this.embeddingDim),
-    };
+    if (this.chunks.length === 0) return fresh(0, this.nClasses, 0, 0);
+    if (this.chunks.length === 1) return this.view(this.chunks[0], 0, this.filled);
+    const out = fresh(n, this.nClasses, this.embeddingDim, this.noveltyDim);
     let row = 0;
     for (const [i, chunk] of this.chunks.entries()) {
       const rows = i === this.chunks.length - 1 ? this.filled : chunk.codes.length;
@@ -381,20 +399,12 @@ class Outputs {
         chunk.embedding.subarray(0, rows * this.embeddingDim),
         row * this.embeddingDim,
       );
+      out.novelty.set(chunk.novelty.subarray(0, rows * this.noveltyDim), row * this.noveltyDim);
       row += rows;
-      this.chunks[i] = fresh(0, 0); // let the chunk go while the rest is copied
+      this.chunks[i] = fresh(0, 0, 0, 0); // let the chunk go while the rest is copied
     }
     return out;
   }
-}
-
-function viewRows(a: Arrays, from: number, to: number, nClasses: number, dim: number): Arrays {
-  return {
-    codes: a.codes.subarray(from, to),
-    confidence: a.confidence.subarray(from, to),
-    probabilities: a.probabilities.subarray(from * nClasses, to * nClasses),
-    embedding: a.embedding.subarray(from * dim, to * dim),
-  };
 }
 
 async function* asBlocks(rows: AsyncIterable<Csr> | Iterable<Csr> | Csr): AsyncGenerator<Csr> {

@@ -99,6 +99,8 @@ export interface PartArrays {
   probabilities: Float32Array;
   /** rows × embeddingDim (empty when the embedding is off). */
   embedding: Float32Array;
+  /** rows × noveltyDim: the novelty score, or empty when the model has none. */
+  novelty: Float32Array;
 }
 
 /**
@@ -116,6 +118,8 @@ export class PredictionAssembly {
     readonly range: RowRange,
     readonly classNames: readonly string[],
     readonly embeddingDim: number,
+    /** 1 with a novelty score, 0 without. */
+    readonly noveltyDim: number,
   ) {
     const n = range.end - range.start;
     this.arrays = {
@@ -123,6 +127,7 @@ export class PredictionAssembly {
       confidence: new Float32Array(n),
       probabilities: new Float32Array(n * classNames.length),
       embedding: new Float32Array(n * embeddingDim),
+      novelty: new Float32Array(n * noveltyDim),
     };
   }
 
@@ -153,11 +158,13 @@ export class PredictionAssembly {
     const to = end - this.range.start;
     const k = this.classNames.length;
     const d = this.embeddingDim;
+    const nd = this.noveltyDim;
     return {
       codes: this.arrays.codes.subarray(from, to),
       confidence: this.arrays.confidence.subarray(from, to),
       probabilities: this.arrays.probabilities.subarray(from * k, to * k),
       embedding: this.arrays.embedding.subarray(from * d, to * d),
+      novelty: this.arrays.novelty.subarray(from * nd, to * nd),
     };
   }
 
@@ -169,7 +176,8 @@ export class PredictionAssembly {
       arrays.codes.length !== n ||
       arrays.confidence.length !== n ||
       arrays.probabilities.length !== n * k ||
-      arrays.embedding.length !== n * this.embeddingDim
+      arrays.embedding.length !== n * this.embeddingDim ||
+      arrays.novelty.length !== n * this.noveltyDim
     ) {
       throw new RangeError(`outputs for rows [${part.start}, ${part.end}) have the wrong sizes`);
     }
@@ -178,6 +186,7 @@ export class PredictionAssembly {
     view.confidence.set(arrays.confidence);
     view.probabilities.set(arrays.probabilities);
     view.embedding.set(arrays.embedding);
+    view.novelty.set(arrays.novelty);
   }
 
   /** The rows no part has filled yet. */
@@ -215,6 +224,7 @@ export class PredictionAssembly {
       confidence,
       probabilities: this.arrays.probabilities,
       embedding: this.arrays.embedding,
+      novelty: this.arrays.novelty,
       embeddingDim: this.embeddingDim,
       nMissingGenes,
     };

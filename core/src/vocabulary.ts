@@ -39,6 +39,8 @@ export function annotationKeys(keyAdded = DEFAULT_KEY_ADDED) {
   return {
     label: keyAdded,
     confidence: `${keyAdded}_confidence`,
+    /** Distance from the reference's cells, ~1 for them (novelty/reference.ts). */
+    novelty: `${keyAdded}_novelty`,
     embedding: `X_${keyAdded.toLowerCase()}`,
     probabilities: `${keyAdded}_probabilities`,
     classes: `${keyAdded}_classes`,
@@ -136,6 +138,23 @@ export const DEFAULT_UNKNOWN_THRESHOLD = 0.5;
  * Unknown threshold, so that "low confidence" means what Unknown means.
  */
 export const LOW_CONFIDENCE_THRESHOLD = DEFAULT_UNKNOWN_THRESHOLD;
+
+/**
+ * The novelty score's settings (novelty/reference.ts): genes, principal components, neighbours
+ * averaged over, reference cells kept. In the bench any of 1,000–4,000 genes, 5–10 components
+ * and 5–10 neighbours scored within a point of these.
+ */
+export const NOVELTY = { genes: 2000, components: 10, neighbours: 10, points: 2000 } as const;
+
+/**
+ * The most bytes a novelty reference takes in a model card: its float32 means, loadings and
+ * points in base64, its gene indices as JSON numbers (≤ 7 bytes each), and the rest.
+ */
+export const NOVELTY_CARD_MAX_BYTES =
+  Math.ceil((4 * NOVELTY.components * (NOVELTY.genes + NOVELTY.points) + 4 * NOVELTY.genes) / 3) *
+    4 +
+  7 * NOVELTY.genes +
+  4096;
 
 export const PRESETS = ['default', 'original'] as const;
 export type PresetName = (typeof PRESETS)[number];

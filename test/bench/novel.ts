@@ -9,10 +9,10 @@
  * - centroid-cos: 1 − cosine similarity to the nearest reference-class centroid,
  * - knn: mean Euclidean distance in X_scnym to the 10 nearest of ≤ 5,000 reference cells,
  * - energy+knn: the mean of the two scores' ranks among the query cells,
- * - pca-knn: mean Euclidean distance to the 10 nearest reference cells in the input space (the
- *   reference's first 10 principal components of log1p(CP10k) over its 2,000 most variable
- *   shared genes; numpy, an experiment: not in core yet), independent of the network,
- * - energy+pca-knn, msp+pca-knn: rank sums as above.
+ * - novelty: the model's own novelty score (obs scNym_novelty, core/src/novelty/), independent
+ *   of the network: the distance to the nearest reference cells in the reference's principal
+ *   components plus what they leave of the cell,
+ * - energy+novelty: rank sums as above.
  *
  *   npm run bench -- --sections novel [--pairs tiny,kang_ifnb,pbmc_3p_to_5p] [--seeds 0]
  */
@@ -42,9 +42,8 @@ export const SCORES = [
   'centroid-cos',
   'knn',
   'energy+knn',
-  'pca-knn',
-  'energy+pca-knn',
-  'msp+pca-knn',
+  'novelty',
+  'energy+novelty',
 ] as const;
 type ScoreName = (typeof SCORES)[number];
 
@@ -122,11 +121,13 @@ async function runOnce(
   const reference = await openAnnDataFile(referencePath);
   const target = await openAnnDataFile(targetPath);
   try {
-    const { model } = await trainOnAnnData(reference, target, {
+    const trained = await trainOnAnnData(reference, target, {
       labelKey,
       overrides: { seed },
     });
-    // Temperature 1: the raw probabilities (the card's fitted temperature is not passed).
+    // The network alone at temperature 1 (the card's temperature and linear head are not
+    // passed), with the card's novelty reference.
+    const model = { ...trained.model, card: { novelty: trained.card.novelty } };
     const q = await predictAnnData(model, target, { embedding: true });
     const r = await predictAnnData(model, reference, { embedding: true });
     const dim = q.embeddingDim;
@@ -245,14 +246,10 @@ async function runOnce(
     const knnRank = ranks(scores.knn);
     for (let i = 0; i < n; i++) scores['energy+knn'][i] = energyRank[i] + knnRank[i];
 
-    const pca = pcaKnn(referencePath, targetPath);
-    scores['pca-knn'].set(pca);
-    const pcaRank = ranks(scores['pca-knn']);
-    const mspRank = ranks(scores.msp);
-    for (let i = 0; i < n; i++) {
-      scores['energy+pca-knn'][i] = energyRank[i] + pcaRank[i];
-      scores['msp+pca-knn'][i] = mspRank[i] + pcaRank[i];
-    }
+    if (q.novelty.length !== n) throw new Error('the model wrote no novelty score');
+    scores.novelty.set(q.novelty);
+    const noveltyRank = ranks(scores.novelty);
+    for (let i = 0; i < n; i++) scores['energy+novelty'][i] = energyRank[i] + noveltyRank[i];
 
     model.network.dispose();
     const nNovel = isNovel.filter(Boolean).length;
@@ -265,34 +262,6 @@ async function runOnce(
     await reference.close();
     await target.close();
   }
-}
-
-/** Experiment: mean distance to the 10 nearest reference cells in the reference's first 10 PCs
- * of log1p(CP10k) over its 2,000 most variable shared genes (numpy). */
-function pcaKnn(referencePath: string, targetPath: string): Float32Array {
-  const py = spawnSync(
-    PYTHON,
-    [
-      '-c',
-      `import anndata, numpy as np, scipy.sparse as sp, sys
-R=anndata.read_h5ad(${JSON.stringify(referencePath)}); Q=anndata.read_h5ad(${JSON.stringify(targetPath)})
-g=R.var_names.intersection(Q.var_names); R=R[:,g]; Q=Q[:,g]
-def ln(X):
-    X=sp.csr_matrix(X).astype(np.float64); s=np.asarray(X.sum(1)).ravel(); s[s==0]=1
-    X=sp.diags(1e4/s)@X; X.data=np.log1p(X.data); return X
-A=ln(R.X); B=ln(Q.X)
-mu=np.asarray(A.mean(0)).ravel(); var=np.asarray(A.multiply(A).mean(0)).ravel()-mu**2
-hv=np.argsort(-var)[:2000]
-A=A[:,hv].toarray(); B=B[:,hv].toarray(); m=A.mean(0); A-=m; B-=m
-U,s,Vt=np.linalg.svd(A,full_matrices=False); P=Vt[:10].T; RA=A@P; QA=B@P
-d2=(QA**2).sum(1)[:,None]+(RA**2).sum(1)[None,:]-2*QA@RA.T
-d=np.sqrt(np.maximum(d2,0)); d.sort(1)
-sys.stdout.write(' '.join('%.6g'%v for v in d[:,:10].mean(1)))`,
-    ],
-    { encoding: 'utf8', maxBuffer: 1 << 28 },
-  );
-  if (py.status !== 0) throw new Error(py.stderr);
-  return Float32Array.from(py.stdout.trim().split(' '), Number);
 }
 
 /** Each value's rank (0 = smallest). */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import {
   initBackend,
+  MODEL_FORMAT_VERSION,
   modelFromFiles,
   modelToFiles,
   predictAnnData,
@@ -91,7 +92,7 @@ test('default: the card carries the linear head, and predictions blend it with t
     // From the files: the same bits.
     const files = await modelToFiles(model.network, card);
     const loaded = await modelFromFiles(async (name) => files.get(name), 'model');
-    assert.equal(loaded.card.formatVersion, 2);
+    assert.equal(loaded.card.formatVersion, MODEL_FORMAT_VERSION);
     const again = await predictAnnData(loaded, target, { embedding: false });
     assert.deepEqual(again.probabilities, blended.probabilities);
     assert.deepEqual(again.codes, blended.codes);
@@ -134,7 +135,7 @@ test('no linear head with linearBlend 0 or the original preset; a damaged one is
         };
         await assert.rejects(
           edit((c) => (c.linear = head)),
-          /m\/scnym\.json: linear: weights hold 3 bytes, not the \d+ of \d+ genes × 7 classes/,
+          /m\/scnym\.json: linear: weights hold 3 bytes, not the \d+ of \d+ float32 values \(\d+ genes × 7 classes\)/,
         );
         await assert.rejects(
           edit((c) => (c.linear = { ...head, blend: 2 })),

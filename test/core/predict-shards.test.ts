@@ -63,7 +63,7 @@ before(async () => {
 function sameArrays(a: Prediction, b: Prediction, what: string): void {
   assert.equal(a.nCells, b.nCells, `${what}: cells`);
   assert.deepEqual(a.labels, b.labels, `${what}: labels`);
-  for (const key of ['codes', 'confidence', 'probabilities', 'embedding'] as const) {
+  for (const key of ['codes', 'confidence', 'probabilities', 'embedding', 'novelty'] as const) {
     assert.ok(
       Buffer.from(a[key].buffer, a[key].byteOffset, a[key].byteLength).equals(
         Buffer.from(b[key].buffer, b[key].byteOffset, b[key].byteLength),
@@ -85,6 +85,7 @@ async function writtenKeys(file: string, keyAdded?: string) {
     return {
       label: await ad.obsColumn(keys.label),
       confidence: await ad.obsColumn(keys.confidence),
+      novelty: await ad.obsColumn(keys.novelty),
       embedding: await bytes(keys.embedding),
       probabilities: await bytes(keys.probabilities),
       classes: await ad.uns(keys.classes),
@@ -202,6 +203,7 @@ test('predict on 2 worker threads writes the same outputs, to the bit, as on one
   sameArrays(results[1], results[0], '2 threads vs 1');
   assert.deepEqual(written[1], written[0]);
   assert.equal(results[0].nCells, 1039);
+  assert.equal(results[0].novelty.length, 1039, 'the model scores novelty');
 });
 
 /** The shared layer's weights set to zero: outputs then differ wherever that copy is read. */
@@ -244,6 +246,7 @@ test("the threads' shared copy of the input layer gives the same bits as each th
       },
       classNames: loaded.classNames,
       embeddingDim: own.embeddingDim,
+      noveltyDim: 1,
       range,
       parts,
       threads: 2,

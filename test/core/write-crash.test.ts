@@ -25,7 +25,7 @@ const DEMO = join(REPO, 'core', 'demo');
 const RUN_KEYS = ['scNym', 'X_scnym'];
 /** What one run writes (see predictionAnnotations). */
 const ALL = {
-  obs: ['scNym', 'scNym_confidence'],
+  obs: ['scNym', 'scNym_confidence', 'scNym_novelty'],
   obsm: ['X_scnym', 'scNym_probabilities'],
   uns: ['scNym_classes', 'scNym_colors', 'scNym_train_results'],
 };

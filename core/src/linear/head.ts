@@ -7,6 +7,7 @@
  * shards, the browser) carries it, and prediction always reads it from there: a model predicts
  * the same from memory and from its files.
  */
+import { float32FromBase64, float32ToBase64 } from '../base64.js';
 import type { Csr } from '../csr.js';
 import { cp10kFromCpm, softmaxInPlace, type LinearModel } from './softmax.js';
 
@@ -47,7 +48,7 @@ export function linearHeadCard(model: LinearModel, blend: number): LinearHeadCar
   return {
     blend,
     input: 'log1p-cp10k',
-    weights: toBase64(new Uint8Array(Float32Array.from(model.weights).buffer)),
+    weights: float32ToBase64(model.weights),
     bias: Array.from(model.bias, (b) => Math.fround(b)),
     fit: {
       c: model.options.c,
@@ -79,17 +80,8 @@ export function linearHeadOf(
     return `input must be 'log1p-cp10k' (got ${JSON.stringify(card.input)})`;
   if (!Array.isArray(card.bias) || card.bias.length !== nClasses || !card.bias.every(isFinite))
     return `bias must be ${nClasses} numbers, one per class`;
-  if (typeof card.weights !== 'string') return 'weights must be a base64 string';
-  let bytes: Uint8Array;
-  try {
-    bytes = fromBase64(card.weights);
-  } catch {
-    return 'weights are not base64';
-  }
-  if (bytes.length !== nGenes * nClasses * 4)
-    return `weights hold ${bytes.length} bytes, not the ${nGenes * nClasses * 4} of ${nGenes} genes × ${nClasses} classes`;
-  const weights = new Float32Array(bytes.buffer, bytes.byteOffset, nGenes * nClasses);
-  if (!weights.every(Number.isFinite)) return 'weights must be finite numbers';
+  const weights = float32FromBase64(card.weights, nGenes * nClasses, 'weights');
+  if (typeof weights === 'string') return `${weights} (${nGenes} genes × ${nClasses} classes)`;
   const head = {
     blend: card.blend,
     nGenes,
@@ -157,19 +149,4 @@ export function cp10kOfLog1pCpm(v: number): number {
   const x = v * STEPS_PER_UNIT;
   const i = x | 0;
   return t[i] + (x - i) * (t[i + 1] - t[i]);
-}
-
-// Browsers and Node ≥ 16 both have btoa/atob; chunks keep String.fromCharCode's arguments few.
-function toBase64(bytes: Uint8Array): string {
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    text += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
-  return btoa(text);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ScnymError } from '../errors.js';
 import { linearHeadOf, type LinearHeadCard } from '../linear/head.js';
+import { noveltyOf, type NoveltyCard } from '../novelty/reference.js';
 import type { NetworkConfig } from './config.js';
 import { fromArtifacts, MODEL_FORMAT, MODEL_FORMAT_VERSION, toArtifacts } from './io.js';
 import type { ScnymNetwork } from './network.js';
@@ -32,6 +33,8 @@ export interface ModelCard {
   temperature?: number;
   /** A linear model whose probabilities are averaged with the network's (format ≥ 2). */
   linear?: LinearHeadCard;
+  /** What scores each cell's distance from the reference (format ≥ 3). */
+  novelty?: NoveltyCard;
   provenance: { tool: string; toolVersion: string; created: string; [key: string]: unknown };
 }
 
@@ -205,6 +208,11 @@ export async function modelFromFiles(read: ReadModelFile, source: string): Promi
     const head = linearHeadOf(card.linear, card.genes.length, card.classNames.length);
     if (typeof head === 'string')
       throw fail(SCNYM_JSON, head, `${retrain}; the file was edited or damaged`, 'linear');
+  }
+  if (card.novelty !== undefined) {
+    const reference = noveltyOf(card.novelty, card.genes.length);
+    if (typeof reference === 'string')
+      throw fail(SCNYM_JSON, reference, `${retrain}; the file was edited or damaged`, 'novelty');
   }
   const expected = specs.reduce(
     (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[s.dtype],

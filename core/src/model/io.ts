@@ -8,8 +8,8 @@ import type { NetworkConfig } from './config.js';
 import { ScnymNetwork, wrapModels } from './network.js';
 
 export const MODEL_FORMAT = 'scnym-tfjs';
-/** 2: the card may hold a linear head (linear/head.ts). */
-export const MODEL_FORMAT_VERSION = 2;
+/** 2: the card may hold a linear head (linear/head.ts); 3: a novelty reference (novelty/). */
+export const MODEL_FORMAT_VERSION = 3;
 
 export interface ScnymModelMetadata {
   format: typeof MODEL_FORMAT;

@@ -144,6 +144,8 @@ export interface ThreadedJob {
   setup: WorkerSetup;
   classNames: readonly string[];
   embeddingDim: number;
+  /** 1 when the model scores novelty, 0 when not. */
+  noveltyDim: number;
   /** The rows to predict, and the parts they are handed out in (covering them once). */
   range: RowRange;
   parts: RowRange[];
@@ -169,7 +171,7 @@ export function predictInThreads(
   control: PredictControl & { onNotice?: (message: string) => void } = {},
 ): Promise<Prediction> {
   const { range, parts } = job;
-  const assembly = new PredictionAssembly(range, job.classNames, job.embeddingDim);
+  const assembly = new PredictionAssembly(range, job.classNames, job.embeddingDim, job.noveltyDim);
   const total = range.end - range.start;
   const queue = parts.map((r, id) => ({ ...r, id })).filter((r) => r.end > r.start);
   let remaining = queue.length;
@@ -347,6 +349,7 @@ export async function predictFileRows(
         },
         classNames: model.classNames,
         embeddingDim: request.embedding === false ? 0 : model.network.config.nHidden,
+        noveltyDim: model.card?.novelty ? 1 : 0,
         range,
         parts: partsFor(range, threads, reader.alignRow?.bind(reader)),
         threads,

@@ -60,6 +60,7 @@ port.on('message', (message: ToWorker) => {
         confidence: p.confidence,
         probabilities: p.probabilities,
         embedding: p.embedding,
+        novelty: p.novelty,
       };
       const buffers = new Set(
         Object.values(arrays)

@@ -3,7 +3,8 @@
  * into the query: an 8-byte signature, the header's length (uint32), the header (JSON: the rows,
  * the query's and the model's fingerprints, what the merge writes), then the arrays of its rows,
  * little-endian, each starting at a multiple of 8 bytes: codes (int32), confidence (float32),
- * probabilities (rows × classes, float32) and the embedding (rows × dim, float32).
+ * probabilities (rows × classes, float32), the embedding (rows × dim, float32) and, from format 2,
+ * the novelty score (rows × noveltyDim, float32; a format-1 shard has none).
  * Written like every scNym output: under a temporary name beside it, synced, then renamed, under
  * its lock (scratch.ts, lock.ts); an existing file is replaced only with overwrite and only if it
  * is a shard file.
@@ -20,7 +21,7 @@ import { withTemporary } from './scratch.js';
 import { checkOutput, SHARD_SIGNATURE, type OutputTarget } from './targets.js';
 
 export const SHARD_EXTENSION = '.scnym-shard';
-export const SHARD_FORMAT_VERSION = 1;
+export const SHARD_FORMAT_VERSION = 2;
 /** Far above any real header (a 60,000-gene model card is ~2 MB). */
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** Bytes per read or write call (Node's are limited to 2 GiB). */
@@ -48,6 +49,8 @@ export interface ShardHeader {
   card: ModelCard;
   classNames: string[];
   embeddingDim: number;
+  /** 1 with a novelty score, 0 (or absent, format 1) without. */
+  noveltyDim?: number;
   nMissingGenes: number;
   created: string;
 }
@@ -62,6 +65,7 @@ function layout(header: ShardHeader, headerBytes: number) {
     confidence: n,
     probabilities: n * header.classNames.length,
     embedding: n * header.embeddingDim,
+    novelty: n * (header.noveltyDim ?? 0),
   };
   let at = align8(12 + headerBytes);
   const offsets = {} as Record<keyof PartArrays, number>;
@@ -227,6 +231,7 @@ function checkHeader(h: ShardHeader, bad: (problem: string, hint?: string) => Sc
     Array.isArray(h.classNames) &&
     h.classNames.length > 0 &&
     int(h.embeddingDim) &&
+    (h.noveltyDim === undefined || h.noveltyDim === 0 || h.noveltyDim === 1) &&
     typeof h.query?.fingerprint === 'string' &&
     typeof h.model?.fingerprint === 'string' &&
     typeof h.output === 'object' &&

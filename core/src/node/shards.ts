@@ -147,6 +147,7 @@ export async function predictShard(
       card: model.card,
       classNames: prediction.classNames,
       embeddingDim: prediction.embeddingDim,
+      noveltyDim: prediction.novelty.length > 0 ? 1 : 0,
       nMissingGenes: prediction.nMissingGenes,
       created: new Date().toISOString(),
     };
@@ -209,7 +210,12 @@ export async function mergeShards(
   });
 
   const all: RowRange = { start: 0, end: header.nObs };
-  const assembly = new PredictionAssembly(all, header.classNames, header.embeddingDim);
+  const assembly = new PredictionAssembly(
+    all,
+    header.classNames,
+    header.embeddingDim,
+    header.noveltyDim ?? 0,
+  );
   shards.sort((a, b) => a.header.rows.start - b.header.rows.start);
   for (const [i, shard] of shards.entries()) {
     throwIfAborted(control.signal);
@@ -300,7 +306,8 @@ function checkShardsAgree(shards: ShardFile[]): ShardFile {
     }
     if (
       JSON.stringify(h.output) !== JSON.stringify(h0.output) ||
-      h.embeddingDim !== h0.embeddingDim
+      h.embeddingDim !== h0.embeddingDim ||
+      (h.noveltyDim ?? 0) !== (h0.noveltyDim ?? 0)
     ) {
       throw differ(
         s,

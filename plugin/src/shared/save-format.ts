@@ -1,4 +1,4 @@
-import type { ModelRecord } from '@scnym/core/vocabulary';
+import { NOVELTY_CARD_MAX_BYTES, type ModelRecord } from '@scnym/core/vocabulary';
 
 /**
  * The body of `POST /api/save`: core's `Annotations` as JSON, with typed arrays as base64 so a
@@ -53,12 +53,13 @@ export interface SavedState {
 /**
  * The most bytes a model of `nGenes` inputs, `nClasses` outputs and hidden layers `hidden` wide
  * can need as core's files (scNym's layers: genes × hidden, hidden × hidden twice, hidden ×
- * classes, float32, with room for biases and batch norms; the card's gene and class names; the
- * layers' JSON).
+ * classes, float32, with room for biases and batch norms; the card's gene and class names, its
+ * linear head (genes × classes float32 in base64) and novelty reference; the layers' JSON).
  */
 export function maxModelBytes(nGenes: number, nClasses: number, hidden: number): number {
   const weights = 4 * hidden * (nGenes + 3 * hidden + nClasses + 16);
-  return weights + 128 * nGenes + TEXT_BYTES + TEXT_BYTES_PER_CLASS * nClasses;
+  const card = 128 * nGenes + base64Length(4 * nGenes * nClasses) + NOVELTY_CARD_MAX_BYTES;
+  return weights + card + TEXT_BYTES + TEXT_BYTES_PER_CLASS * nClasses;
 }
 
 export interface ErrorResponse {
@@ -81,16 +82,16 @@ export function embeddingFits(nCells: number, dim: number): boolean {
  */
 export const PICKED_MAX_CLASSES = 500;
 
+/** Base64 length of `bytes` bytes. */
+const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
+
 /** What a save carries besides its arrays (category names, colours, uns): in all, and per class. */
 const TEXT_BYTES = 1024 * 1024;
 const TEXT_BYTES_PER_CLASS = 1024;
 
-/** Base64 length of `bytes` bytes. */
-const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
-
 /**
  * The largest body a save of `nObs` cells can need, as the panel builds it (from core's
- * predictionAnnotations): the label codes and the confidences (4 bytes a cell each), the class
+ * predictionAnnotations): the label codes, the confidences and novelty scores (4 bytes a cell each), the class
  * probabilities (4 bytes a cell and class), X_scnym (4 bytes a cell and dimension, left out
  * above MAX_EMBEDDING_BYTES), the model of `nGenes` inputs (maxModelBytes; none when 0), all in
  * base64, and the text. The server refuses larger bodies
@@ -103,7 +104,7 @@ export function maxSaveBytes(
   nGenes = 0,
 ): number {
   const arrays =
-    2 * base64Length(4 * nObs) +
+    3 * base64Length(4 * nObs) +
     base64Length(4 * nObs * nClasses) +
     base64Length(Math.min(MAX_EMBEDDING_BYTES, 4 * nObs * embeddingDim)) +
     (nGenes > 0 ? base64Length(maxModelBytes(nGenes, nClasses, embeddingDim)) : 0);
