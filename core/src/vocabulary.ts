@@ -156,6 +156,12 @@ export const NOVELTY_CARD_MAX_BYTES =
   7 * NOVELTY.genes +
   4096;
 
+/**
+ * Where the viewers' colour ramp for the novelty score starts and ends: 1 is a typical reference
+ * cell, the reference's own 99th centile is ~1.7, and cells past the end take its colour.
+ */
+export const NOVELTY_COLOUR_RANGE: readonly [number, number] = [0.5, 2.5];
+
 export const PRESETS = ['default', 'original'] as const;
 export type PresetName = (typeof PRESETS)[number];
 

@@ -111,6 +111,9 @@ test(
     assert.equal(await page.locator('#tl-histogram rect').count(), 20);
     await page.click('#tl-select-low');
     await shot(page, '4-confidence');
+    // The novelty score, outside the network: a column to colour by.
+    await page.click('#tl-colour-novelty');
+    await legendTitle(page, 'scNym_novelty');
     await page.click('#tl-colour-label');
     await legendTitle(page, 'scNym');
 
@@ -202,6 +205,13 @@ test(
       const saved = await ad.obsColumn('scNym');
       const truth = await ad.obsColumn('cell_type');
       const confidence = await ad.obsColumn('scNym_confidence');
+      const novelty = await ad.obsColumn('scNym_novelty');
+      assert.equal(novelty.kind, 'numeric');
+      if (novelty.kind === 'numeric') {
+        // 1 is a typical reference cell: the demo query is of the same kind of cells.
+        const mean = novelty.values.reduce((a, b) => a + b, 0) / novelty.values.length;
+        assert.ok(mean > 0.5 && mean < 3, `mean novelty ${mean}`);
+      }
       assert.equal(saved.kind, 'categorical');
       assert.equal(truth.kind, 'categorical');
       assert.equal(confidence.kind, 'numeric');

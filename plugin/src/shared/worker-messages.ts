@@ -153,6 +153,8 @@ export interface AnnotateResult {
   codes: Int32Array;
   categories: string[];
   confidence: Float32Array;
+  /** Each cell's novelty score (obs scNym_novelty); empty when the model has none. */
+  novelty: Float32Array;
   /** What Save writes (core's predictionAnnotations, in wire form). */
   save: import('./save-format.js').SaveRequest;
 }

@@ -8,7 +8,7 @@ import { LOW_CONFIDENCE_THRESHOLD } from '@scnym/core/vocabulary';
 import { el } from '../../ui/dom.js';
 import { histogram, unitBins } from '../../ui/histogram.js';
 import { HELP } from './help.js';
-import { CONFIDENCE, LABEL } from './keys.js';
+import { CONFIDENCE, LABEL, NOVELTY } from './keys.js';
 
 const BINS = 20;
 const FRAME = { width: 260, height: 80, top: 4, right: 0, bottom: 14, left: 0 };
@@ -24,6 +24,11 @@ export class ConfidenceView {
     value: String(LOW_CONFIDENCE_THRESHOLD),
   });
   private readonly chart = el('div', { id: 'tl-histogram', class: 'chart' });
+  private readonly colourNovelty = el(
+    'button',
+    { id: 'tl-colour-novelty', title: HELP.novelty, hidden: '' },
+    ['Colour by novelty'],
+  );
   private confidence: Float32Array | null = null;
   /** The status line tells of our selection: once the selection changes it is out of date. */
   private said = false;
@@ -32,6 +37,7 @@ export class ConfidenceView {
   constructor(private readonly api: ViewerApi) {
     const colour = el('button', { id: 'tl-colour-confidence' }, ['Colour by confidence']);
     const colourLabel = el('button', { id: 'tl-colour-label' }, ['Colour by prediction']);
+    this.colourNovelty.onclick = () => void api.colorBy(NOVELTY);
     const selectLow = el('button', { id: 'tl-select-low' }, ['Highlight low-confidence cells']);
     colour.onclick = () => void api.colorBy(CONFIDENCE);
     colourLabel.onclick = () => void api.colorBy(LABEL);
@@ -44,14 +50,16 @@ export class ConfidenceView {
     });
     this.element = el('div', { class: 'section' }, [
       el('h3', { title: HELP.confidence }, ['Confidence']),
-      el('div', { class: 'buttons' }, [colourLabel, colour]),
+      el('div', { class: 'buttons' }, [colourLabel, colour, this.colourNovelty]),
       this.chart,
       el('div', { class: 'buttons' }, [el('label', {}, ['below ', this.threshold]), selectLow]),
     ]);
   }
 
-  show(confidence: Float32Array): void {
+  /** The confidences; `novelty`: whether the dataset has the novelty column to colour by. */
+  show(confidence: Float32Array, novelty: boolean): void {
     this.confidence = confidence;
+    this.colourNovelty.hidden = !novelty;
     this.draw();
   }
 

@@ -3,7 +3,7 @@
  * with the hand edits), the training worker and its messages, and hands each section its part.
  * The sections are views: form, progress, confidence, markers, relabel, save.
  */
-import { describeProgress } from '@scnym/core/vocabulary';
+import { describeProgress, NOVELTY_COLOUR_RANGE } from '@scnym/core/vocabulary';
 import type { ViewerApi } from '../../host/api.js';
 import {
   withHint,
@@ -17,7 +17,7 @@ import { CompareView } from './compare-view.js';
 import { ConfidenceView } from './confidence-view.js';
 import { DotPlotView } from './dot-plot-view.js';
 import { FormView } from './form-view.js';
-import { CONFIDENCE, LABEL } from './keys.js';
+import { CONFIDENCE, LABEL, NOVELTY } from './keys.js';
 import { LabelEdits } from './label-edits.js';
 import { MarkersView } from './markers-view.js';
 import type { TransferLabelsOptions } from './panel.js';
@@ -316,6 +316,13 @@ export class TransferLabels {
     document.body.dataset.annotateSeconds = m.seconds.toFixed(1);
     this.publishLabels();
     this.api.addObsColumn(CONFIDENCE, { kind: 'numeric', values: m.confidence, range: [0, 1] });
+    if (m.novelty.length > 0) {
+      this.api.addObsColumn(NOVELTY, {
+        kind: 'numeric',
+        values: m.novelty,
+        range: [...NOVELTY_COLOUR_RANGE],
+      });
+    }
     await this.api.colorBy(LABEL);
     this.results.hidden = false;
     this.markers.setClasses(m.classNames);
@@ -323,7 +330,14 @@ export class TransferLabels {
     // predictions start it once their model is loaded (the markers are the model's).
     if (!this.busy && !restored) this.dotPlot.start(this.labels, m.classNames);
     this.relabel.setClasses(m.classNames);
-    this.confidence.show(m.confidence);
+    this.confidence.show(
+      m.confidence,
+      m.novelty.length > 0 ||
+        this.api
+          .data()
+          .columns()
+          .some((c) => c.name === NOVELTY),
+    );
     this.api.status(
       restored
         ? `${restored}: ${m.codes.length.toLocaleString('en-US')} cells`

@@ -23,4 +23,7 @@ export const HELP: Record<string, string> = {
     'expected gradients (steadier, slower)',
   confidence:
     'The probability the model gives its predicted class (0–1): low values mark cells to check',
+  novelty:
+    'How far each cell lies from the reference’s cells, whatever the model predicts: 1 is a ' +
+    'typical reference cell; a group of cells well above the rest may be a type the reference lacks',
 };

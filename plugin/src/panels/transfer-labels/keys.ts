@@ -4,6 +4,7 @@ import { annotationKeys, UNKNOWN_LABEL } from '@scnym/core/vocabulary';
 const KEYS = annotationKeys();
 export const LABEL = KEYS.label;
 export const CONFIDENCE = KEYS.confidence;
+export const NOVELTY = KEYS.novelty;
 export const EMBEDDING = KEYS.embedding;
 export const MARKERS = KEYS.markers;
 /** The label of cells below the threshold in new_identity_discovery. */

@@ -44,6 +44,8 @@ export async function savedPredictions(data: DataAccess): Promise<Restored | nul
     codes: Int32Array.from(label.codes),
     categories: [...label.categories],
     confidence: Float32Array.from(confidence.values),
+    // The file's obs scNym_novelty, if any, is a column of the dataset already.
+    novelty: new Float32Array(0),
     // What is in the file already (probabilities, X_scnym, train results) stays there: a save
     // of restored predictions writes the labels with their edits, and the markers and model.
     save: { schema: 'scnym.save/1', obs: {}, uns: {} },

@@ -238,9 +238,10 @@ async function annotateQuery(req: AnnotateRequest): Promise<void> {
         codes: label.codes,
         categories: label.categories,
         confidence: prediction.confidence,
+        novelty: prediction.novelty,
         save,
       },
-      [label.codes.buffer, prediction.confidence.buffer],
+      [label.codes.buffer, prediction.confidence.buffer, prediction.novelty.buffer],
     );
   } finally {
     await query.close();
