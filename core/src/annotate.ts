@@ -334,33 +334,27 @@ export async function queryPredictor(
 /** The model's linear head, checked against its genes and classes. */
 function linearOf(model: UsableModel): LinearHead | undefined {
   const card = model.card?.linear;
-  if (card === undefined) return undefined;
-  const head = linearHeadOf(card, model.genes.length, model.classNames.length);
-  if (typeof head === 'string') {
-    throw new ScnymError(head, {
-      code: 'bad-model',
-      file: model.source,
-      element: 'scnym.json linear',
-      hint: 'train the model again (scnym train … --model-out DIR)',
-    });
-  }
-  return head;
+  return (
+    card &&
+    decodedPart(model, 'linear', linearHeadOf(card, model.genes.length, model.classNames.length))
+  );
 }
 
 /** The model's novelty reference, checked against its genes. */
 function noveltyReferenceOf(model: UsableModel): NoveltyReference | undefined {
   const card = model.card?.novelty;
-  if (card === undefined) return undefined;
-  const reference = noveltyOf(card, model.genes.length);
-  if (typeof reference === 'string') {
-    throw new ScnymError(reference, {
-      code: 'bad-model',
-      file: model.source,
-      element: 'scnym.json novelty',
-      hint: 'train the model again (scnym train … --model-out DIR)',
-    });
-  }
-  return reference;
+  return card && decodedPart(model, 'novelty', noveltyOf(card, model.genes.length));
+}
+
+/** A card entry as its decoder gave it, or the decoder's message as an error naming the entry. */
+function decodedPart<T>(model: UsableModel, entry: string, decoded: T | string): T {
+  if (typeof decoded !== 'string') return decoded;
+  throw new ScnymError(decoded, {
+    code: 'bad-model',
+    file: model.source,
+    element: `scnym.json ${entry}`,
+    hint: 'train the model again (scnym train … --model-out DIR)',
+  });
 }
 
 function predictRows(
