@@ -188,8 +188,8 @@ export async function predict(
   let content: ContentReport | null | undefined =
     options.input === 'counts' ? GIVEN_COUNTS : options.input === 'log1p-cpm' ? null : undefined;
   const retain = options.retain ?? true;
-  const noveltyDim = options.novelty ? 1 : 0;
-  const outputs = retain ? new Outputs(nClasses, embeddingDim, noveltyDim, expected) : null;
+  const widths: OutputWidths = { nClasses, embeddingDim, noveltyDim: options.novelty ? 1 : 0 };
+  const outputs = retain ? new Outputs(widths, expected) : null;
   let cellsDone = 0;
 
   // BatchNorm folded into the Linear layers once for the run (null: residual blocks, unfolded).
@@ -238,14 +238,14 @@ export async function predict(
           probabilities = probs.dataSync() as Float32Array;
           if (wantEmbedding) embedding = result.preActivation.dataSync() as Float32Array;
         });
-        const out: Arrays = outputs
+        const out: OutputArrays = outputs
           ? outputs.write(n, probabilities, embedding)
           : {
               codes: new Int32Array(n),
               confidence: new Float32Array(n),
               probabilities,
               embedding,
-              novelty: new Float32Array(n * noveltyDim),
+              novelty: new Float32Array(n * widths.noveltyDim),
             };
         if (options.linear) blendLinearHead(options.linear, batch, out.probabilities);
         if (options.novelty) scoreNovelty(options.novelty, batch, out.novelty);
@@ -260,7 +260,7 @@ export async function predict(
     folded?.dispose();
   }
 
-  const kept = outputs?.finish() ?? fresh(0, nClasses, 0, 0);
+  const kept = outputs?.finish() ?? outputArrays(0, widths);
   const { codes, confidence } = kept;
   const classNames = [...model.classNames];
   return {
@@ -292,15 +292,40 @@ export function labelCells(
   return labels;
 }
 
-type Arrays = Omit<PredictionBatch, 'start' | 'nCells'>;
+/** A run of cells' outputs, in row order (a batch's, a part's, a whole prediction's). */
+export type OutputArrays = Omit<PredictionBatch, 'start' | 'nCells'>;
 
-function fresh(n: number, nClasses: number, embeddingDim: number, noveltyDim: number): Arrays {
+/** Values per cell of each output that has more than one: classes, embedding, novelty (0 or 1). */
+export interface OutputWidths {
+  nClasses: number;
+  embeddingDim: number;
+  noveltyDim: number;
+}
+
+/** Zeroed outputs of `n` cells. */
+export function outputArrays(n: number, w: OutputWidths): OutputArrays {
   return {
     codes: new Int32Array(n),
     confidence: new Float32Array(n),
-    probabilities: new Float32Array(n * nClasses),
-    embedding: new Float32Array(n * embeddingDim),
-    novelty: new Float32Array(n * noveltyDim),
+    probabilities: new Float32Array(n * w.nClasses),
+    embedding: new Float32Array(n * w.embeddingDim),
+    novelty: new Float32Array(n * w.noveltyDim),
+  };
+}
+
+/** Views of cells [from, to) of `a`. */
+export function outputRows(
+  a: OutputArrays,
+  from: number,
+  to: number,
+  w: OutputWidths,
+): OutputArrays {
+  return {
+    codes: a.codes.subarray(from, to),
+    confidence: a.confidence.subarray(from, to),
+    probabilities: a.probabilities.subarray(from * w.nClasses, to * w.nClasses),
+    embedding: a.embedding.subarray(from * w.embeddingDim, to * w.embeddingDim),
+    novelty: a.novelty.subarray(from * w.noveltyDim, to * w.noveltyDim),
   };
 }
 
@@ -331,17 +356,14 @@ export function argMax(
  * it, one chunk per input block (so a chunk is never larger than a block), joined by finish().
  */
 class Outputs {
-  private readonly chunks: Arrays[] = [];
+  private readonly chunks: OutputArrays[] = [];
   /** Rows in the chunks before the current one, and rows written into the current one. */
   private before = 0;
   private filled = 0;
   private capacity = 0;
 
   constructor(
-    private readonly nClasses: number,
-    private readonly embeddingDim: number,
-    /** 1 with a novelty score, 0 without. */
-    private readonly noveltyDim: number,
+    private readonly widths: OutputWidths,
     private readonly nCells: number | undefined,
   ) {
     if (nCells !== undefined) this.allocate(nCells);
@@ -351,7 +373,7 @@ class Outputs {
     this.before += this.filled;
     this.filled = 0;
     this.capacity = rows;
-    this.chunks.push(fresh(rows, this.nClasses, this.embeddingDim, this.noveltyDim));
+    this.chunks.push(outputArrays(rows, this.widths));
   }
 
   /** Makes room for the next `rows` rows (a new chunk when the cell count is unknown). */
@@ -360,48 +382,30 @@ class Outputs {
   }
 
   /** Copies one batch in; returns views of where its rows went (codes/confidence to fill). */
-  write(rows: number, probabilities: Float32Array, embedding: Float32Array): Arrays {
+  write(rows: number, probabilities: Float32Array, embedding: Float32Array): OutputArrays {
     const chunk = this.chunks[this.chunks.length - 1];
     const at = this.filled;
     this.filled += rows;
-    const view = this.view(chunk, at, this.filled);
+    const view = outputRows(chunk, at, this.filled, this.widths);
     view.probabilities.set(probabilities);
     view.embedding.set(embedding);
     return view;
   }
 
-  private view(a: Arrays, from: number, to: number): Arrays {
-    const { nClasses, embeddingDim: dim, noveltyDim: nd } = this;
-    return {
-      codes: a.codes.subarray(from, to),
-      confidence: a.confidence.subarray(from, to),
-      probabilities: a.probabilities.subarray(from * nClasses, to * nClasses),
-      embedding: a.embedding.subarray(from * dim, to * dim),
-      novelty: a.novelty.subarray(from * nd, to * nd),
-    };
-  }
-
-  finish(): Arrays {
+  finish(): OutputArrays {
     const n = this.before + this.filled;
-    if (this.chunks.length === 0) return fresh(0, this.nClasses, 0, 0);
-    if (this.chunks.length === 1) return this.view(this.chunks[0], 0, this.filled);
-    const out = fresh(n, this.nClasses, this.embeddingDim, this.noveltyDim);
+    if (this.chunks.length === 0) return outputArrays(0, this.widths);
+    if (this.chunks.length === 1) return outputRows(this.chunks[0], 0, this.filled, this.widths);
+    const out = outputArrays(n, this.widths);
     let row = 0;
     for (const [i, chunk] of this.chunks.entries()) {
       const rows = i === this.chunks.length - 1 ? this.filled : chunk.codes.length;
-      out.codes.set(chunk.codes.subarray(0, rows), row);
-      out.confidence.set(chunk.confidence.subarray(0, rows), row);
-      out.probabilities.set(
-        chunk.probabilities.subarray(0, rows * this.nClasses),
-        row * this.nClasses,
-      );
-      out.embedding.set(
-        chunk.embedding.subarray(0, rows * this.embeddingDim),
-        row * this.embeddingDim,
-      );
-      out.novelty.set(chunk.novelty.subarray(0, rows * this.noveltyDim), row * this.noveltyDim);
+      const into = outputRows(out, row, row + rows, this.widths);
+      const from = outputRows(chunk, 0, rows, this.widths);
+      for (const key of ['codes', 'confidence', 'probabilities', 'embedding', 'novelty'] as const)
+        into[key].set(from[key]);
       row += rows;
-      this.chunks[i] = fresh(0, 0, 0, 0); // let the chunk go while the rest is copied
+      this.chunks[i] = outputArrays(0, this.widths); // let the chunk go while the rest is copied
     }
     return out;
   }

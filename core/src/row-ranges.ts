@@ -5,7 +5,14 @@
  * prediction, each row exactly once.
  */
 import { ScnymError } from './errors.js';
-import { labelCells, type Prediction } from './predict.js';
+import {
+  labelCells,
+  outputArrays,
+  outputRows,
+  type OutputArrays,
+  type OutputWidths,
+  type Prediction,
+} from './predict.js';
 
 /** Rows [start, end) of a matrix. */
 export interface RowRange {
@@ -92,16 +99,7 @@ export function shrinkingParts(
 }
 
 /** One part's outputs, rows of its range in order (as a Prediction or a shard holds them). */
-export interface PartArrays {
-  codes: Int32Array;
-  confidence: Float32Array;
-  /** rows × nClasses. */
-  probabilities: Float32Array;
-  /** rows × embeddingDim (empty when the embedding is off). */
-  embedding: Float32Array;
-  /** rows × noveltyDim: the novelty score, or empty when the model has none. */
-  novelty: Float32Array;
-}
+export type PartArrays = OutputArrays;
 
 /**
  * The outputs of a whole range, allocated once at full size, filled part by part (each part's
@@ -110,6 +108,7 @@ export interface PartArrays {
  */
 export class PredictionAssembly {
   private readonly arrays: PartArrays;
+  private readonly widths: OutputWidths;
   /** Filled ranges, kept sorted by start. */
   private readonly filled: RowRange[] = [];
 
@@ -121,14 +120,8 @@ export class PredictionAssembly {
     /** 1 with a novelty score, 0 without. */
     readonly noveltyDim: number,
   ) {
-    const n = range.end - range.start;
-    this.arrays = {
-      codes: new Int32Array(n),
-      confidence: new Float32Array(n),
-      probabilities: new Float32Array(n * classNames.length),
-      embedding: new Float32Array(n * embeddingDim),
-      novelty: new Float32Array(n * noveltyDim),
-    };
+    this.widths = { nClasses: classNames.length, embeddingDim, noveltyDim };
+    this.arrays = outputArrays(range.end - range.start, this.widths);
   }
 
   /**
@@ -154,18 +147,7 @@ export class PredictionAssembly {
       );
     }
     this.filled.splice(at, 0, { start, end });
-    const from = start - this.range.start;
-    const to = end - this.range.start;
-    const k = this.classNames.length;
-    const d = this.embeddingDim;
-    const nd = this.noveltyDim;
-    return {
-      codes: this.arrays.codes.subarray(from, to),
-      confidence: this.arrays.confidence.subarray(from, to),
-      probabilities: this.arrays.probabilities.subarray(from * k, to * k),
-      embedding: this.arrays.embedding.subarray(from * d, to * d),
-      novelty: this.arrays.novelty.subarray(from * nd, to * nd),
-    };
+    return outputRows(this.arrays, start - this.range.start, end - this.range.start, this.widths);
   }
 
   /** Copies a part's outputs in. */
