@@ -98,22 +98,23 @@ export async function fitNovelty(
   const components = Float32Array.from(pca.components);
   const mean = Float32Array.from(pca.mean);
   const projection = projectionOf(geneRow, mean, components, nComponents);
+  // The points, and their residuals for the scales.
   const pointRows = fitRows.subarray(0, NOVELTY.points);
-  const points = new Float32Array(pointRows.length * nComponents);
-  for (let i = 0; i < pointRows.length; i++) {
-    project(projection, m, pointRows[i], points, i * nComponents);
+  const n = pointRows.length;
+  const points = new Float32Array(n * nComponents);
+  const residual = new Float64Array(n);
+  const coords = new Float64Array(nComponents);
+  for (let i = 0; i < n; i++) {
+    const squares = project(projection, m, pointRows[i], coords);
+    residual[i] = residualOf(coords, squares);
+    points.set(coords, i * nComponents);
   }
   // The scales, from the points themselves: each one's k nearest others (its k + 1 nearest
   // points, itself at distance 0 among them).
-  const n = pointRows.length;
   const distance = new Float64Array(n);
-  const residual = new Float64Array(n);
-  const coords = new Float64Array(nComponents);
   const withSelf = new NearestPoints(points, nComponents, k + 1);
   for (let i = 0; i < n; i++) {
-    const squares = project(projection, m, pointRows[i], coords, 0);
-    residual[i] = residualOf(coords, squares);
-    distance[i] = (withSelf.meanDistance(coords) * (k + 1)) / k;
+    distance[i] = (withSelf.meanDistance(points, i * nComponents) * (k + 1)) / k;
     if (i % 4096 === 4095) throwIfAborted(signal);
   }
   const positive = (v: number) => (v > 0 ? v : 1);
@@ -204,7 +205,7 @@ export function scoreNovelty(reference: NoveltyReference, block: Csr, out: Float
   const { nearest, scales, nComponents } = reference;
   const coords = new Float64Array(nComponents);
   for (let r = 0; r < block.nRows; r++) {
-    const squares = project(reference, block, r, coords, 0);
+    const squares = project(reference, block, r, coords);
     const distance = nearest.meanDistance(coords) / scales.distance;
     out[r] = (distance + residualOf(coords, squares) / scales.residual) / scales.total;
   }
@@ -228,18 +229,12 @@ function projectionOf(
 }
 
 /**
- * Row `r` of `m`, centred, in the components: written to out[at … at + nComponents). Returns the
- * centred row's squared length over all the genes used (for its residual).
+ * Row `r` of `m`, centred, in the components: written to `out` (nComponents). Returns the centred
+ * row's squared length over all the genes used (for its residual).
  */
-function project(
-  p: Projection,
-  m: Csr,
-  r: number,
-  out: Float32Array | Float64Array,
-  at: number,
-): number {
+function project(p: Projection, m: Csr, r: number, out: Float64Array): number {
   const { geneRow, components, origin, mean, nComponents: d } = p;
-  for (let j = 0; j < d; j++) out[at + j] = origin[j];
+  out.set(origin);
   // ‖x − μ‖² = Σ μ² + Σ over stored entries of ((v − μ)² − μ²).
   let squares = p.meanSquares;
   for (let q = m.indptr[r]; q < m.indptr[r + 1]; q++) {
@@ -248,7 +243,7 @@ function project(
     const v = cp10kOfLog1pCpm(m.data[q]);
     squares += v * (v - 2 * mean[h]);
     const base = h * d;
-    for (let j = 0; j < d; j++) out[at + j] += v * components[base + j];
+    for (let j = 0; j < d; j++) out[j] += v * components[base + j];
   }
   return squares;
 }
