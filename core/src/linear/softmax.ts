@@ -256,8 +256,7 @@ function rowLogits(
   }
 }
 
-/** z ← softmax(z); returns log Σ exp(z) (of z before), so that −log p_c = that − z_c. */
-/** z ← softmax(z) in place; returns logsumexp(z). */
+/** z ← softmax(z) in place; returns log Σ exp(z) (of z before), so that −log p_c = that − z_c. */
 export function softmaxInPlace(z: Float64Array): number {
   let max = -Infinity;
   for (let c = 0; c < z.length; c++) if (z[c] > max) max = z[c];
