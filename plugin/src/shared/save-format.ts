@@ -91,11 +91,10 @@ const TEXT_BYTES_PER_CLASS = 1024;
 
 /**
  * The largest body a save of `nObs` cells can need, as the panel builds it (from core's
- * predictionAnnotations): the label codes, the confidences and novelty scores (4 bytes a cell each), the class
- * probabilities (4 bytes a cell and class), X_scnym (4 bytes a cell and dimension, left out
- * above MAX_EMBEDDING_BYTES), the model of `nGenes` inputs (maxModelBytes; none when 0), all in
- * base64, and the text. The server refuses larger bodies
- * unread.
+ * predictionAnnotations): the label codes, the confidences and the novelty scores (4 bytes a cell
+ * each), the class probabilities (4 bytes a cell and class), X_scnym (4 bytes a cell and
+ * dimension, left out above MAX_EMBEDDING_BYTES), the model of `nGenes` inputs (maxModelBytes;
+ * none when 0), all in base64, and the text. The server refuses larger bodies unread.
  */
 export function maxSaveBytes(
   nObs: number,

@@ -330,14 +330,12 @@ export class TransferLabels {
     // predictions start it once their model is loaded (the markers are the model's).
     if (!this.busy && !restored) this.dotPlot.start(this.labels, m.classNames);
     this.relabel.setClasses(m.classNames);
-    this.confidence.show(
-      m.confidence,
-      m.novelty.length > 0 ||
-        this.api
-          .data()
-          .columns()
-          .some((c) => c.name === NOVELTY),
-    );
+    // The column added above, or the file's own (restored predictions).
+    const novelty = this.api
+      .data()
+      .columns()
+      .some((c) => c.name === NOVELTY);
+    this.confidence.show(m.confidence, novelty);
     this.api.status(
       restored
         ? `${restored}: ${m.codes.length.toLocaleString('en-US')} cells`
